@@ -1,0 +1,184 @@
+"""Django settings for chatsite. Every deploy-specific value comes from the environment."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from chatsite.env import env, host_port_list
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env("CHAT_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env("DJANGO_DEBUG", False, cast=bool)
+
+
+def _secret_key() -> str:
+    key = env("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("Environment variable DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off")
+    # Local development only: a random key kept under var/ so sessions survive restarts.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"], cast=list)
+CSRF_TRUSTED_ORIGINS = env("DJANGO_CSRF_TRUSTED_ORIGINS", [], cast=list)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "ignite_store",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatsite.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = None
+ASGI_APPLICATION = "chatsite.asgi.application"
+
+# Django's own tables only (users, sessions). Chat history lives in Ignite.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env("DJANGO_SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chat:index"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env("DJANGO_SECURE_COOKIES", False, cast=bool)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# ---------------------------------------------------------------- Redis / Channels
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
+    }
+}
+
+# ---------------------------------------------------------------- Ignite store
+# Shaped like CACHES: one alias per store; OPTIONS map onto the backend's constructor.
+IGNITE_STORE = {
+    "default": {
+        "BACKEND": "ignite_store.backends.ignite.IgniteMessageStore",
+        "NODES": env("IGNITE_NODES", [("127.0.0.1", 10800)], cast=host_port_list),
+        "OPTIONS": {
+            "username": env("IGNITE_USERNAME"),
+            "password": env("IGNITE_PASSWORD"),
+            "use_ssl": env("IGNITE_SSL", False, cast=bool),
+            "ssl_ca_file": env("IGNITE_SSL_CA_FILE"),
+            "ssl_cert_file": env("IGNITE_SSL_CERT_FILE"),
+            "ssl_key_file": env("IGNITE_SSL_KEY_FILE"),
+            "timeout": env("IGNITE_TIMEOUT", 5.0, cast=float),
+            "backups": env("IGNITE_BACKUPS", 1, cast=int),
+            "table_prefix": env("IGNITE_TABLE_PREFIX", "CHAT"),
+            "retention_days": env("CHAT_RETENTION_DAYS", 0, cast=int),
+        },
+    }
+}
+
+# Local Ignite server nodes started by `manage.py ignite_node` (development, tests, CI).
+IGNITE_SERVER = {
+    "HOME": env("IGNITE_SERVER_HOME", str(VAR_DIR / "ignite")),
+    "LIB_DIR": env("IGNITE_LIB_DIR", str(BASE_DIR / "ignite_store" / "server" / "lib")),
+    "CLIENT_PORT": env("IGNITE_CLIENT_PORT", 10800, cast=int),
+    "DISCOVERY_PORT": env("IGNITE_DISCOVERY_PORT", 47500, cast=int),
+    "COMMUNICATION_PORT": env("IGNITE_COMMUNICATION_PORT", 47100, cast=int),
+    "MAX_NODES": env("IGNITE_MAX_NODES", 10, cast=int),
+    "HEAP": env("IGNITE_HEAP", "1g"),
+    "DATA_REGION_MB": env("IGNITE_DATA_REGION_MB", 512, cast=int),
+    "WAL_MODE": env("IGNITE_WAL_MODE", "LOG_ONLY"),
+    "REST_PORT": env("IGNITE_REST_PORT", 0, cast=int),  # 0 = REST connector off
+    "AUTHENTICATION": env("IGNITE_AUTHENTICATION", False, cast=bool),
+    "BASELINE_AUTO_ADJUST": env("IGNITE_BASELINE_AUTO_ADJUST", True, cast=bool),
+    "BASELINE_AUTO_ADJUST_TIMEOUT_MS": env("IGNITE_BASELINE_AUTO_ADJUST_TIMEOUT_MS", 10000, cast=int),
+    "START_TIMEOUT": env("IGNITE_START_TIMEOUT", 120.0, cast=float),
+}
+
+# ---------------------------------------------------------------- Chat limits
+CHAT = {
+    "MAX_BODY_CHARS": env("CHAT_MAX_BODY_CHARS", 4000, cast=int),
+    "MAX_FRAME_BYTES": env("CHAT_MAX_FRAME_BYTES", 32768, cast=int),
+    "ROOM_PATTERN": env("CHAT_ROOM_PATTERN", r"^[a-z0-9][a-z0-9_-]{0,63}$"),
+    "MAX_ROOMS_PER_SOCKET": env("CHAT_MAX_ROOMS_PER_SOCKET", 50, cast=int),
+    "MAX_CONNECTIONS_PER_USER": env("CHAT_MAX_CONNECTIONS_PER_USER", 20, cast=int),
+    "SEND_RATE_PER_SECOND": env("CHAT_SEND_RATE_PER_SECOND", 5.0, cast=float),
+    "SEND_BURST": env("CHAT_SEND_BURST", 20, cast=int),
+    "HISTORY_PAGE_MAX": env("CHAT_HISTORY_PAGE_MAX", 100, cast=int),
+    "CATCHUP_PAGE": env("CHAT_CATCHUP_PAGE", 200, cast=int),
+    "PRESENCE_TTL_SECONDS": env("CHAT_PRESENCE_TTL_SECONDS", 30, cast=int),
+    "TYPING_MIN_INTERVAL_SECONDS": env("CHAT_TYPING_MIN_INTERVAL_SECONDS", 2.0, cast=float),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"pyignite": {"level": "WARNING"}},
+}

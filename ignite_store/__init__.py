@@ -1,0 +1,9 @@
+"""Chat history in Apache Ignite. The only package in the project that imports pyignite.
+
+Use `stores["default"]` (or `get_store()`), configured by settings.IGNITE_STORE the way
+Django's `caches` is configured by CACHES.
+"""
+
+from .connection import get_store, stores  # noqa: F401
+from .errors import InvalidMessage, SchemaError, StoreError, StoreUnavailable  # noqa: F401
+from .types import AppendResult, Message, Page, RoomInfo  # noqa: F401

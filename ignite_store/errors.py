@@ -1,0 +1,47 @@
+"""The exception tree of ignite_store. Nothing outside this package sees a pyignite error.
+
+    StoreError
+    ├── StoreUnavailable      no node answered within the timeout, or the cluster refused the operation
+    ├── InvalidMessage        a room name, body, author or client id failed validation (nothing was stored)
+    ├── SchemaError           the caches/tables are missing or do not match what this version expects
+    └── StoreConfigurationError   IGNITE_STORE is malformed (also an ImproperlyConfigured)
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+class StoreError(Exception):
+    """Root of every error raised by the message store."""
+
+    code = "store_error"
+
+
+class StoreUnavailable(StoreError):
+    """The Ignite cluster could not be reached or could not complete the operation in time."""
+
+    code = "store_unavailable"
+
+
+class InvalidMessage(StoreError, ValueError):
+    """A value given to the store failed validation; nothing was stored."""
+
+    code = "invalid"
+
+    def __init__(self, field: str, detail: str):
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.detail = detail
+
+
+class SchemaError(StoreError):
+    """The schema in the cluster is missing or does not match this version."""
+
+    code = "schema_error"
+
+
+class StoreConfigurationError(StoreError, ImproperlyConfigured):
+    """IGNITE_STORE names an unknown backend or passes bad options."""
+
+    code = "configuration"

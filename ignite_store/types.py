@@ -1,0 +1,52 @@
+"""Plain value types returned by every store backend."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One stored chat message. `seq` is the room's gap-free sequence, starting at 1.
+
+    A moderated message stays as a tombstone (deleted=True, body=""), so sequences stay
+    contiguous and clients can tell a deletion from a gap.
+    """
+
+    id: str
+    room: str
+    seq: int
+    author: str
+    body: str
+    client_id: str
+    created_at: int  # server time, milliseconds since the Unix epoch (UTC)
+    deleted: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What `append` returns: the stored message, and whether this call created it."""
+
+    message: Message
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of messages in ascending `seq` order, and whether more exist in the paging direction."""
+
+    messages: list[Message] = field(default_factory=list)
+    has_more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    """A room as the admin sees it."""
+
+    room: str
+    last_seq: int
+    message_count: int
+    last_activity: int | None  # milliseconds since the epoch, None when the room has no message

@@ -1,0 +1,89 @@
+"""Validation of everything that goes into the store, in one place.
+
+Limits come from settings.CHAT (documented in README, "Configuration"):
+room names match CHAT["ROOM_PATTERN"], bodies are 1..CHAT["MAX_BODY_CHARS"] characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from django.conf import settings
+
+from .errors import InvalidMessage
+
+CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_AUTHOR_CHARS = 150  # Django's username max_length
+# Body may hold newlines and tabs; every other control or format-breaking code point is refused.
+_ALLOWED_CONTROLS = {"\n", "\t"}
+
+
+@lru_cache(maxsize=8)
+def _room_regex(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def validate_room(room: object) -> str:
+    """Return `room` when it is a valid room name, else raise InvalidMessage."""
+    if not isinstance(room, str):
+        raise InvalidMessage("room", "must be a string")
+    if not _room_regex(settings.CHAT["ROOM_PATTERN"]).fullmatch(room):
+        raise InvalidMessage("room", f"must match {settings.CHAT['ROOM_PATTERN']}")
+    return room
+
+
+def _has_forbidden_code_point(text: str, allowed: set[str]) -> bool:
+    for ch in text:
+        if ch in allowed:
+            continue
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs"):  # control characters, lone surrogates (not encodable as UTF-8)
+            return True
+    return False
+
+
+def validate_body(body: object) -> str:
+    """Return `body` when it is a valid message body, else raise InvalidMessage."""
+    if not isinstance(body, str):
+        raise InvalidMessage("body", "must be a string")
+    limit = settings.CHAT["MAX_BODY_CHARS"]
+    if not body.strip():
+        raise InvalidMessage("body", "must not be empty")
+    if len(body) > limit:
+        raise InvalidMessage("body", f"must be at most {limit} characters")
+    if _has_forbidden_code_point(body, _ALLOWED_CONTROLS):
+        raise InvalidMessage("body", "must not contain control characters")
+    return body
+
+
+def validate_client_id(client_id: object) -> str:
+    """Return `client_id` when it is 1..64 characters of [A-Za-z0-9_.:-], else raise InvalidMessage."""
+    if not isinstance(client_id, str) or not CLIENT_ID_PATTERN.fullmatch(client_id):
+        raise InvalidMessage("client_id", "must be 1-64 characters of A-Z a-z 0-9 _ . : -")
+    return client_id
+
+
+def validate_author(author: object) -> str:
+    """Return `author` when it is a non-empty username without control characters."""
+    if not isinstance(author, str) or not author or len(author) > MAX_AUTHOR_CHARS:
+        raise InvalidMessage("author", f"must be 1..{MAX_AUTHOR_CHARS} characters")
+    if _has_forbidden_code_point(author, set()):
+        raise InvalidMessage("author", "must not contain control characters")
+    return author
+
+
+def validate_seq(value: object, field: str = "seq") -> int:
+    """Return `value` when it is a non-negative int (bools refused), else raise InvalidMessage."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 2**62:
+        raise InvalidMessage(field, "must be a non-negative integer")
+    return value
+
+
+def validate_limit(value: object, maximum: int | None = None) -> int:
+    """Return `value` when it is an int in 1..maximum (CHAT['HISTORY_PAGE_MAX'] by default)."""
+    maximum = maximum or settings.CHAT["HISTORY_PAGE_MAX"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise InvalidMessage("limit", f"must be an integer from 1 to {maximum}")
+    return value
