@@ -173,6 +173,11 @@ CHAT = {
     "CATCHUP_PAGE": env("CHAT_CATCHUP_PAGE", 200, cast=int),
     "PRESENCE_TTL_SECONDS": env("CHAT_PRESENCE_TTL_SECONDS", 30, cast=int),
     "TYPING_MIN_INTERVAL_SECONDS": env("CHAT_TYPING_MIN_INTERVAL_SECONDS", 2.0, cast=float),
+    # Every frame of one socket (protects the store from history/join floods); see docs/protocol.md.
+    "FRAME_RATE_PER_SECOND": env("CHAT_FRAME_RATE_PER_SECOND", 20.0, cast=float),
+    "FRAME_BURST": env("CHAT_FRAME_BURST", 100, cast=int),
+    # Frames queued for one socket before it counts as a slow consumer (closed with 4008).
+    "OUTBOX_MAX_FRAMES": env("CHAT_OUTBOX_MAX_FRAMES", 1000, cast=int),
 }
 
 LOGGING = {

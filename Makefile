@@ -1,0 +1,60 @@
+# Two commands for a fresh machine: `make run` and `make test`. Every target is idempotent.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.requirements-stamp
+LIB_DIR := ignite_store/server/lib
+JARS_STAMP := $(LIB_DIR)/.pom-stamp
+APT_INSTALL := ./scripts/apt-install.sh
+
+.PHONY: help setup venv jars java redis chromium run test lint test-faults clean-data
+
+help:
+	@echo "make run         set everything up, then serve http://127.0.0.1:8000 (Ctrl-C stops it all)"
+	@echo "make test        set everything up, then run the test suite against real Ignite and Redis"
+	@echo "make lint | test-faults | clean-data | setup | venv | jars | redis | chromium"
+
+setup: venv jars redis chromium
+
+venv: $(VENV_STAMP)
+$(VENV_STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+java:
+	@command -v java >/dev/null && command -v mvn >/dev/null || $(APT_INSTALL) openjdk-17-jdk-headless maven
+
+jars: $(JARS_STAMP)
+$(JARS_STAMP): ignite_store/server/pom.xml | java
+	rm -rf $(LIB_DIR)
+	mvn -q -B -f ignite_store/server/pom.xml dependency:copy-dependencies -DoutputDirectory=lib
+	@touch $@
+
+redis:
+	@command -v redis-server >/dev/null || $(APT_INSTALL) redis-server redis-tools
+
+chromium:
+	@test -x /usr/bin/chromium || $(APT_INSTALL) chromium
+
+run: setup
+	./scripts/run-local.sh
+
+test: setup
+	@start=$$(date +%s); $(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS); rc=$$?; \
+	echo "make test: pytest exited $$rc after $$(( $$(date +%s) - start ))s"; exit $$rc
+
+test-faults: setup
+	@start=$$(date +%s); $(VENV)/bin/pytest -m slow $(PYTEST_ARGS); rc=$$?; \
+	echo "make test-faults: pytest exited $$rc after $$(( $$(date +%s) - start ))s"; exit $$rc
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+clean-data: venv
+	-DJANGO_DEBUG=1 $(PY) manage.py ignite_node stop
+	-test -f var/redis/redis.pid && kill "$$(cat var/redis/redis.pid)"
+	rm -rf var/ignite var/redis

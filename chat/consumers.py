@@ -1,0 +1,117 @@
+"""The one WebSocket consumer: handshake checks, size check, parse, hand to ChatSession."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from .fanout import Outbox
+from .presence import get_presence
+from .protocol import ProtocolError, encode, error_frame, hello_frame, parse_frame
+from .service import ChatSession
+
+logger = logging.getLogger(__name__)
+
+# Close codes (docs/protocol.md, "Close codes").
+CLOSE_TOO_BIG = 1009
+CLOSE_SLOW_CONSUMER = 4008
+CLOSE_TOO_BIG_FALLBACK = 4009
+CLOSE_TOO_MANY_CONNECTIONS = 4029
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """Thin: every rule lives in chat.service and chat.protocol."""
+
+    # The RoomHub subscribes once per process; a channel per socket would cost a Redis
+    # subscription per connection for nothing.
+    channel_layer_alias = "__chat_no_layer__"
+
+    session: ChatSession | None = None
+    outbox: Outbox | None = None
+    registered = False
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()  # before accept: the handshake is refused with HTTP 403
+            return
+        self.username = user.get_username()
+        self.conn_id = uuid.uuid4().hex
+        await self.accept()
+        try:
+            self.registered = await get_presence().register_connection(
+                self.username, self.conn_id, settings.CHAT["MAX_CONNECTIONS_PER_USER"]
+            )
+        except Exception:
+            # Redis is down: count nothing rather than lock everybody out.
+            logger.warning("connection registry unavailable", exc_info=True)
+            self.registered = None
+        if self.registered is False:
+            await self.send(text_data=encode(error_frame("too_many_connections", "close another tab first")))
+            await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
+            return
+        self.outbox = Outbox(self._write, self._slow_consumer, settings.CHAT.get("OUTBOX_MAX_FRAMES", 1000),
+                             self.username)
+        self.session = ChatSession(self.username, self.conn_id, self.outbox)
+        await self.session.emit(hello_frame(self.username))
+
+    async def _write(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    def _slow_consumer(self) -> None:
+        asyncio.get_running_loop().create_task(self.close(code=CLOSE_SLOW_CONSUMER))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.session is None:
+            return
+        limit = settings.CHAT["MAX_FRAME_BYTES"]
+        size = len(bytes_data) if text_data is None else _utf8_len(text_data, limit)
+        if size > limit:
+            await self._close_too_big()  # never parsed
+            return
+        if text_data is None:
+            await self.session.emit(error_frame("binary_not_supported", "send JSON text frames"))
+            return
+        try:
+            command = parse_frame(text_data)
+        except ProtocolError as e:
+            await self.session.emit(e.to_frame())
+            return
+        try:
+            await self.session.handle(command)
+        except Exception:
+            logger.exception("frame failed: %r", command)
+            await self.session.emit(error_frame("internal", "the server failed on this frame",
+                                                ref=type(command).__name__.lower()))
+
+    async def _close_too_big(self) -> None:
+        try:
+            await self.close(code=CLOSE_TOO_BIG)
+        except Exception:
+            # Daphne (autobahn) lets only the protocol itself send 1009; it does so when started with
+            # --websocket-max-message-size=MAX_FRAME_BYTES, as it should be. Without that flag:
+            await self.close(code=CLOSE_TOO_BIG_FALLBACK)
+
+    async def disconnect(self, code: int) -> None:
+        if self.session is not None:
+            await self.session.close()
+        if self.outbox is not None:
+            await self.outbox.aclose()
+        if self.registered:
+            try:
+                await get_presence().unregister_connection(self.username, self.conn_id)
+            except Exception:
+                logger.warning("connection registry unavailable", exc_info=True)
+
+
+def _utf8_len(text: str, limit: int) -> int:
+    """UTF-8 size of `text`, without encoding it when the answer is obvious."""
+    if len(text) > limit:
+        return len(text)  # at least one byte per character: too big already
+    if len(text) * 4 <= limit:
+        return len(text)  # at most four bytes per character: small enough
+    return len(text.encode("utf-8", "surrogatepass"))

@@ -1,0 +1,61 @@
+"""HTTP views: the chat page and the sign-up page (login/logout are Django's own views)."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods
+
+from .forms import SignupForm
+
+
+def _chat_config(request: HttpRequest, room: str | None) -> dict:
+    """The values app.js needs, serialised into the page with json_script."""
+    chat = settings.CHAT
+    return {
+        "user": request.user.get_username(),
+        "wsPath": "/ws/chat/",
+        "roomPattern": chat["ROOM_PATTERN"],
+        "maxBodyChars": chat["MAX_BODY_CHARS"],
+        "historyPage": min(50, chat["HISTORY_PAGE_MAX"]),
+        "initialRoom": room,
+        "roomUrl": reverse("chat:room", args=["ROOM"]),
+        "indexUrl": reverse("chat:index"),
+    }
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    """The chat application (rooms remembered by the browser)."""
+    return render(request, "chat/index.html", {"chat_config": _chat_config(request, None)})
+
+
+@login_required
+def room(request: HttpRequest, name: str) -> HttpResponse:
+    """Deep link to one room: the same page, opening `name` first."""
+    if not re.fullmatch(settings.CHAT["ROOM_PATTERN"], name):
+        raise Http404("No such room name")
+    return render(request, "chat/index.html", {"chat_config": _chat_config(request, name)})
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account, log it in and go to the chat (or to a safe `next`)."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = ""
+    if request.user.is_authenticated:
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})

@@ -1,0 +1,86 @@
+"""Chat-store pages in the Django admin: recent messages (moderation), rooms, cluster.
+
+Nothing here is a model: the history lives in Ignite, never in Django's database. The pages
+are plain admin views added to the default site, wrapped by `site.admin_view` (staff only)
+and listed on the admin index as a "Chat store (Apache Ignite)" section.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin import AdminSite
+from django.urls import NoReverseMatch, path, reverse
+
+from . import admin_views
+
+APP_LABEL = "ignite_store"
+APP_NAME = "Chat store (Apache Ignite)"
+PAGES = [
+    # (url name, object name, title, view)
+    ("messages", "RecentMessages", "Recent messages", admin_views.messages_view),
+    ("rooms", "Rooms", "Rooms", admin_views.rooms_view),
+    ("cluster", "Cluster", "Cluster", admin_views.cluster_view),
+]
+
+
+def url_name(page: str) -> str:
+    """The admin URL name of one of our pages, e.g. 'ignite_store_messages'."""
+    return f"{APP_LABEL}_{page}"
+
+
+def app_entry(site: AdminSite) -> dict:
+    """Our section of the admin index, shaped like an entry of AdminSite.get_app_list()."""
+    models = []
+    for page, object_name, title, _ in PAGES:
+        url = reverse(f"{site.name}:{url_name(page)}", current_app=site.name)
+        models.append(
+            {
+                "name": title,
+                "object_name": object_name,
+                "perms": {"add": False, "change": False, "delete": False, "view": True},
+                "admin_url": url,
+                "add_url": None,
+                "view_only": True,
+            }
+        )
+    return {
+        "name": APP_NAME,
+        "app_label": APP_LABEL,
+        "app_url": reverse(f"{site.name}:{url_name('index')}", current_app=site.name),
+        "has_module_perms": True,
+        "models": models,
+    }
+
+
+def install(site: AdminSite) -> None:
+    """Add the chat-store pages to `site` and its index (idempotent).
+
+    Done on the instance so the project keeps `django.contrib.admin` and `admin.site`
+    as they are; a custom AdminSite subclass would need an INSTALLED_APPS change.
+    """
+    if getattr(site, "_ignite_store_installed", False):
+        return
+    site._ignite_store_installed = True
+    original_get_urls, original_get_app_list = site.get_urls, site.get_app_list
+
+    def get_urls():
+        extra = [path("ignite_store/", site.admin_view(admin_views.index_view), name=url_name("index"))]
+        extra += [
+            path(f"ignite_store/{page}/", site.admin_view(view), name=url_name(page)) for page, _, _, view in PAGES
+        ]
+        return extra + original_get_urls()
+
+    def get_app_list(request, app_label=None):
+        app_list = original_get_app_list(request, app_label)
+        if request.user.is_active and request.user.is_staff and app_label in (None, APP_LABEL):
+            try:
+                app_list = sorted([*app_list, app_entry(site)], key=lambda app: app["name"].lower())
+            except NoReverseMatch:  # the site's URLs are not in this URLconf
+                pass
+        return app_list
+
+    site.get_urls = get_urls
+    site.get_app_list = get_app_list
+
+
+install(admin.site)

@@ -1,0 +1,415 @@
+"""The Apache Ignite message store (pyignite thin client).
+
+Append is one pessimistic transaction over three room-affine tables (see ignite_schema):
+read the idempotency key, read the room counter, write message + counter + key, commit.
+Reads are SQL range scans on the (ROOM, SEQ) primary-key index: sequences are gap-free,
+so "the latest N" and "N before a cursor" are exact ranges.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+
+from pyignite.datatypes.transactions import TransactionConcurrency, TransactionIsolation
+
+from ..errors import StoreError, StoreUnavailable
+from ..types import AppendResult, Message, Page
+from ..validation import (
+    validate_author,
+    validate_body,
+    validate_client_id,
+    validate_limit,
+    validate_room,
+    validate_seq,
+)
+from .base import BaseMessageStore
+from .ignite_admin import IgniteAdminMixin
+from .ignite_client import (
+    ClientPool,
+    IdempotencyKey,
+    IdempotencyValue,
+    MessageKey,
+    MessageValue,
+    RoomValue,
+    is_connection_error,
+    translate,
+)
+from .ignite_schema import Schema
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_COLUMNS = "ID, ROOM, SEQ, AUTHOR, BODY, CLIENT_ID, CREATED_AT, DELETED"
+CATCHUP_LIMIT_MAX = 10_000  # catch-up pages may be larger than history pages
+_TX = (TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _message(room: str, seq: int, value) -> Message:
+    return Message(
+        id=value.ID,
+        room=room,
+        seq=int(seq),
+        author=value.AUTHOR,
+        body=value.BODY or "",
+        client_id=value.CLIENT_ID,
+        created_at=int(value.CREATED_AT),
+        deleted=bool(value.DELETED),
+    )
+
+
+class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
+    """Chat history in an Apache Ignite 2.x cluster. See docs/architecture.md."""
+
+    MESSAGE_COLUMNS = MESSAGE_COLUMNS
+
+    def __init__(
+        self,
+        nodes: list[tuple[str, int]],
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        use_ssl: bool = False,
+        ssl_ca_file: str | None = None,
+        ssl_cert_file: str | None = None,
+        ssl_key_file: str | None = None,
+        timeout: float = 5.0,
+        backups: int = 1,
+        table_prefix: str = "CHAT",
+        retention_days: int = 0,
+        partition_aware: bool = False,
+    ):
+        if not nodes:
+            raise ValueError("NODES must list at least one (host, port)")
+        super().__init__(nodes)
+        if not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.timeout = float(timeout)
+        self.schema = Schema(prefix=table_prefix, backups=backups)
+        self.retention_days = int(retention_days or 0)
+        client_kwargs: dict = {"use_ssl": bool(use_ssl)}
+        if username:
+            client_kwargs.update(username=username, password=password)
+        if use_ssl:
+            client_kwargs.update(ssl_ca_certfile=ssl_ca_file, ssl_certfile=ssl_cert_file, ssl_keyfile=ssl_key_file)
+        # partition_aware defaults to off: with pyignite 0.6.1 each key operation on these
+        # caches paid an extra ~20 ms affinity round trip (measured, see docs/performance.md);
+        # without it the connected node routes the request, one hop more on a multi-node cluster.
+        self._pool = ClientPool(
+            self.nodes, timeout=self.timeout, partition_aware=partition_aware, client_kwargs=client_kwargs
+        )
+
+    # Names used by the admin mixin and by tests.
+    messages_table = property(lambda self: self.schema.messages_table)
+    rooms_table = property(lambda self: self.schema.rooms_table)
+    idempotency_table = property(lambda self: self.schema.idempotency_table)
+    messages_cache = property(lambda self: self.schema.messages_cache)
+    rooms_cache = property(lambda self: self.schema.rooms_cache)
+    idempotency_cache = property(lambda self: self.schema.idempotency_cache)
+
+    # ================================================================ plumbing
+    @contextlib.contextmanager
+    def _translate(self):
+        """Map pyignite errors to ignite_store.errors; drop this thread's client when its connection broke."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:
+            if is_connection_error(exc):
+                self._pool.discard_sync()
+            raise translate(exc) from exc
+
+    def _client(self):
+        return self._pool.sync_client()
+
+    def _run(self, operation, *, retry: bool):
+        """Call operation(client); retry once on a broken connection when the operation is idempotent."""
+        attempts = 2 if retry else 1
+        for attempt in range(attempts):
+            try:
+                with self._translate():
+                    return operation(self._client())
+            except StoreUnavailable:
+                if attempt + 1 == attempts:
+                    raise
+                logger.info("Ignite operation failed; retrying once", exc_info=True)
+
+    async def _arun(self, operation, *, retry: bool):
+        """Async twin of _run with the configured timeout around each attempt (AioClient has none)."""
+        attempts = 2 if retry else 1
+        for attempt in range(attempts):
+            try:
+                client = await self._pool.aio_client()
+                return await asyncio.wait_for(operation(client), self.timeout)
+            except StoreError as exc:
+                error = exc
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if is_connection_error(exc):
+                    await self._pool.discard_aio()
+                error = translate(exc)
+                error.__cause__ = exc
+            if not isinstance(error, StoreUnavailable) or attempt + 1 == attempts:
+                raise error
+            logger.info("Ignite operation failed (%s); retrying once", error)
+
+    def _sql(self, query: str, args: list | tuple = ()) -> list[list]:
+        """Run a SQL query synchronously and return every row."""
+
+        def operation(client):
+            with client.sql(query, query_args=list(args), page_size=1000, schema="PUBLIC") as cursor:
+                return [list(row) for row in cursor]
+
+        return self._run(operation, retry=True)
+
+    async def _asql(self, query: str, args: list | tuple = ()) -> list[list]:
+        async def operation(client):
+            async with client.sql(query, query_args=list(args), page_size=1000, schema="PUBLIC") as cursor:
+                return [list(row) async for row in cursor]
+
+        return await self._arun(operation, retry=True)
+
+    @staticmethod
+    def _message_from_row(row) -> Message:
+        id_, room, seq, author, body, client_id, created_at, deleted = row
+        return Message(
+            id=id_,
+            room=room,
+            seq=int(seq),
+            author=author,
+            body=body or "",
+            client_id=client_id,
+            created_at=int(created_at),
+            deleted=bool(deleted),
+        )
+
+    # ================================================================ schema
+    def ensure_schema(self) -> list[str]:
+        missing = set(self._missing_tables_and_indexes())
+        statements = {**self.schema.tables(), **self.schema.indexes()}
+        for name, ddl in statements.items():
+            if name in missing:
+                self._sql(ddl)
+        return [name for name in statements if name in missing]
+
+    def check_schema(self) -> list[str]:
+        return [f"missing {name}" for name in self._missing_tables_and_indexes()]
+
+    def _missing_tables_and_indexes(self) -> list[str]:
+        tables = {row[0] for row in self._sql("SELECT TABLE_NAME FROM SYS.TABLES WHERE SCHEMA_NAME = 'PUBLIC'")}
+        indexes = {row[0] for row in self._sql("SELECT INDEX_NAME FROM SYS.INDEXES WHERE SCHEMA_NAME = 'PUBLIC'")}
+        missing = [name for name in self.schema.tables() if name not in tables]
+        missing += [name for name in self.schema.indexes() if name not in indexes]
+        return missing
+
+    # ================================================================ append
+    def _new_values(self, room: str, author: str, body: str, client_id: str, seq: int, at: int):
+        key = MessageKey(ROOM=room, SEQ=seq)
+        value = MessageValue(
+            ID=uuid.uuid4().hex, AUTHOR=author, BODY=body, CLIENT_ID=client_id, CREATED_AT=at, DELETED=False,
+            DELETED_BY=None,
+        )
+        return key, value
+
+    def append(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
+        room, author = validate_room(room), validate_author(author)
+        body, client_id = validate_body(body), validate_client_id(client_id)
+
+        def operation(client):
+            messages = client.get_cache(self.messages_cache)
+            rooms = client.get_cache(self.rooms_cache)
+            idempotency = client.get_cache(self.idempotency_cache)
+            idem_key = IdempotencyKey(ROOM=room, CLIENT_ID=client_id)
+            with client.tx_start(*_TX, timeout=int(self.timeout * 1000)) as tx:
+                seen = idempotency.get(idem_key)
+                if seen is not None:
+                    value = messages.get(MessageKey(ROOM=room, SEQ=seen.SEQ))
+                    tx.commit()
+                    return AppendResult(_message(room, seen.SEQ, value), created=False)
+                counter = rooms.get(room)
+                seq = (counter.LAST_SEQ if counter is not None else 0) + 1
+                at = now_ms()
+                key, value = self._new_values(room, author, body, client_id, seq, at)
+                messages.put(key, value)
+                rooms.put(room, RoomValue(LAST_SEQ=seq, LAST_AT=at))
+                idempotency.put(idem_key, IdempotencyValue(SEQ=seq))
+                tx.commit()
+            return AppendResult(_message(room, seq, value), created=True)
+
+        # Safe to retry: a commit whose answer was lost is found through the idempotency key.
+        return self._run(operation, retry=True)
+
+    async def aappend(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
+        room, author = validate_room(room), validate_author(author)
+        body, client_id = validate_body(body), validate_client_id(client_id)
+
+        async def operation(client):
+            messages = await client.get_cache(self.messages_cache)
+            rooms = await client.get_cache(self.rooms_cache)
+            idempotency = await client.get_cache(self.idempotency_cache)
+            idem_key = IdempotencyKey(ROOM=room, CLIENT_ID=client_id)
+            async with client.tx_start(*_TX, timeout=int(self.timeout * 1000)) as tx:
+                seen = await idempotency.get(idem_key)
+                if seen is not None:
+                    value = await messages.get(MessageKey(ROOM=room, SEQ=seen.SEQ))
+                    await tx.commit()
+                    return AppendResult(_message(room, seen.SEQ, value), created=False)
+                counter = await rooms.get(room)
+                seq = (counter.LAST_SEQ if counter is not None else 0) + 1
+                at = now_ms()
+                key, value = self._new_values(room, author, body, client_id, seq, at)
+                await messages.put(key, value)
+                await rooms.put(room, RoomValue(LAST_SEQ=seq, LAST_AT=at))
+                await idempotency.put(idem_key, IdempotencyValue(SEQ=seq))
+                await tx.commit()
+            return AppendResult(_message(room, seq, value), created=True)
+
+        return await self._arun(operation, retry=True)
+
+    # ================================================================ delete (moderation)
+    def delete(self, room: str, seq: int, *, by: str) -> Message | None:
+        room, seq, by = validate_room(room), validate_seq(seq), validate_author(by)
+
+        def operation(client):
+            messages = client.get_cache(self.messages_cache)
+            key = MessageKey(ROOM=room, SEQ=seq)
+            with client.tx_start(*_TX, timeout=int(self.timeout * 1000)) as tx:
+                value = messages.get(key)
+                if value is None:
+                    return None
+                value = self._tombstone(value, by)
+                messages.put(key, value)
+                tx.commit()
+            return _message(room, seq, value)
+
+        return self._run(operation, retry=True)
+
+    async def adelete(self, room: str, seq: int, *, by: str) -> Message | None:
+        room, seq, by = validate_room(room), validate_seq(seq), validate_author(by)
+
+        async def operation(client):
+            messages = await client.get_cache(self.messages_cache)
+            key = MessageKey(ROOM=room, SEQ=seq)
+            async with client.tx_start(*_TX, timeout=int(self.timeout * 1000)) as tx:
+                value = await messages.get(key)
+                if value is None:
+                    return None
+                value = self._tombstone(value, by)
+                await messages.put(key, value)
+                await tx.commit()
+            return _message(room, seq, value)
+
+        return await self._arun(operation, retry=True)
+
+    @staticmethod
+    def _tombstone(value, by: str):
+        return MessageValue(
+            ID=value.ID, AUTHOR=value.AUTHOR, BODY="", CLIENT_ID=value.CLIENT_ID, CREATED_AT=value.CREATED_AT,
+            DELETED=True, DELETED_BY=by,
+        )
+
+    # ================================================================ reads
+    def get(self, room: str, seq: int) -> Message | None:
+        room, seq = validate_room(room), validate_seq(seq)
+
+        def operation(client):
+            value = client.get_cache(self.messages_cache).get(MessageKey(ROOM=room, SEQ=seq))
+            return None if value is None else _message(room, seq, value)
+
+        return self._run(operation, retry=True)
+
+    async def aget(self, room: str, seq: int) -> Message | None:
+        room, seq = validate_room(room), validate_seq(seq)
+
+        async def operation(client):
+            value = await (await client.get_cache(self.messages_cache)).get(MessageKey(ROOM=room, SEQ=seq))
+            return None if value is None else _message(room, seq, value)
+
+        return await self._arun(operation, retry=True)
+
+    def last_seq(self, room: str) -> int:
+        room = validate_room(room)
+
+        def operation(client):
+            counter = client.get_cache(self.rooms_cache).get(room)
+            return int(counter.LAST_SEQ) if counter is not None else 0
+
+        return self._run(operation, retry=True)
+
+    async def alast_seq(self, room: str) -> int:
+        room = validate_room(room)
+
+        async def operation(client):
+            counter = await (await client.get_cache(self.rooms_cache)).get(room)
+            return int(counter.LAST_SEQ) if counter is not None else 0
+
+        return await self._arun(operation, retry=True)
+
+    def _range_query(self) -> str:
+        return (
+            f"SELECT {MESSAGE_COLUMNS} FROM {self.messages_table} "
+            "WHERE ROOM = ? AND SEQ >= ? AND SEQ <= ? ORDER BY SEQ"
+        )
+
+    def _page(self, rows: list[list], *, has_more: bool) -> Page:
+        return Page(messages=[self._message_from_row(row) for row in rows], has_more=has_more)
+
+    # Gap-free sequences make every page an exact range [low, high] of the primary-key index.
+    def latest(self, room: str, limit: int) -> Page:
+        limit = validate_limit(limit)
+        return self.before(room, self.last_seq(room) + 1, limit)
+
+    async def alatest(self, room: str, limit: int) -> Page:
+        limit = validate_limit(limit)
+        return await self.abefore(room, await self.alast_seq(room) + 1, limit)
+
+    def before(self, room: str, before_seq: int, limit: int) -> Page:
+        room, before_seq, limit = validate_room(room), validate_seq(before_seq, "before"), validate_limit(limit)
+        low, high = max(1, before_seq - limit), before_seq - 1
+        if high < low:
+            return Page([], has_more=False)
+        rows = self._sql(self._range_query(), [room, low, high])
+        return self._page(rows, has_more=bool(rows) and low > 1)
+
+    async def abefore(self, room: str, before_seq: int, limit: int) -> Page:
+        room, before_seq, limit = validate_room(room), validate_seq(before_seq, "before"), validate_limit(limit)
+        low, high = max(1, before_seq - limit), before_seq - 1
+        if high < low:
+            return Page([], has_more=False)
+        rows = await self._asql(self._range_query(), [room, low, high])
+        return self._page(rows, has_more=bool(rows) and low > 1)
+
+    def after(self, room: str, after_seq: int, limit: int) -> Page:
+        room, after_seq = validate_room(room), validate_seq(after_seq, "after")
+        limit = validate_limit(limit, maximum=CATCHUP_LIMIT_MAX)
+        last = self.last_seq(room)
+        high = min(last, after_seq + limit)
+        if high <= after_seq:
+            return Page([], has_more=False)
+        rows = self._sql(self._range_query(), [room, after_seq + 1, high])
+        return self._page(rows, has_more=high < last)
+
+    async def aafter(self, room: str, after_seq: int, limit: int) -> Page:
+        room, after_seq = validate_room(room), validate_seq(after_seq, "after")
+        limit = validate_limit(limit, maximum=CATCHUP_LIMIT_MAX)
+        last = await self.alast_seq(room)
+        high = min(last, after_seq + limit)
+        if high <= after_seq:
+            return Page([], has_more=False)
+        rows = await self._asql(self._range_query(), [room, after_seq + 1, high])
+        return self._page(rows, has_more=high < last)
+
+    # ================================================================ lifecycle
+    def close(self) -> None:
+        self._pool.close()
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()

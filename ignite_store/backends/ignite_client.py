@@ -1,0 +1,210 @@
+"""pyignite connections, binary types and error translation for the Ignite backend.
+
+This module and its siblings in ignite_store/backends are the only code that imports pyignite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import weakref
+from collections import OrderedDict
+
+from pyignite import AioClient, Client, GenericObjectMeta
+from pyignite.datatypes import BoolObject, LongObject, String
+from pyignite.exceptions import (
+    AuthenticationError,
+    CacheError,
+    ClusterError,
+    HandshakeError,
+    ParameterError,
+    ReconnectError,
+    SQLError,
+)
+
+from ..errors import SchemaError, StoreError, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------- binary types
+# Field names are upper case because the tables are created with SQL DDL, whose
+# unquoted identifiers are upper case; the binary fields must carry the same names.
+
+
+class MessageKey(
+    metaclass=GenericObjectMeta,
+    type_name="ChatMessageKey",
+    schema=OrderedDict([("ROOM", String), ("SEQ", LongObject)]),
+):
+    pass
+
+
+class MessageValue(
+    metaclass=GenericObjectMeta,
+    type_name="ChatMessage",
+    schema=OrderedDict(
+        [
+            ("ID", String),
+            ("AUTHOR", String),
+            ("BODY", String),
+            ("CLIENT_ID", String),
+            ("CREATED_AT", LongObject),
+            ("DELETED", BoolObject),
+            ("DELETED_BY", String),
+        ]
+    ),
+):
+    pass
+
+
+class RoomValue(
+    metaclass=GenericObjectMeta,
+    type_name="ChatRoom",
+    schema=OrderedDict([("LAST_SEQ", LongObject), ("LAST_AT", LongObject)]),
+):
+    pass
+
+
+class IdempotencyKey(
+    metaclass=GenericObjectMeta,
+    type_name="ChatIdempotencyKey",
+    schema=OrderedDict([("ROOM", String), ("CLIENT_ID", String)]),
+):
+    pass
+
+
+class IdempotencyValue(
+    metaclass=GenericObjectMeta,
+    type_name="ChatIdempotency",
+    schema=OrderedDict([("SEQ", LongObject)]),
+):
+    pass
+
+
+# ---------------------------------------------------------------- error translation
+
+# Raised when the connection itself failed: the client is discarded and the call may be retried.
+CONNECTION_ERRORS = (ReconnectError, HandshakeError, OSError, EOFError, ConnectionError, asyncio.TimeoutError)
+_SCHEMA_HINTS = ("table not found", "cache does not exist", "failed to find cache", "schema not found")
+
+
+def translate(exc: BaseException) -> StoreError:
+    """Map a pyignite (or socket) exception to the project's own exception."""
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, CONNECTION_ERRORS):
+        return StoreUnavailable(f"Ignite is unreachable: {type(exc).__name__}: {exc}")
+    if isinstance(exc, AuthenticationError):
+        return StoreUnavailable(f"Ignite refused the credentials: {exc}")
+    text = str(exc).lower()
+    if isinstance(exc, (SQLError, CacheError)) and any(hint in text for hint in _SCHEMA_HINTS):
+        return SchemaError(f"The chat schema is missing; run `manage.py ignite_init`: {exc}")
+    if isinstance(exc, (CacheError, ClusterError)):
+        # Transaction timeouts, topology changes and lost partitions all land here:
+        # to the caller the cluster could not do it now.
+        return StoreUnavailable(f"Ignite could not complete the operation: {exc}")
+    if isinstance(exc, ParameterError):
+        return StoreError(f"Invalid request to Ignite: {exc}")
+    return StoreError(f"Unexpected Ignite error: {type(exc).__name__}: {exc}")
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    return isinstance(exc, CONNECTION_ERRORS)
+
+
+# ---------------------------------------------------------------- connection pools
+
+
+class ClientPool:
+    """One connected sync Client per thread and one AioClient per event loop.
+
+    A client whose connection failed is thrown away; the next call connects afresh,
+    so the pool recovers by itself once any configured node answers again.
+    """
+
+    def __init__(self, nodes: list[tuple[str, int]], *, timeout: float, partition_aware: bool, client_kwargs: dict):
+        self.nodes = nodes
+        self.timeout = timeout
+        self.partition_aware = partition_aware
+        self.client_kwargs = client_kwargs
+        self._local = threading.local()
+        self._aio: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AioClient] = weakref.WeakKeyDictionary()
+        self._aio_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._all_sync: weakref.WeakSet = weakref.WeakSet()
+
+    # ---- sync
+    def sync_client(self) -> Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = Client(
+                partition_aware=self.partition_aware,
+                timeout=self.timeout,
+                handshake_timeout=self.timeout,
+                **self.client_kwargs,
+            )
+            try:
+                client.connect(self.nodes)
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    client.close()
+                raise translate(exc) from exc
+            self._local.client = client
+            self._all_sync.add(client)
+        return client
+
+    def discard_sync(self) -> None:
+        client = getattr(self._local, "client", None)
+        self._local.client = None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+
+    # ---- async
+    async def aio_client(self) -> AioClient:
+        loop = asyncio.get_running_loop()
+        client = self._aio.get(loop)
+        if client is not None:
+            return client
+        lock = self._aio_locks.setdefault(loop, asyncio.Lock())
+        async with lock:
+            client = self._aio.get(loop)
+            if client is None:
+                client = AioClient(
+                    partition_aware=self.partition_aware,
+                    handshake_timeout=self.timeout,
+                    **self.client_kwargs,
+                )
+                try:
+                    await asyncio.wait_for(client.connect(self.nodes), self.timeout)
+                except BaseException as exc:
+                    with contextlib.suppress(Exception):
+                        await client.close()
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    raise translate(exc) from exc
+                self._aio[loop] = client
+        return client
+
+    async def discard_aio(self) -> None:
+        loop = asyncio.get_running_loop()
+        client = self._aio.pop(loop, None)
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    def close(self) -> None:
+        for client in list(self._all_sync):
+            with contextlib.suppress(Exception):
+                client.close()
+        self._local = threading.local()
+        # AioClients belong to their loops; drop our references so each loop's client
+        # is garbage collected with it (closing needs the loop, which may be gone).
+        self._aio.clear()
+
+    async def aclose(self) -> None:
+        await self.discard_aio()
+        self.close()

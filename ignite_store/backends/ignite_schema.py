@@ -1,0 +1,99 @@
+"""The chat schema in Ignite: three transactional, room-affine SQL tables.
+
+- <P>_MESSAGES (ROOM, SEQ) -> message: the history; primary-key index (ROOM, SEQ) serves
+  every page query as a range scan; extra indexes serve the admin's cross-room views.
+- <P>_ROOMS ROOM -> (LAST_SEQ, LAST_AT): the room's sequence counter.
+- <P>_IDEMPOTENCY (ROOM, CLIENT_ID) -> SEQ: one row per stored client id.
+
+All three use the room as affinity key, so one room's counter, messages and idempotency
+keys sit in one partition and an append's transaction touches one primary node.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]{0,30}$")
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Table, cache and index names for one table prefix."""
+
+    prefix: str
+    backups: int
+
+    def __post_init__(self):
+        if not _PREFIX.fullmatch(self.prefix):
+            raise ValueError(f"table_prefix must match {_PREFIX.pattern}, got {self.prefix!r}")
+        if isinstance(self.backups, bool) or not isinstance(self.backups, int) or self.backups < 0:
+            raise ValueError(f"backups must be a non-negative integer, got {self.backups!r}")
+
+    @property
+    def messages_table(self) -> str:
+        return f"{self.prefix}_MESSAGES"
+
+    @property
+    def rooms_table(self) -> str:
+        return f"{self.prefix}_ROOMS"
+
+    @property
+    def idempotency_table(self) -> str:
+        return f"{self.prefix}_IDEMPOTENCY"
+
+    @property
+    def messages_cache(self) -> str:
+        return f"{self.prefix.lower()}_messages"
+
+    @property
+    def rooms_cache(self) -> str:
+        return f"{self.prefix.lower()}_rooms"
+
+    @property
+    def idempotency_cache(self) -> str:
+        return f"{self.prefix.lower()}_idempotency"
+
+    def _with(self, cache: str, *, key_type: str | None, value_type: str, affinity: bool) -> str:
+        parts = [
+            "template=partitioned",
+            f"backups={self.backups}",
+            "atomicity=transactional",
+            "write_synchronization_mode=full_sync",
+            f"cache_name={cache}",
+            f"value_type={value_type}",
+        ]
+        if key_type:
+            parts.append(f"key_type={key_type}")
+        if affinity:
+            parts.append("affinity_key=ROOM")
+        return ",".join(parts)
+
+    def tables(self) -> dict[str, str]:
+        """CREATE TABLE statements by table name."""
+        return {
+            self.messages_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.messages_table} ("
+                "ROOM VARCHAR, SEQ BIGINT, ID VARCHAR, AUTHOR VARCHAR, BODY VARCHAR, CLIENT_ID VARCHAR, "
+                "CREATED_AT BIGINT, DELETED BOOLEAN, DELETED_BY VARCHAR, PRIMARY KEY (ROOM, SEQ)) "
+                f'WITH "{self._with(self.messages_cache, key_type="ChatMessageKey", value_type="ChatMessage", affinity=True)}"'  # noqa: E501
+            ),
+            self.rooms_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.rooms_table} ("
+                "ROOM VARCHAR PRIMARY KEY, LAST_SEQ BIGINT, LAST_AT BIGINT) "
+                f'WITH "{self._with(self.rooms_cache, key_type=None, value_type="ChatRoom", affinity=False)}"'
+            ),
+            self.idempotency_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.idempotency_table} ("
+                "ROOM VARCHAR, CLIENT_ID VARCHAR, SEQ BIGINT, PRIMARY KEY (ROOM, CLIENT_ID)) "
+                f'WITH "{self._with(self.idempotency_cache, key_type="ChatIdempotencyKey", value_type="ChatIdempotency", affinity=True)}"'  # noqa: E501
+            ),
+        }
+
+    def indexes(self) -> dict[str, str]:
+        """CREATE INDEX statements by index name (admin views: recent across rooms, by author)."""
+        t = self.messages_table
+        return {
+            f"{t}_CREATED_IDX": f"CREATE INDEX IF NOT EXISTS {t}_CREATED_IDX ON {t} (CREATED_AT DESC)",
+            f"{t}_AUTHOR_IDX": f"CREATE INDEX IF NOT EXISTS {t}_AUTHOR_IDX ON {t} (AUTHOR, CREATED_AT DESC)",
+        }

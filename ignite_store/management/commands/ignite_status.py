@@ -1,0 +1,99 @@
+"""Show the Ignite cluster's health: nodes, state, baseline, caches, partitions, message counts.
+
+Exit status for monitoring: 0 healthy, 1 degraded, 2 unreachable (the message goes to stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.core.management.base import BaseCommand
+
+from ignite_store import stores
+from ignite_store.cluster_report import EXIT_CODES, UNREACHABLE, format_duration
+from ignite_store.errors import StoreError
+
+
+def table(headers: list[str], rows: list[list]) -> list[str]:
+    """Left-aligned plain-text columns, two spaces apart."""
+    cells = [[str(cell) for cell in row] for row in [headers, *rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in cells]
+
+
+def format_report(report: dict) -> str:
+    """The human-readable status page printed by ignite_status."""
+    lines = [f"Ignite cluster: {report['status'].upper()} (state {report['state']})"]
+    for problem in report["problems"]:
+        lines.append(f"  ! {problem}")
+    nodes = report["nodes"]
+    lines += ["", f"Nodes ({len(nodes)} in topology)"]
+    lines += table(
+        ["CONSISTENT ID", "NODE ID", "ADDRESS", "VERSION", "UPTIME", "ROLE"],
+        [
+            [
+                n["consistent_id"],
+                n["id"][:8],
+                ",".join(f"{a}:{n['client_port']}" if n["client_port"] else a for a in n["addresses"]) or "-",
+                n["version"],
+                format_duration(n["uptime_ms"]),
+                "client" if n["is_client"] else "server",
+            ]
+            for n in nodes
+        ],
+    )
+    baseline = report["baseline"]
+    offline = f" (offline: {', '.join(baseline['offline'])})" if baseline["offline"] else ""
+    lines += ["", f"Baseline: {baseline['online']}/{baseline['total']} online{offline}", "", "Caches"]
+    lines += table(
+        ["NAME", "MODE", "ATOMICITY", "BACKUPS", "WRITE SYNC", "PARTITIONS"],
+        [
+            [c["name"], c["mode"], c["atomicity"], "all" if c["backups"] is None else c["backups"],
+             c["write_sync"], c["partitions"]]
+            for c in report["caches"]
+        ],
+    )
+    lines += ["", "Partitions (OWNING copies per node)"]
+    rows = []
+    for group in report["partitions"]:
+        spread = ", ".join(f"{n['consistent_id']} {n['primary']}p/{n['backup']}b" for n in group["nodes"]) or "-"
+        rows.append([group["group"], group["partitions"], spread, len(group["without_backup"]), len(group["lost"])])
+    lines += table(["GROUP", "PARTS", "PRIMARY/BACKUP PER NODE", "NO BACKUP", "LOST"], rows)
+    messages = report["messages"]
+    if messages.get("error"):
+        lines += ["", f"Messages: unknown ({messages['error']})"]
+    else:
+        lines += ["", f"Messages: {messages['total']} in {messages['rooms']} rooms"]
+    return "\n".join(lines)
+
+
+class Command(BaseCommand):
+    help = "Show the Ignite cluster's health. Exit 0 healthy, 1 degraded, 2 unreachable."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print the report as JSON (for monitoring).")
+        parser.add_argument("--store", default="default", help="IGNITE_STORE alias (default: %(default)s).")
+
+    def handle(self, *args, **options):
+        if options["verbosity"] < 2:
+            # pyignite logs a traceback per refused node; the one-line verdict below says it all.
+            logging.getLogger("pyignite").setLevel(logging.CRITICAL)
+        try:
+            report = stores[options["store"]].cluster_info()
+        except StoreError as exc:  # StoreUnavailable mostly; any failure to read the views counts
+            self._unreachable(exc, options)
+        if options["json"]:
+            self.stdout.write(json.dumps(report, indent=2, sort_keys=True, default=str))
+        else:
+            self.stdout.write(format_report(report))
+        code = EXIT_CODES[report["status"]]
+        if code:
+            self.stderr.write(f"Ignite cluster is {report['status']}: {'; '.join(report['problems'])}")
+            raise SystemExit(code)
+
+    def _unreachable(self, exc: Exception, options: dict):
+        if options["json"]:
+            self.stdout.write(json.dumps({"status": UNREACHABLE, "error": str(exc)}, indent=2))
+        self.stderr.write(f"Ignite cluster is unreachable: {exc}")
+        raise SystemExit(EXIT_CODES[UNREACHABLE])

@@ -1,0 +1,1 @@
+"""Local Apache Ignite server nodes (jars, node config, process control)."""

@@ -1,0 +1,585 @@
+"""Run real Apache Ignite server nodes on this host: `manage.py ignite_node` and the test fixtures use it.
+
+Node i of a LocalCluster listens on client_port+i, discovery_port+i and communication_port+i,
+all on 127.0.0.1, and keeps its config, log, pid file and persistent data in home/node-<i>/.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+SERVER_DIR = Path(__file__).resolve().parent
+DEFAULT_LIB_DIR = SERVER_DIR / "lib"
+TEMPLATE = SERVER_DIR / "node.xml.tmpl"
+LOOPBACK = "127.0.0.1"
+
+# The list Ignite's bin/include/jvmdefaults.sh adds on Java 15+; without it the node dies on Buffer.address.
+JAVA_OPENS = [
+    "java.base/jdk.internal.access", "java.base/jdk.internal.misc", "java.base/sun.nio.ch",
+    "java.base/sun.util.calendar", "java.management/com.sun.jmx.mbeanserver",
+    "jdk.internal.jvmstat/sun.jvmstat.monitor", "java.base/sun.reflect.generics.reflectiveObjects",
+    "jdk.management/com.sun.management.internal", "java.base/java.io", "java.base/java.nio",
+    "java.base/java.net", "java.base/java.util", "java.base/java.util.concurrent",
+    "java.base/java.util.concurrent.locks", "java.base/java.util.concurrent.atomic", "java.base/java.lang",
+    "java.base/java.lang.invoke", "java.base/java.math", "java.sql/java.sql", "java.base/java.lang.reflect",
+    "java.base/java.time", "java.base/java.text", "java.management/sun.management",
+    "java.desktop/java.awt.font",
+]
+JVM_FLAGS = [f"--add-opens={module}=ALL-UNNAMED" for module in JAVA_OPENS] + [
+    "-Djava.net.preferIPv4Stack=true",
+    "-DIGNITE_QUIET=true",
+    "-DIGNITE_UPDATE_NOTIFIER=false",  # no network calls home
+    "-DIGNITE_NO_ASCII=true",
+    "-DIGNITE_PERFORMANCE_SUGGESTIONS_DISABLED=true",
+    "-XX:+UseG1GC",
+    "-XX:+DisableExplicitGC",
+]
+STARTUP_CLASS = "org.apache.ignite.startup.cmdline.CommandLineStartup"
+CONTROL_CLASS = "org.apache.ignite.internal.commandline.CommandHandler"
+_AUTO_ADJUST_SQL = "SELECT NAME, VALUE FROM SYS.DISTRIBUTED_METASTORAGE WHERE NAME LIKE 'distrConf-baselineAutoAdjust%'"
+_START_MARKER = "\n=== starting node "
+_TOPOLOGY_RE = re.compile(r"Topology snapshot \[ver=\d+, locNode=\w+, servers=(\d+)")
+
+
+class ClusterError(RuntimeError):
+    """A local node could not be started, stopped or configured."""
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What `LocalCluster.list()` reports about one node."""
+
+    index: int
+    pid: int | None
+    alive: bool
+    client_port: int
+    discovery_port: int
+    communication_port: int
+    home: Path
+
+
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    """True when nothing listens on host:port (checked by binding it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Java binds its listeners with SO_REUSEADDR, so TIME_WAIT leftovers do not make a port busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class LocalCluster:
+    """Start, stop and inspect Ignite server JVMs that share one home directory and port bases."""
+
+    def __init__(
+        self,
+        home: Path | str,
+        *,
+        client_port: int = 10800,
+        discovery_port: int = 47500,
+        communication_port: int = 47100,
+        max_nodes: int = 10,
+        heap: str = "1g",
+        data_region_mb: int = 512,
+        wal_mode: str = "LOG_ONLY",
+        wal_segment_mb: int = 16,
+        rest_port: int = 0,
+        authentication: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        baseline_auto_adjust: bool = True,
+        baseline_auto_adjust_timeout_ms: int = 10000,
+        lib_dir: Path | str = DEFAULT_LIB_DIR,
+        start_timeout: float = 120.0,
+        stop_timeout: float = 30.0,
+    ) -> None:
+        self.home = Path(home)
+        self.client_port = client_port
+        self.discovery_port = discovery_port
+        self.communication_port = communication_port
+        self.max_nodes = max_nodes
+        self.heap = heap
+        self.data_region_mb = data_region_mb
+        self.wal_mode = wal_mode
+        self.wal_segment_mb = wal_segment_mb
+        self.rest_port = rest_port
+        self.authentication = authentication
+        # Ignite's built-in superuser until someone changes its password.
+        self.username = username or ("ignite" if authentication else None)
+        self.password = password or ("ignite" if authentication else None)
+        self.baseline_auto_adjust = baseline_auto_adjust
+        self.baseline_auto_adjust_timeout_ms = baseline_auto_adjust_timeout_ms
+        self.lib_dir = Path(lib_dir)
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.last_start_seconds: dict[int, float] = {}
+        self._procs: dict[int, subprocess.Popen] = {}
+
+    @classmethod
+    def from_settings(cls, **overrides) -> LocalCluster:
+        """Build from settings.IGNITE_SERVER (credentials from IGNITE_STORE['default'] OPTIONS)."""
+        from django.conf import settings
+
+        conf = settings.IGNITE_SERVER
+        options = settings.IGNITE_STORE.get("default", {}).get("OPTIONS", {})
+        kwargs = dict(
+            home=Path(conf["HOME"]),
+            client_port=conf["CLIENT_PORT"],
+            discovery_port=conf["DISCOVERY_PORT"],
+            communication_port=conf["COMMUNICATION_PORT"],
+            max_nodes=conf["MAX_NODES"],
+            heap=conf["HEAP"],
+            data_region_mb=conf["DATA_REGION_MB"],
+            wal_mode=conf["WAL_MODE"],
+            wal_segment_mb=conf.get("WAL_SEGMENT_MB", 16),
+            rest_port=conf["REST_PORT"],
+            authentication=conf["AUTHENTICATION"],
+            username=options.get("username"),
+            password=options.get("password"),
+            baseline_auto_adjust=conf["BASELINE_AUTO_ADJUST"],
+            baseline_auto_adjust_timeout_ms=conf["BASELINE_AUTO_ADJUST_TIMEOUT_MS"],
+            lib_dir=Path(conf["LIB_DIR"]),
+            start_timeout=conf["START_TIMEOUT"],
+        )
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    # ------------------------------------------------------------------ layout
+    def node_dir(self, i: int) -> Path:
+        """Home of node i: config, log, pid file and work directory."""
+        return self.home / f"node-{i}"
+
+    def consistent_id(self, i: int) -> str:
+        """The node's stable identity in the baseline (survives restarts)."""
+        return f"node-{i}"
+
+    def ports(self, i: int) -> tuple[int, int, int]:
+        """(client, discovery, communication) ports of node i."""
+        self._check_index(i)
+        return self.client_port + i, self.discovery_port + i, self.communication_port + i
+
+    def _check_index(self, i: int) -> None:
+        if not 0 <= i < self.max_nodes:
+            raise ClusterError(f"node index {i} is outside 0..{self.max_nodes - 1} (max_nodes={self.max_nodes})")
+
+    def _pid_file(self, i: int) -> Path:
+        return self.node_dir(i) / "node.pid"
+
+    def log_path(self, i: int) -> Path:
+        """stdout+stderr of node i (Ignite's detailed log is under work/log/)."""
+        return self.node_dir(i) / "node.log"
+
+    # ------------------------------------------------------------------ config
+    def render_config(self, i: int) -> Path:
+        """Write home/node-<i>/node.xml for node i and return its path."""
+        client, disco, comm = self.ports(i)
+        last = self.discovery_port + self.max_nodes - 1
+        # Ignite starts the binary REST connector (11211, and Jetty on 8080 when ignite-rest-http is on the
+        # classpath) unless the configuration is explicitly null.
+        rest_block = '    <property name="connectorConfiguration"><null/></property>\n'
+        if self.rest_port:
+            rest_block = (
+                '    <property name="connectorConfiguration">\n'
+                '      <bean class="org.apache.ignite.configuration.ConnectorConfiguration">\n'
+                f'        <property name="host" value="{LOOPBACK}"/>\n'
+                f'        <property name="port" value="{self.rest_port + i}"/>\n'
+                '        <property name="portRange" value="0"/>\n'
+                '        <property name="jettyPort" value="' f"{self.rest_port + i}" '"/>\n'
+                "      </bean>\n"
+                "    </property>\n"
+            )
+        segment = self.wal_segment_mb * 1024 * 1024
+        region = self.data_region_mb * 1024 * 1024
+        values = {
+            "instance_name": f"chat-{self.consistent_id(i)}-{client}",
+            "consistent_id": self.consistent_id(i),
+            "work_dir": str((self.node_dir(i) / "work").resolve()),
+            "authentication": "true" if self.authentication else "false",
+            "rest_block": rest_block,
+            "wal_mode": self.wal_mode,
+            "wal_segment_bytes": segment,
+            "wal_segments": 4,
+            "max_wal_archive_bytes": segment * 16,
+            "region_initial_bytes": min(region, 64 * 1024 * 1024),
+            "region_max_bytes": region,
+            "client_port": client,
+            "discovery_port": disco,
+            "communication_port": comm,
+            "discovery_addresses": f"{LOOPBACK}:{self.discovery_port}..{last}",
+        }
+        path = self.node_dir(i) / "node.xml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(Template(TEMPLATE.read_text()).substitute(values))
+        return path
+
+    def _classpath(self) -> str:
+        if not any(self.lib_dir.glob("ignite-core-*.jar")):
+            raise ClusterError(f"Ignite jars are missing in {self.lib_dir}: run `make jars` first")
+        return f"{self.lib_dir.resolve()}/*"
+
+    def _java(self) -> str:
+        java = shutil.which("java")
+        if not java:
+            raise ClusterError("`java` (JDK 17) is not on PATH")
+        return java
+
+    # ------------------------------------------------------------------ processes
+    def pid(self, i: int) -> int | None:
+        """The pid recorded for node i, or None."""
+        try:
+            return int(self._pid_file(i).read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def is_alive(self, i: int) -> bool:
+        """True when node i's JVM is running (pid file checked against /proc to survive pid reuse)."""
+        proc = self._procs.get(i)
+        if proc is not None:
+            # Our own child: poll() is exact (and reaps it); /proc may show a half-exec'd java launcher.
+            return proc.poll() is None
+        pid = self.pid(i)
+        if pid is None:
+            return False
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        if stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
+            return False
+        return str(self.node_dir(i).resolve() / "node.xml").encode() in cmdline
+
+    def _launch(self, i: int) -> None:
+        classpath, java = self._classpath(), self._java()
+        for port in self.ports(i):
+            if not port_is_free(port):
+                raise ClusterError(f"node {i}: port {port} on {LOOPBACK} is already in use")
+        config = self.render_config(i)
+        command = [
+            java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS,
+            f"-DIGNITE_HOME={self.node_dir(i).resolve()}",
+            "-cp", classpath, STARTUP_CLASS, str(config.resolve()),
+        ]
+        with open(self.log_path(i), "ab") as log:
+            log.write(f"{_START_MARKER}{i} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.node_dir(i), start_new_session=True,
+            )
+        self._procs[i] = proc
+        self._pid_file(i).write_text(str(proc.pid))
+
+    def _connect(self, ports: list[int], timeout: float = 5.0):
+        from pyignite import Client
+
+        client = Client(timeout=timeout, username=self.username, password=self.password)
+        client.connect([(LOOPBACK, port) for port in ports])
+        return client
+
+    def _wait_ready(self, i: int, deadline: float) -> None:
+        port = self.ports(i)[0]
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if not self.is_alive(i):
+                raise ClusterError(
+                    f"node {i} exited during start; tail of {self.log_path(i)}:\n{_log_tail(self.log_path(i))}"
+                )
+            try:
+                with _quiet_pyignite():
+                    client = self._connect([port], timeout=3.0)
+                    try:
+                        client.get_cluster().get_state()
+                    finally:
+                        client.close()
+                return
+            except Exception as exc:  # pyignite raises several unrelated types while the node boots
+                last_error = exc
+                time.sleep(0.3)
+        raise ClusterError(
+            f"node {i} did not accept thin-client connections on {LOOPBACK}:{port} within "
+            f"{self.start_timeout:.0f}s ({last_error!r}); tail of {self.log_path(i)}:\n{_log_tail(self.log_path(i))}"
+        )
+
+    # ------------------------------------------------------------------ cluster operations
+    def start(self, count: int = 1) -> list[int]:
+        """Make nodes 0..count-1 run, the cluster active and every running node part of the baseline.
+
+        Nodes already alive are left alone. Returns the indices that were launched.
+        """
+        if count < 1 or count > self.max_nodes:
+            raise ClusterError(f"count must be within 1..{self.max_nodes}, got {count}")
+        self.home.mkdir(parents=True, exist_ok=True)
+        launched = [i for i in range(count) if not self.is_alive(i)]
+        started_at = time.monotonic()
+        deadline = started_at + self.start_timeout
+        try:
+            for i in launched:
+                self._launch(i)
+            for i in launched:
+                self._wait_ready(i, deadline)
+                self.last_start_seconds[i] = time.monotonic() - started_at
+            self._wait_topology(deadline)
+            self._activate()
+            self._sync_baseline(deadline)
+        except BaseException:
+            for i in launched:  # leave nothing half-started behind
+                self._terminate(i, graceful=False)
+            raise
+        return launched
+
+    def start_node(self, i: int) -> bool:
+        """Start node i alone (joining whatever runs); True when it was launched, False when already alive."""
+        self._check_index(i)
+        if self.is_alive(i):
+            return False
+        self.home.mkdir(parents=True, exist_ok=True)
+        started_at = time.monotonic()
+        deadline = started_at + self.start_timeout
+        try:
+            self._launch(i)
+            self._wait_ready(i, deadline)
+            self.last_start_seconds[i] = time.monotonic() - started_at
+            self._wait_topology(deadline)
+            self._activate()
+            self._sync_baseline(deadline)
+        except BaseException:
+            self._terminate(i, graceful=False)
+            raise
+        return True
+
+    def stop(self, i: int | None = None) -> list[int]:
+        """Stop node i, or every node (SIGTERM, then SIGKILL after stop_timeout). Returns the stopped indices."""
+        indices = [i] if i is not None else self._known_indices()
+        alive = [n for n in indices if self.is_alive(n)]
+        for n in alive:
+            self._signal(n, signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for n in alive:
+            while self.is_alive(n) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self._terminate(n, graceful=False)
+        return alive
+
+    def kill(self, i: int) -> None:
+        """SIGKILL node i (fault tests): no checkpoint, no graceful leave."""
+        self._check_index(i)
+        self._terminate(i, graceful=False)
+
+    def list(self) -> list[NodeInfo]:
+        """Every node that has a home directory, alive or not."""
+        result = []
+        for i in self._known_indices():
+            client, disco, comm = self.ports(i)
+            result.append(NodeInfo(i, self.pid(i), self.is_alive(i), client, disco, comm, self.node_dir(i)))
+        return result
+
+    def client_addresses(self) -> list[tuple[str, int]]:
+        """Thin-client (host, port) of every running node."""
+        return [(LOOPBACK, self.ports(i)[0]) for i in self._known_indices() if self.is_alive(i)]
+
+    def cluster_state(self) -> str | None:
+        """'ACTIVE', 'INACTIVE' or 'ACTIVE_READ_ONLY' as seen by a running node; None when none answers."""
+        from pyignite.datatypes.cluster_state import ClusterState
+
+        ports = [port for _, port in self.client_addresses()]
+        if not ports:
+            return None
+        try:
+            with _quiet_pyignite():
+                client = self._connect(ports)
+                try:
+                    return ClusterState(client.get_cluster().get_state()).name
+                finally:
+                    client.close()
+        except Exception:
+            return None
+
+    def baseline(self) -> list[tuple[str, bool]]:
+        """[(consistent id, online), ...] of the baseline (empty while inactive or unreachable)."""
+        rows = self._sql("SELECT CONSISTENT_ID, ONLINE FROM SYS.BASELINE_NODES", time.monotonic() + 30)
+        return [(str(cid), bool(online)) for cid, online in rows]
+
+    def server_count(self) -> int:
+        """Server nodes in the topology, asked through SQL (cluster must be active)."""
+        return int(self._sql("SELECT COUNT(*) FROM SYS.NODES WHERE IS_CLIENT = FALSE", time.monotonic() + 30)[0][0])
+
+    def wipe(self) -> None:
+        """Stop every node and delete the home directory (all persisted data)."""
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def control(self, *args: str, timeout: float = 60.0) -> str:
+        """Run Ignite's control utility (control.sh) against node 0..n via the thin-client port; return its output."""
+        addresses = self.client_addresses()
+        if not addresses:
+            raise ClusterError("no running node to run the control utility against")
+        command = [
+            self._java(), "-Xms64m", "-Xmx256m", "-XX:TieredStopAtLevel=1", *JVM_FLAGS,
+            "-cp", self._classpath(), CONTROL_CLASS, "--host", LOOPBACK, "--port", str(addresses[0][1]),
+        ]
+        if self.username:
+            command += ["--user", self.username, "--password", self.password or ""]
+        command += list(args)
+        try:
+            done = subprocess.run(
+                command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, cwd=self.home
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ClusterError(f"control utility {' '.join(args)} timed out after {timeout:.0f}s") from exc
+        output = done.stdout + done.stderr
+        if done.returncode != 0:
+            raise ClusterError(f"control utility {' '.join(args)} failed (exit {done.returncode}):\n{output[-3000:]}")
+        return output
+
+    # ------------------------------------------------------------------ internals
+    def _known_indices(self) -> list[int]:
+        return [i for i in range(self.max_nodes) if self.node_dir(i).is_dir()]
+
+    def _signal(self, i: int, sig: int) -> None:
+        pid = self.pid(i)
+        if pid is None or not self.is_alive(i):
+            return
+        try:
+            os.killpg(pid, sig)  # the JVM leads its own session (start_new_session)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            os.kill(pid, sig)
+
+    def _terminate(self, i: int, *, graceful: bool) -> None:
+        if graceful:
+            self._signal(i, signal.SIGTERM)
+        else:
+            self._signal(i, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while self.is_alive(i) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc = self._procs.pop(i, None)
+        if proc is not None:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._pid_file(i).unlink(missing_ok=True)
+
+    def _sql(self, query: str, retry_until: float | None = None) -> list[list]:
+        ports = [port for _, port in self.client_addresses()]
+        if not ports:
+            raise ClusterError("no running node")
+        while True:
+            try:
+                with _quiet_pyignite():
+                    client = self._connect(ports, timeout=30.0)
+                    try:
+                        with client.sql(query, page_size=1000) as cursor:
+                            return [list(row) for row in cursor]
+                    finally:
+                        client.close()
+            except Exception as exc:
+                # A node that has just joined may refuse SQL for a moment ("Schema SYS not found").
+                if retry_until is None or time.monotonic() > retry_until:
+                    raise ClusterError(f"SQL {query!r} failed: {exc}") from exc
+                time.sleep(0.3)
+
+    def _topology_from_logs(self) -> int:
+        # While the cluster is inactive SQL is refused; every node prints its topology snapshots instead.
+        best = 0
+        for i in self._known_indices():
+            if not self.is_alive(i):
+                continue
+            current_run = self.log_path(i).read_text(errors="replace").rsplit(_START_MARKER, 1)[-1]
+            matches = _TOPOLOGY_RE.findall(current_run)
+            if matches:
+                best = max(best, int(matches[-1]))
+        return best
+
+    def _wait_topology(self, deadline: float) -> None:
+        expected = len(self.client_addresses())
+        while True:
+            seen = self._topology_from_logs()
+            if seen >= expected:
+                return
+            if time.monotonic() > deadline:
+                raise ClusterError(f"only {seen} of {expected} running nodes joined one topology in time")
+            time.sleep(0.2)
+
+    def _activate(self) -> None:
+        from pyignite.datatypes.cluster_state import ClusterState
+
+        with _quiet_pyignite():
+            client = self._connect([port for _, port in self.client_addresses()], timeout=60.0)
+            try:
+                cluster = client.get_cluster()
+                if cluster.get_state() == ClusterState.INACTIVE:
+                    cluster.set_state(ClusterState.ACTIVE)
+            finally:
+                client.close()
+
+    def _sync_baseline(self, deadline: float) -> None:
+        settings = dict(self._sql(_AUTO_ADJUST_SQL, deadline))
+        enabled = settings.get("distrConf-baselineAutoAdjustEnabled") == "true"
+        timeout = settings.get("distrConf-baselineAutoAdjustTimeout")
+        wanted_timeout = str(self.baseline_auto_adjust_timeout_ms)
+        if self.baseline_auto_adjust and (not enabled or timeout != wanted_timeout):
+            self.control("--baseline", "auto_adjust", "enable", "timeout", wanted_timeout, "--yes")
+        elif not self.baseline_auto_adjust and enabled:
+            self.control("--baseline", "auto_adjust", "disable", "--yes")
+        running = {self.consistent_id(i) for i in self._known_indices() if self.is_alive(i)}
+        missing = running - {cid for cid, _ in self.baseline()}
+        if missing and not self.baseline_auto_adjust:
+            self.control("--baseline", "add", ",".join(sorted(missing)), "--yes")
+        # Auto-adjust adds joined nodes once the topology has been quiet for the timeout.
+        wait_until = max(deadline, time.monotonic() + self.baseline_auto_adjust_timeout_ms / 1000 + 30)
+        while missing:
+            if time.monotonic() > wait_until:
+                raise ClusterError(f"nodes {sorted(missing)} did not join the baseline in time")
+            time.sleep(0.5)
+            missing = running - {cid for cid, _ in self.baseline()}
+
+
+@contextmanager
+def _quiet_pyignite() -> Iterator[None]:
+    """Silence pyignite's ERROR tracebacks for connection attempts expected to fail while a node boots."""
+    logger = logging.getLogger("pyignite")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def find_free_port_base(width: int, low: int = 12000, high: int = 32000, attempts: int = 200) -> int:
+    """A random port p in [low, high) such that p..p+width-1 are all free on 127.0.0.1.
+
+    Stays below Linux's ephemeral range (32768+) so outgoing connections do not steal the ports later.
+    """
+    import random
+
+    for _ in range(attempts):
+        base = random.randrange(low, high - width)
+        if all(port_is_free(port) for port in range(base, base + width)):
+            return base
+    raise ClusterError(f"no block of {width} free ports found in {low}..{high}")

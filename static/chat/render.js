@@ -1,0 +1,173 @@
+// Building message elements. User text only ever goes through textContent / text nodes.
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+const TRAILING_PUNCT_RE = /[.,;:!?)\]}'"]+$/;
+const GROUP_GAP_MS = 5 * 60 * 1000;
+const MINUTE = 60 * 1000;
+const HOUR = 60 * MINUTE;
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const dateFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric" });
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
+const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric", year: "numeric" });
+
+/** Split text into text nodes and safe <a> elements for http(s) URLs. */
+export function linkify(text) {
+  const frag = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(URL_RE)) {
+    let url = match[0];
+    const trailing = url.match(TRAILING_PUNCT_RE);
+    if (trailing) url = url.slice(0, -trailing[0].length);
+    const start = match.index;
+    let parsed = null;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || !["http:", "https:"].includes(parsed.protocol)) continue;
+    if (start > last) frag.append(document.createTextNode(text.slice(last, start)));
+    const a = document.createElement("a");
+    a.href = parsed.href;
+    a.textContent = url;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    frag.append(a);
+    last = start + url.length;
+  }
+  if (last < text.length) frag.append(document.createTextNode(text.slice(last)));
+  return frag;
+}
+
+function sameDay(a, b) {
+  const da = new Date(a);
+  const db = new Date(b);
+  return da.getFullYear() === db.getFullYear() && da.getMonth() === db.getMonth() && da.getDate() === db.getDate();
+}
+
+/** Short local time: relative for the last hour, clock time today, date before. */
+export function formatTime(ts, now = Date.now()) {
+  const diff = now - ts;
+  if (diff < MINUTE) return "just now";
+  if (diff < HOUR) return `${Math.floor(diff / MINUTE)} min ago`;
+  if (sameDay(ts, now)) return timeFmt.format(ts);
+  if (sameDay(ts, now - 24 * HOUR)) return `Yesterday ${timeFmt.format(ts)}`;
+  return `${dateFmt.format(ts)}, ${timeFmt.format(ts)}`;
+}
+
+export function formatDay(ts, now = Date.now()) {
+  if (sameDay(ts, now)) return "Today";
+  if (sameDay(ts, now - 24 * HOUR)) return "Yesterday";
+  return dayFmt.format(ts);
+}
+
+export function avatarHue(name) {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.codePointAt(0)) % 360;
+  return h;
+}
+
+export function fillAvatar(el, name) {
+  el.textContent = (name[0] || "?").toUpperCase();
+  el.style.setProperty("--hue", String(avatarHue(name)));
+  el.title = name;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** A message row: day divider, avatar, header (author, time), body, status line. */
+export function createMessageElement(msg, me) {
+  const row = el("article", "msg");
+  row.setAttribute("aria-label", `Message from ${msg.author}`);
+  const day = el("div", "day-divider");
+  day.setAttribute("role", "separator");
+  day.append(el("span"));
+  const avatar = el("span", "avatar");
+  avatar.setAttribute("aria-hidden", "true");
+  fillAvatar(avatar, msg.author);
+  const main = el("div", "msg-main");
+  const head = el("div", "msg-head");
+  const author = el("span", "msg-author", msg.author);
+  const time = el("time", "msg-time");
+  head.append(author, time);
+  const body = el("div", "msg-body");
+  const status = el("div", "msg-status");
+  status.setAttribute("aria-live", "polite");
+  main.append(head, body, status);
+  row.append(day, avatar, main);
+  if (msg.author === me) row.classList.add("mine");
+  updateMessageElement(row, msg);
+  return row;
+}
+
+/** Bring an existing row up to date with `msg` (ack, deletion, failure). */
+export function updateMessageElement(row, msg) {
+  row.dataset.author = msg.author;
+  if (msg.seq) row.dataset.seq = String(msg.seq);
+  if (msg.client_id) row.dataset.clientId = msg.client_id;
+  row.dataset.status = msg.status || "confirmed";
+  const ts = msg.created_at || Date.now();
+  row.dataset.ts = String(ts);
+  const time = row.querySelector(".msg-time");
+  time.dateTime = new Date(ts).toISOString();
+  time.title = fullFmt.format(ts);
+  time.textContent = formatTime(ts);
+  const body = row.querySelector(".msg-body");
+  const shown = msg.deleted ? "\u0000deleted" : msg.body;
+  if (body.dataset.shown !== shown) {
+    body.dataset.shown = shown;
+    body.replaceChildren();
+    if (msg.deleted) {
+      row.classList.add("deleted");
+      body.append(el("em", "deleted-note", "message deleted"));
+    } else {
+      body.append(linkify(msg.body));
+    }
+  }
+  const status = row.querySelector(".msg-status");
+  status.replaceChildren();
+  if (msg.status === "pending") {
+    status.append(el("span", "status-pending", "Sending…"));
+  } else if (msg.status === "failed") {
+    status.append(el("span", "status-failed", msg.error || "Not sent."));
+    const retry = el("button", "retry-btn", "Retry");
+    retry.type = "button";
+    retry.dataset.clientId = msg.client_id;
+    status.append(retry);
+  }
+}
+
+/** Recompute grouping and day dividers for every row of a list (cheap: class toggles only). */
+export function regroup(list) {
+  let prev = null;
+  for (const row of list.children) {
+    const ts = Number(row.dataset.ts);
+    const newDay = !prev || !sameDay(Number(prev.dataset.ts), ts);
+    const divider = row.firstElementChild;
+    divider.hidden = !newDay;
+    if (newDay) divider.firstElementChild.textContent = formatDay(ts);
+    const continued =
+      prev &&
+      !newDay &&
+      prev.dataset.author === row.dataset.author &&
+      ts - Number(prev.dataset.ts) < GROUP_GAP_MS;
+    row.classList.toggle("continued", Boolean(continued));
+    prev = row;
+  }
+}
+
+/** Refresh relative times ("3 min ago") in one list. */
+export function refreshTimes(list) {
+  const now = Date.now();
+  for (const time of list.querySelectorAll(".msg-time")) {
+    const row = time.closest(".msg");
+    time.textContent = formatTime(Number(row.dataset.ts), now);
+  }
+  regroup(list);
+}

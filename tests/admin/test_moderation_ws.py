@@ -1,0 +1,55 @@
+"""A deletion in the admin reaches a client connected to the room over a WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.urls import reverse
+
+from chat.consumers import ChatConsumer
+from ignite_store import get_store
+
+
+async def receive_until(communicator: WebsocketCommunicator, frame_type: str, timeout: float = 10.0) -> dict:
+    """Skip other frames (presence, typing...) until one of `frame_type` arrives."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        frame = await communicator.receive_json_from(timeout=max(deadline - asyncio.get_running_loop().time(), 0.1))
+        if frame["type"] == frame_type:
+            return frame
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_admin_deletion_reaches_a_connected_client(live_settings, room, django_user_model):
+    reader = await sync_to_async(django_user_model.objects.create_user)("reader", password="x")
+    moderator = await sync_to_async(django_user_model.objects.create_user)("mod", password="x", is_staff=True)
+    stored = (await get_store().aappend(room, "reader", "please delete me", "k1")).message
+
+    communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/")
+    communicator.scope["user"] = reader
+    connected, _ = await communicator.connect()
+    assert connected
+    try:
+        await receive_until(communicator, "hello")
+        await communicator.send_json_to({"type": "join", "room": room})
+        joined = await receive_until(communicator, "joined")
+        assert joined["last_seq"] == stored.seq
+
+        def moderate():
+            client = Client()
+            client.force_login(moderator)
+            return client.post(reverse("admin:ignite_store_messages"),
+                               {"selected": [f"{stored.seq}:{room}"], "confirm": "yes"})
+
+        response = await sync_to_async(moderate)()
+        assert response.status_code == 302
+
+        deleted = await receive_until(communicator, "deleted")
+        assert deleted == {"type": "deleted", "room": room, "seq": stored.seq, "id": stored.id}
+        assert (await get_store().aget(room, stored.seq)).deleted
+    finally:
+        await communicator.disconnect()
