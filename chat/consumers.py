@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 # Close codes (docs/protocol.md, "Close codes").
 CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_TOO_BIG_FALLBACK = 4009
 CLOSE_TOO_MANY_CONNECTIONS = 4029
@@ -55,7 +56,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
         self.outbox = Outbox(self._write, self._slow_consumer, settings.CHAT.get("OUTBOX_MAX_FRAMES", 1000),
-                             self.username)
+                             self.username, on_write_error=self._write_failed)
         self.session = ChatSession(self.username, self.conn_id, self.outbox)
         await self.session.emit(hello_frame(self.username))
 
@@ -63,7 +64,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=text)
 
     def _slow_consumer(self) -> None:
-        asyncio.get_running_loop().create_task(self.close(code=CLOSE_SLOW_CONSUMER))
+        self._closing = asyncio.get_running_loop().create_task(self._close_quietly(CLOSE_SLOW_CONSUMER))
+
+    def _write_failed(self) -> None:
+        self._closing = asyncio.get_running_loop().create_task(self._close_quietly(CLOSE_INTERNAL_ERROR))
+
+    async def _close_quietly(self, code: int) -> None:
+        try:
+            await self.close(code=code)
+        except Exception:
+            logger.debug("close failed", exc_info=True)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.session is None:

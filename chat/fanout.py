@@ -50,8 +50,10 @@ class Outbox:
         on_overflow: Callable[[], None],
         maxsize: int,
         username: str = "",
+        on_write_error: Callable[[], None] | None = None,
     ):
         self.username = username
+        self._on_write_error = on_write_error
         self.closed = False
         self._write = write
         self._on_overflow = on_overflow
@@ -79,9 +81,11 @@ class Outbox:
             text = await self._queue.get()
             try:
                 await self._write(text)
-            except Exception:  # the socket is gone; the consumer's disconnect cleans up
-                logger.debug("write failed", exc_info=True)
+            except Exception:
+                logger.warning("write to %s failed; closing the socket", self.username, exc_info=True)
                 self._shutdown()
+                if self._on_write_error is not None:
+                    self._on_write_error()
                 return
 
     def _shutdown(self) -> None:

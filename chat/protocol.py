@@ -251,6 +251,32 @@ def error_frame(
     return frame
 
 
+def page_frame(frame_type: str, room: str, messages: list, has_more: bool, *, keep: str) -> tuple[dict, int]:
+    """A history/catchup frame that fits CHAT["MAX_FRAME_BYTES"] (Daphne refuses to send bigger ones).
+
+    When the page is too big, messages are dropped from the end not kept ("oldest" keeps the
+    oldest, for catch-up; "newest" keeps the newest, for history) and has_more becomes true, so
+    the client (or the catch-up loop) asks again from where the frame stops. At least one message
+    is always kept. Returns the frame and how many messages it holds.
+    """
+    dicts = [m.to_dict() for m in messages]
+    limit = settings.CHAT["MAX_FRAME_BYTES"]
+    frame = {"type": frame_type, "room": room, "messages": dicts, "has_more": has_more}
+    if len(orjson.dumps(frame)) <= limit:
+        return frame, len(dicts)
+    budget = limit - len(orjson.dumps({**frame, "messages": [], "has_more": True}))
+    ordered = dicts if keep == "oldest" else dicts[::-1]
+    kept: list[dict] = []
+    for item in ordered:
+        budget -= len(orjson.dumps(item)) + 1  # +1 for the separating comma
+        if budget < 0 and kept:
+            break
+        kept.append(item)
+    if keep == "newest":
+        kept.reverse()
+    return {**frame, "messages": kept, "has_more": True}, len(kept)
+
+
 def message_frame(message) -> dict:
     """The `message` event for a stored ignite_store Message."""
     return {"type": "message", "message": message.to_dict()}

@@ -28,6 +28,7 @@ from .protocol import (
     Typing,
     encode,
     message_frame,
+    page_frame,
 )
 from .ratelimit import TokenBucket, UserBuckets
 
@@ -203,10 +204,8 @@ class ChatSession:
         except StoreUnavailable as e:
             raise ProtocolError("store_unavailable", "history is unavailable, retry", ref="history",
                                 room=cmd.room) from e
-        await self.emit({
-            "type": "history", "room": cmd.room, "messages": [m.to_dict() for m in page.messages],
-            "has_more": page.has_more,
-        })
+        frame, _ = page_frame("history", cmd.room, page.messages, page.has_more, keep="newest")
+        await self.emit(frame)
 
     async def catchup(self, cmd: Catchup) -> None:
         """Everything after `after`, in pages."""
@@ -222,13 +221,11 @@ class ChatSession:
                 raise ProtocolError("store_unavailable", "catch-up interrupted, ask again from the last seq",
                                     ref=ref, room=room) from e
             # put() waits while the outbox is full, so a long catch-up is paced by the client.
-            await self.emit({
-                "type": "catchup", "room": room, "messages": [m.to_dict() for m in page.messages],
-                "has_more": page.has_more,
-            })
-            if not page.has_more or not page.messages:
+            frame, count = page_frame("catchup", room, page.messages, page.has_more, keep="oldest")
+            await self.emit(frame)
+            if not frame["has_more"] or not count:
                 return
-            after = page.messages[-1].seq
+            after = page.messages[count - 1].seq
 
     # ------------------------------------------------------------ ephemera
     async def typing(self, cmd: Typing) -> None:

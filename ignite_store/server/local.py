@@ -268,13 +268,14 @@ class LocalCluster:
             return False
         if stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
             return False
-        return str(self.node_dir(i).resolve() / "node.xml").encode() in cmdline
+        # An empty cmdline means the process is mid-exec or mid-exit (memory gone, sockets maybe not yet).
+        return not cmdline or str(self.node_dir(i).resolve() / "node.xml").encode() in cmdline
 
     def _launch(self, i: int) -> None:
         classpath, java = self._classpath(), self._java()
-        for port in self.ports(i):
-            if not port_is_free(port):
-                raise ClusterError(f"node {i}: port {port} on {LOOPBACK} is already in use")
+        if not self._wait_ports_free(i, time.monotonic() + 3):
+            busy = [port for port in self.ports(i) if not port_is_free(port)]
+            raise ClusterError(f"node {i}: port(s) {busy} on {LOOPBACK} already in use")
         config = self.render_config(i)
         command = [
             java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS,
@@ -483,6 +484,16 @@ class LocalCluster:
             except subprocess.TimeoutExpired:
                 pass
         self._pid_file(i).unlink(missing_ok=True)
+        # A JVM's leader thread turns zombie before its other threads have closed the sockets; wait for
+        # the ports so that a restart right away does not find them busy.
+        self._wait_ports_free(i, time.monotonic() + 15)
+
+    def _wait_ports_free(self, i: int, deadline: float) -> bool:
+        while not all(port_is_free(port) for port in self.ports(i)):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
 
     def _sql(self, query: str, retry_until: float | None = None) -> list[list]:
         ports = [port for _, port in self.client_addresses()]

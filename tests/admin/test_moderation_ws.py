@@ -14,13 +14,13 @@ from chat.consumers import ChatConsumer
 from ignite_store import get_store
 
 
-async def receive_until(communicator: WebsocketCommunicator, frame_type: str, timeout: float = 10.0) -> dict:
-    """Skip other frames (presence, typing...) until one of `frame_type` arrives."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        frame = await communicator.receive_json_from(timeout=max(deadline - asyncio.get_running_loop().time(), 0.1))
-        if frame["type"] == frame_type:
-            return frame
+async def receive_until(communicator: WebsocketCommunicator, frame_type: str) -> dict:
+    """Skip other frames (presence, typing...) until one of `frame_type` arrives (10 s at most)."""
+    async with asyncio.timeout(10):
+        while True:
+            frame = await communicator.receive_json_from(timeout=10)
+            if frame["type"] == frame_type:
+                return frame
 
 
 @pytest.mark.django_db(transaction=True)

@@ -32,10 +32,10 @@ async def open_socket(username: str) -> tuple[WebsocketCommunicator, dict]:
     return comm, hello
 
 
-async def recv(comm: WebsocketCommunicator, *types: str, timeout: float = TIMEOUT) -> dict:
+async def recv(comm: WebsocketCommunicator, *types: str) -> dict:
     """The next frame of one of `types`, skipping presence/typing frames that were not asked for."""
     while True:
-        frame = orjson.loads(await comm.receive_from(timeout=timeout))
+        frame = orjson.loads(await comm.receive_from(timeout=TIMEOUT))
         if not types or frame["type"] in types:
             return frame
         assert frame["type"] in ("presence", "typing", "message"), frame

@@ -118,3 +118,31 @@ def test_body_limit_follows_settings(settings):
 def test_encode_and_error_frame_omit_unknown_fields():
     assert orjson.loads(encode(error_frame("x", "y"))) == {"type": "error", "code": "x", "detail": "y"}
     assert error_frame("rate_limited", "d", retry_after=0.5)["retry_after"] == 0.5
+
+
+def _msg(seq: int, body: str):
+    from ignite_store import Message
+
+    return Message(id=f"id{seq}", room="r", seq=seq, author="a", body=body, client_id=f"c{seq}", created_at=1)
+
+
+@pytest.mark.parametrize(("keep", "expected"), [("oldest", [1, 2]), ("newest", [4, 5])])
+def test_page_frame_fits_the_frame_limit(settings, keep, expected):
+    from chat.protocol import page_frame
+
+    settings.CHAT = {**settings.CHAT, "MAX_FRAME_BYTES": 2 * 1000 + 500}
+    messages = [_msg(i, "x" * 1000) for i in range(1, 6)]
+    frame, count = page_frame("catchup", "r", messages, False, keep=keep)
+    assert [m["seq"] for m in frame["messages"]] == expected and count == 2
+    assert frame["has_more"] is True
+    assert len(orjson.dumps(frame)) <= settings.CHAT["MAX_FRAME_BYTES"]
+    small, count = page_frame("catchup", "r", messages[:1], False, keep=keep)
+    assert count == 1 and small["has_more"] is False
+
+
+def test_page_frame_keeps_one_message_even_if_too_big(settings):
+    from chat.protocol import page_frame
+
+    settings.CHAT = {**settings.CHAT, "MAX_FRAME_BYTES": 100}
+    frame, count = page_frame("history", "r", [_msg(1, "y" * 500), _msg(2, "z")], False, keep="newest")
+    assert count == 1 and frame["messages"][0]["seq"] == 2

@@ -5,17 +5,22 @@ import asyncio
 import pytest
 
 from ignite_store.backends.ignite import IgniteMessageStore
+from tests.fixtures.servers import start_test_cluster
 
 ROOMS = [f"fault-{i}" for i in range(8)]  # several rooms, so both nodes hold primaries
 
 
 @pytest.fixture(scope="module")
-def two_nodes(cluster_factory_module):
-    cluster = cluster_factory_module(count=2)
+def two_nodes(tmp_path_factory):
+    """A private two-node cluster (backups=1) shared by the tests of this module, in order."""
+    cluster = start_test_cluster(tmp_path_factory.mktemp("two-nodes"), count=2)
     store = IgniteMessageStore(cluster.client_addresses(), backups=1, timeout=10.0)
-    store.ensure_schema()
-    yield cluster, store
-    store.close()
+    try:
+        store.ensure_schema()
+        yield cluster, store
+    finally:
+        store.close()
+        cluster.stop()
 
 
 def history(store, room):

@@ -121,6 +121,7 @@ def test_two_users_chat_with_presence_typing_unread_and_history(live_settings, w
     screenshot(bo, "phone-chat")
     bo.click("#menu-btn")
     expect(bo.locator("#sidebar")).to_be_visible()
+    bo.wait_for_timeout(400)  # let the drawer finish sliding in
     screenshot(bo, "phone-sidebar")
     bo.keyboard.press("Escape")
     assert not ana.errors and not bo.errors

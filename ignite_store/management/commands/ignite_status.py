@@ -79,6 +79,7 @@ class Command(BaseCommand):
         if options["verbosity"] < 2:
             # pyignite logs a traceback per refused node; the one-line verdict below says it all.
             logging.getLogger("pyignite").setLevel(logging.CRITICAL)
+            logging.getLogger("ignite_store").setLevel(logging.WARNING)  # "retrying once" tracebacks
         try:
             report = stores[options["store"]].cluster_info()
         except StoreError as exc:  # StoreUnavailable mostly; any failure to read the views counts
