@@ -6,55 +6,30 @@ all on 127.0.0.1, and keeps its config, log, pid file and persistent data in hom
 
 from __future__ import annotations
 
-import logging
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from .jvm import (  # noqa: F401  (ClusterError, find_free_port_base: part of this module's API)
+    JVM_FLAGS,
+    LOOPBACK,
+    STARTUP_CLASS,
+    ClusterError,
+    find_free_port_base,
+    log_tail,
+    port_is_free,
+    quiet_pyignite,
+)
+from .membership import START_MARKER, MembershipMixin
+
 SERVER_DIR = Path(__file__).resolve().parent
 DEFAULT_LIB_DIR = SERVER_DIR / "lib"
 TEMPLATE = SERVER_DIR / "node.xml.tmpl"
-LOOPBACK = "127.0.0.1"
-
-# The list Ignite's bin/include/jvmdefaults.sh adds on Java 15+; without it the node dies on Buffer.address.
-JAVA_OPENS = [
-    "java.base/jdk.internal.access", "java.base/jdk.internal.misc", "java.base/sun.nio.ch",
-    "java.base/sun.util.calendar", "java.management/com.sun.jmx.mbeanserver",
-    "jdk.internal.jvmstat/sun.jvmstat.monitor", "java.base/sun.reflect.generics.reflectiveObjects",
-    "jdk.management/com.sun.management.internal", "java.base/java.io", "java.base/java.nio",
-    "java.base/java.net", "java.base/java.util", "java.base/java.util.concurrent",
-    "java.base/java.util.concurrent.locks", "java.base/java.util.concurrent.atomic", "java.base/java.lang",
-    "java.base/java.lang.invoke", "java.base/java.math", "java.sql/java.sql", "java.base/java.lang.reflect",
-    "java.base/java.time", "java.base/java.text", "java.management/sun.management",
-    "java.desktop/java.awt.font",
-]
-JVM_FLAGS = [f"--add-opens={module}=ALL-UNNAMED" for module in JAVA_OPENS] + [
-    "-Djava.net.preferIPv4Stack=true",
-    "-DIGNITE_QUIET=true",
-    "-DIGNITE_UPDATE_NOTIFIER=false",  # no network calls home
-    "-DIGNITE_NO_ASCII=true",
-    "-DIGNITE_PERFORMANCE_SUGGESTIONS_DISABLED=true",
-    "-XX:+UseG1GC",
-    "-XX:+DisableExplicitGC",
-]
-STARTUP_CLASS = "org.apache.ignite.startup.cmdline.CommandLineStartup"
-CONTROL_CLASS = "org.apache.ignite.internal.commandline.CommandHandler"
-_AUTO_ADJUST_SQL = "SELECT NAME, VALUE FROM SYS.DISTRIBUTED_METASTORAGE WHERE NAME LIKE 'distrConf-baselineAutoAdjust%'"
-_START_MARKER = "\n=== starting node "
-_TOPOLOGY_RE = re.compile(r"Topology snapshot \[ver=\d+, locNode=\w+, servers=(\d+)")
-
-
-class ClusterError(RuntimeError):
-    """A local node could not be started, stopped or configured."""
 
 
 @dataclass(frozen=True)
@@ -70,26 +45,7 @@ class NodeInfo:
     home: Path
 
 
-def port_is_free(port: int, host: str = LOOPBACK) -> bool:
-    """True when nothing listens on host:port (checked by binding it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # Java binds its listeners with SO_REUSEADDR, so TIME_WAIT leftovers do not make a port busy.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _log_tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-class LocalCluster:
+class LocalCluster(MembershipMixin):
     """Start, stop and inspect Ignite server JVMs that share one home directory and port bases."""
 
     def __init__(
@@ -283,7 +239,7 @@ class LocalCluster:
             "-cp", classpath, STARTUP_CLASS, str(config.resolve()),
         ]
         with open(self.log_path(i), "ab") as log:
-            log.write(f"{_START_MARKER}{i} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+            log.write(f"{START_MARKER}{i} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
             log.flush()
             proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -292,23 +248,16 @@ class LocalCluster:
         self._procs[i] = proc
         self._pid_file(i).write_text(str(proc.pid))
 
-    def _connect(self, ports: list[int], timeout: float = 5.0):
-        from pyignite import Client
-
-        client = Client(timeout=timeout, username=self.username, password=self.password)
-        client.connect([(LOOPBACK, port) for port in ports])
-        return client
-
     def _wait_ready(self, i: int, deadline: float) -> None:
         port = self.ports(i)[0]
         last_error: Exception | None = None
         while time.monotonic() < deadline:
             if not self.is_alive(i):
                 raise ClusterError(
-                    f"node {i} exited during start; tail of {self.log_path(i)}:\n{_log_tail(self.log_path(i))}"
+                    f"node {i} exited during start; tail of {self.log_path(i)}:\n{log_tail(self.log_path(i))}"
                 )
             try:
-                with _quiet_pyignite():
+                with quiet_pyignite():
                     client = self._connect([port], timeout=3.0)
                     try:
                         client.get_cluster().get_state()
@@ -320,7 +269,7 @@ class LocalCluster:
                 time.sleep(0.3)
         raise ClusterError(
             f"node {i} did not accept thin-client connections on {LOOPBACK}:{port} within "
-            f"{self.start_timeout:.0f}s ({last_error!r}); tail of {self.log_path(i)}:\n{_log_tail(self.log_path(i))}"
+            f"{self.start_timeout:.0f}s ({last_error!r}); tail of {self.log_path(i)}:\n{log_tail(self.log_path(i))}"
         )
 
     # ------------------------------------------------------------------ cluster operations
@@ -400,59 +349,10 @@ class LocalCluster:
         """Thin-client (host, port) of every running node."""
         return [(LOOPBACK, self.ports(i)[0]) for i in self._known_indices() if self.is_alive(i)]
 
-    def cluster_state(self) -> str | None:
-        """'ACTIVE', 'INACTIVE' or 'ACTIVE_READ_ONLY' as seen by a running node; None when none answers."""
-        from pyignite.datatypes.cluster_state import ClusterState
-
-        ports = [port for _, port in self.client_addresses()]
-        if not ports:
-            return None
-        try:
-            with _quiet_pyignite():
-                client = self._connect(ports)
-                try:
-                    return ClusterState(client.get_cluster().get_state()).name
-                finally:
-                    client.close()
-        except Exception:
-            return None
-
-    def baseline(self) -> list[tuple[str, bool]]:
-        """[(consistent id, online), ...] of the baseline (empty while inactive or unreachable)."""
-        rows = self._sql("SELECT CONSISTENT_ID, ONLINE FROM SYS.BASELINE_NODES", time.monotonic() + 30)
-        return [(str(cid), bool(online)) for cid, online in rows]
-
-    def server_count(self) -> int:
-        """Server nodes in the topology, asked through SQL (cluster must be active)."""
-        return int(self._sql("SELECT COUNT(*) FROM SYS.NODES WHERE IS_CLIENT = FALSE", time.monotonic() + 30)[0][0])
-
     def wipe(self) -> None:
         """Stop every node and delete the home directory (all persisted data)."""
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
-
-    def control(self, *args: str, timeout: float = 60.0) -> str:
-        """Run Ignite's control utility (control.sh) against node 0..n via the thin-client port; return its output."""
-        addresses = self.client_addresses()
-        if not addresses:
-            raise ClusterError("no running node to run the control utility against")
-        command = [
-            self._java(), "-Xms64m", "-Xmx256m", "-XX:TieredStopAtLevel=1", *JVM_FLAGS,
-            "-cp", self._classpath(), CONTROL_CLASS, "--host", LOOPBACK, "--port", str(addresses[0][1]),
-        ]
-        if self.username:
-            command += ["--user", self.username, "--password", self.password or ""]
-        command += list(args)
-        try:
-            done = subprocess.run(
-                command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, cwd=self.home
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ClusterError(f"control utility {' '.join(args)} timed out after {timeout:.0f}s") from exc
-        output = done.stdout + done.stderr
-        if done.returncode != 0:
-            raise ClusterError(f"control utility {' '.join(args)} failed (exit {done.returncode}):\n{output[-3000:]}")
-        return output
 
     # ------------------------------------------------------------------ internals
     def _known_indices(self) -> list[int]:
@@ -494,103 +394,3 @@ class LocalCluster:
                 return False
             time.sleep(0.1)
         return True
-
-    def _sql(self, query: str, retry_until: float | None = None) -> list[list]:
-        ports = [port for _, port in self.client_addresses()]
-        if not ports:
-            raise ClusterError("no running node")
-        while True:
-            try:
-                with _quiet_pyignite():
-                    client = self._connect(ports, timeout=30.0)
-                    try:
-                        with client.sql(query, page_size=1000) as cursor:
-                            return [list(row) for row in cursor]
-                    finally:
-                        client.close()
-            except Exception as exc:
-                # A node that has just joined may refuse SQL for a moment ("Schema SYS not found").
-                if retry_until is None or time.monotonic() > retry_until:
-                    raise ClusterError(f"SQL {query!r} failed: {exc}") from exc
-                time.sleep(0.3)
-
-    def _topology_from_logs(self) -> int:
-        # While the cluster is inactive SQL is refused; every node prints its topology snapshots instead.
-        best = 0
-        for i in self._known_indices():
-            if not self.is_alive(i):
-                continue
-            current_run = self.log_path(i).read_text(errors="replace").rsplit(_START_MARKER, 1)[-1]
-            matches = _TOPOLOGY_RE.findall(current_run)
-            if matches:
-                best = max(best, int(matches[-1]))
-        return best
-
-    def _wait_topology(self, deadline: float) -> None:
-        expected = len(self.client_addresses())
-        while True:
-            seen = self._topology_from_logs()
-            if seen >= expected:
-                return
-            if time.monotonic() > deadline:
-                raise ClusterError(f"only {seen} of {expected} running nodes joined one topology in time")
-            time.sleep(0.2)
-
-    def _activate(self) -> None:
-        from pyignite.datatypes.cluster_state import ClusterState
-
-        with _quiet_pyignite():
-            client = self._connect([port for _, port in self.client_addresses()], timeout=60.0)
-            try:
-                cluster = client.get_cluster()
-                if cluster.get_state() == ClusterState.INACTIVE:
-                    cluster.set_state(ClusterState.ACTIVE)
-            finally:
-                client.close()
-
-    def _sync_baseline(self, deadline: float) -> None:
-        settings = dict(self._sql(_AUTO_ADJUST_SQL, deadline))
-        enabled = settings.get("distrConf-baselineAutoAdjustEnabled") == "true"
-        timeout = settings.get("distrConf-baselineAutoAdjustTimeout")
-        wanted_timeout = str(self.baseline_auto_adjust_timeout_ms)
-        if self.baseline_auto_adjust and (not enabled or timeout != wanted_timeout):
-            self.control("--baseline", "auto_adjust", "enable", "timeout", wanted_timeout, "--yes")
-        elif not self.baseline_auto_adjust and enabled:
-            self.control("--baseline", "auto_adjust", "disable", "--yes")
-        running = {self.consistent_id(i) for i in self._known_indices() if self.is_alive(i)}
-        missing = running - {cid for cid, _ in self.baseline()}
-        if missing and not self.baseline_auto_adjust:
-            self.control("--baseline", "add", ",".join(sorted(missing)), "--yes")
-        # Auto-adjust adds joined nodes once the topology has been quiet for the timeout.
-        wait_until = max(deadline, time.monotonic() + self.baseline_auto_adjust_timeout_ms / 1000 + 30)
-        while missing:
-            if time.monotonic() > wait_until:
-                raise ClusterError(f"nodes {sorted(missing)} did not join the baseline in time")
-            time.sleep(0.5)
-            missing = running - {cid for cid, _ in self.baseline()}
-
-
-@contextmanager
-def _quiet_pyignite() -> Iterator[None]:
-    """Silence pyignite's ERROR tracebacks for connection attempts expected to fail while a node boots."""
-    logger = logging.getLogger("pyignite")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-def find_free_port_base(width: int, low: int = 12000, high: int = 32000, attempts: int = 200) -> int:
-    """A random port p in [low, high) such that p..p+width-1 are all free on 127.0.0.1.
-
-    Stays below Linux's ephemeral range (32768+) so outgoing connections do not steal the ports later.
-    """
-    import random
-
-    for _ in range(attempts):
-        base = random.randrange(low, high - width)
-        if all(port_is_free(port) for port in range(base, base + width)):
-            return base
-    raise ClusterError(f"no block of {width} free ports found in {low}..{high}")

@@ -312,3 +312,19 @@ async def test_oversized_frame_closes_1009_unparsed(settings, room):
     assert await a.receive_output(timeout=TIMEOUT) == {"type": "websocket.close", "code": 1009}
     assert await get_store().alast_seq(room) == 0
     await a.disconnect()
+
+
+async def test_moderation_delete_reaches_members(room):
+    from chat.fanout import apublish_deleted
+
+    a, _ = await open_socket(unique("u"))
+    await join(a, room)
+    await send(a, type="send", room=room, body="rude", client_id="r-1")
+    ack = await recv(a, "ack")
+    await get_store().adelete(room, ack["seq"], by="moderator")
+    await apublish_deleted(room, ack["seq"], ack["id"])
+    assert await recv(a, "deleted") == {"type": "deleted", "room": room, "seq": ack["seq"], "id": ack["id"]}
+    await send(a, type="history", room=room)
+    tombstone = (await recv(a, "history"))["messages"][0]
+    assert tombstone["deleted"] is True and tombstone["body"] == ""
+    await a.disconnect()

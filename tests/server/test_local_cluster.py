@@ -81,3 +81,14 @@ def test_discovery_only_lists_its_own_port_range(tmp_path):
     assert "<value>127.0.0.1:30000..30002</value>" in cluster.render_config(2).read_text()
     with pytest.raises(ClusterError, match="outside"):
         cluster.ports(3)
+
+
+def test_live_settings_point_at_the_test_servers(live_settings, ignite_cluster: LocalCluster, redis_url: str):
+    import redis
+
+    import ignite_store
+
+    assert live_settings.IGNITE_STORE["default"]["NODES"] == ignite_cluster.client_addresses()
+    assert live_settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] == [redis_url]
+    assert redis.Redis.from_url(live_settings.REDIS_URL).ping()
+    assert ignite_store.get_store().ensure_schema() == []  # created once by the fixture; idempotent

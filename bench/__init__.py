@@ -1,0 +1,1 @@
+"""The chat benchmark: `python -m bench [--quick]` (docs/performance.md)."""

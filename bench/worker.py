@@ -1,0 +1,181 @@
+"""Store-level tasks run in their own process: `python -m bench.worker TASK JSON-ARGS` prints one JSON line.
+
+The environment (IGNITE_NODES, DJANGO_*) comes from the bench; each task uses only the public store
+API (ignite_store.get_store()), as the chat consumers do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    import django
+
+    django.setup()
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+async def storage(args: dict) -> dict:
+    """The storage limit: aappend in a tight loop, `concurrency` loops over `rooms`, for `seconds`."""
+    from bench.loadgen import percentiles
+    from ignite_store import get_store
+    from ignite_store.connection import StoreHandler
+
+    # clients > 1: that many independent backends (one AioClient connection each), appends spread over
+    # them; measures what a per-process connection pool would gain (the default is one AioClient per loop).
+    stores = [get_store()] + [StoreHandler().create_connection("default") for _ in range(args.get("clients", 1) - 1)]
+    rooms = args["rooms"]
+    for store in stores:
+        await store.alast_seq(rooms[0])  # connect before the clock starts
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + args["seconds"]
+    tag = uuid.uuid4().hex[:8]
+
+    async def loop(k: int) -> None:
+        nonlocal errors
+        room = rooms[k % len(rooms)]
+        store = stores[k % len(stores)]
+        n = 0
+        while time.perf_counter() < stop_at:
+            n += 1
+            t0 = time.perf_counter()
+            try:
+                await store.aappend(room, "bench", f"storage limit {n} " + "x" * 60, f"s{tag}-{k}-{n}")
+            except Exception:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - t0)
+
+    cpu0, t0 = _cpu(), time.perf_counter()
+    await asyncio.gather(*(loop(k) for k in range(args["concurrency"])))
+    elapsed, cpu = time.perf_counter() - t0, _cpu() - cpu0
+    return {"appends": len(latencies), "seconds": round(elapsed, 3), "errors": errors,
+            "rate": round(len(latencies) / elapsed, 1), "latency": percentiles(latencies),
+            "cpu_s": round(cpu, 3), "clients": len(stores), "concurrency": args["concurrency"]}
+
+
+async def fill(args: dict) -> dict:
+    """Append `count` messages to one room with `concurrency` loops (the store API only)."""
+    from ignite_store import get_store
+
+    store = get_store()
+    room, count = args["room"], args["count"]
+    tag = uuid.uuid4().hex[:8]
+    next_n = 0
+    done = 0
+    t0 = time.perf_counter()
+
+    async def loop() -> None:
+        nonlocal next_n, done
+        while next_n < count:
+            n = next_n
+            next_n += 1
+            for _attempt in range(5):
+                try:
+                    await store.aappend(room, "filler", f"history {n} " + "y" * 80, f"f{tag}-{n}")
+                    break
+                except Exception:
+                    await asyncio.sleep(0.2)
+            done += 1
+
+    await asyncio.gather(*(loop() for _ in range(args["concurrency"])))
+    elapsed = time.perf_counter() - t0
+    return {"appended": done, "seconds": round(elapsed, 2), "rate": round(done / elapsed, 1)}
+
+
+def _timed(samples: int, call) -> list[float]:
+    out = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        call()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+async def _atimed(samples: int, call) -> list[float]:
+    out = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        await call()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+async def history(args: dict) -> dict:
+    """Latest-50 and a page before a deep cursor, sync and async API, with a cost breakdown."""
+    from bench.loadgen import percentiles
+    from ignite_store import get_store
+
+    store = get_store()
+    room, samples, limit = args["room"], args["samples"], 50
+    last = store.last_seq(room)
+    deep = max(limit + 1, last // 10)  # a cursor 90% of the way back into the past
+    for _ in range(5):  # warm up connections and the query plan cache
+        store.latest(room, limit)
+        await store.alatest(room, limit)
+    result = {"room_messages": last, "deep_cursor": deep}
+    result["latest50_sync"] = percentiles(_timed(samples, lambda: store.latest(room, limit)))
+    result["before_deep_sync"] = percentiles(_timed(samples, lambda: store.before(room, deep, limit)))
+    result["latest50_async"] = percentiles(await _atimed(samples, lambda: store.alatest(room, limit)))
+    result["before_deep_async"] = percentiles(await _atimed(samples, lambda: store.abefore(room, deep, limit)))
+    # Breakdown: the counter read alone, a 1-row range query, and the 50-row query (parse cost grows with rows).
+    result["last_seq_sync"] = percentiles(_timed(samples, lambda: store.last_seq(room)))
+    result["page1_sync"] = percentiles(_timed(samples, lambda: store.before(room, deep, 1)))
+    result["page100_sync"] = percentiles(_timed(samples, lambda: store.before(room, deep, 100)))
+    cpu0 = _cpu()
+    t0 = time.perf_counter()
+    n = max(20, samples // 2)
+    for _ in range(n):
+        store.before(room, deep, limit)
+    result["before_deep_cpu_ms_per_call"] = round((_cpu() - cpu0) / n * 1000, 2)
+    result["before_deep_wall_ms_per_call"] = round((time.perf_counter() - t0) / n * 1000, 2)
+    return result
+
+
+async def catchup(args: dict) -> dict:
+    """Catch-up of `count` messages at the store API: aafter in pages of `page` (as chat.service does)."""
+    from bench.loadgen import percentiles
+    from ignite_store import get_store
+
+    store = get_store()
+    room, count, page = args["room"], args["count"], args["page"]
+    last = await store.alast_seq(room)
+    after0 = max(0, last - count)
+    times = []
+    for _ in range(args["samples"]):
+        t0 = time.perf_counter()
+        after, got = after0, 0
+        while True:
+            result = await store.aafter(room, after, page)
+            got += len(result.messages)
+            if not result.messages or not result.has_more:
+                break
+            after = result.messages[-1].seq
+        times.append(time.perf_counter() - t0)
+    return {"messages": got, "page": page, "time": percentiles(times)}
+
+
+TASKS = {"storage": storage, "fill": fill, "history": history, "catchup": catchup}
+
+
+def main() -> None:
+    task, args = sys.argv[1], json.loads(sys.argv[2])
+    _setup()
+    result = asyncio.run(TASKS[task](args))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

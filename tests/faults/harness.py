@@ -1,0 +1,381 @@
+"""Fault harness: real WebSocket load clients that log everything, and a checker that compares with Ignite.
+
+A LoadClient logs every send (client_id, room, attempts, ack or error codes, attempts lost with the
+connection) and every message it delivers to its "application" (deduplicated and ordered by seq, gaps
+filled from Ignite with `catchup`, exactly as docs/architecture.md asks clients to). `check()` then
+verifies the four properties of issue 6 from the store and those logs and returns the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+OPEN_TIMEOUT = 10.0
+RETRY_CODES = {"store_unavailable", "rate_limited", "internal", "not_joined"}
+
+
+@dataclass
+class SendRecord:
+    """One message a client wants stored, under one client_id, across all its attempts."""
+
+    client_id: str
+    room: str
+    body: str
+    first_sent: float
+    attempts: int = 0
+    answered: int = 0  # attempts answered with ack or error
+    lost: int = 0  # attempts whose connection died before any answer
+    errors: list[str] = field(default_factory=list)
+    acked_seq: int | None = None
+    acked_id: str | None = None
+    acked_at: float | None = None
+    last_sent: float = 0.0
+    in_flight: bool = False
+
+
+class LoadClient:
+    """One user's socket: sends at `rate`/s round-robin over `rooms`, reconnects to any of `servers`."""
+
+    def __init__(self, name: str, cookie: str, servers: list, rooms: list[str], *, rate: float = 5.0,
+                 retry_after: float = 0.5):
+        self.name, self.cookie, self.servers, self.rooms = name, cookie, list(servers), list(rooms)
+        self.rate, self.retry_after = rate, retry_after
+        self.sends: dict[str, SendRecord] = {}
+        self.base: dict[str, int] = {}  # last_seq when first joined: everything after must be delivered
+        self.last: dict[str, int] = {}  # last contiguous seq delivered
+        self.delivered: dict[str, list[tuple[int, str]]] = {r: [] for r in rooms}  # (seq, id) in order
+        self.buffered: dict[str, dict[int, dict]] = {r: {} for r in rooms}
+        self.catching_up: set[str] = set()
+        self.raw_duplicates = 0
+        self.gaps_detected = 0
+        self.filled_from_store = 0
+        self.live_stamps: list[float] = []  # when messages were delivered from the live fan-out
+        self.reconnects = 0
+        self.close_codes: list[int | None] = []
+        self.connected_at: list[float] = []
+        self.ws: ClientConnection | None = None
+        self.ready = asyncio.Event()
+        self._joined: set[str] = set()
+        self._sending = True
+        self._stop = False
+        self._counter = itertools.count(1)
+        self._tasks: list[asyncio.Task] = []
+        self._server_index = 0
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Connect and join every room (raises if the first connection fails)."""
+        await self._connect()
+        self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._sender())]
+        await asyncio.wait_for(self.ready.wait(), OPEN_TIMEOUT)
+
+    def stop_sending(self) -> None:
+        """No new messages from now on (retries of unacked ones go on)."""
+        self._sending = False
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until every send is acked; True when that happened within `timeout`."""
+        self.stop_sending()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(r.acked_seq is not None for r in self.sends.values()):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    async def sync(self, last_seqs: dict[str, int], timeout: float) -> bool:
+        """Ask for a final catch-up and wait until every room is delivered up to `last_seqs`."""
+        deadline = time.monotonic() + timeout
+        asked: set[str] = set()
+        while time.monotonic() < deadline:
+            behind = [r for r in self.rooms if self.last.get(r, 0) < last_seqs.get(r, 0)]
+            if not behind:
+                return True
+            for room in behind:
+                if self.ready.is_set() and room not in asked and room not in self.catching_up:
+                    asked.add(room)
+                    await self._request_catchup(room)
+            await asyncio.sleep(0.1)
+            asked = {r for r in asked if r in self.catching_up}
+        return False
+
+    async def close(self) -> None:
+        """Stop every task and close the socket."""
+        self._stop = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+
+    # ------------------------------------------------------------ connection
+    async def _connect(self) -> None:
+        server = self.servers[self._server_index % len(self.servers)]
+        self.ready.clear()
+        self._joined.clear()
+        ws = await connect(server.ws_url, origin=server.origin, additional_headers={"Cookie": self.cookie},
+                           proxy=None, compression=None, open_timeout=OPEN_TIMEOUT, max_size=2**22)
+        hello = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
+        assert hello["type"] == "hello", hello
+        self.ws = ws
+        self.connected_at.append(time.monotonic())
+        for room in self.rooms:
+            frame: dict = {"type": "join", "room": room}
+            if room in self.last:
+                frame["after"] = self.last[room]
+                self.catching_up.add(room)
+            await ws.send(json.dumps(frame))
+
+    async def _run(self) -> None:
+        while not self._stop:
+            ws = self.ws
+            try:
+                async for raw in ws:
+                    await self._on_frame(json.loads(raw))
+                self.close_codes.append(ws.close_code)
+            except ConnectionClosed:
+                self.close_codes.append(ws.close_code)
+            self.ready.clear()
+            self.catching_up.clear()
+            for record in self.sends.values():
+                if record.in_flight:
+                    record.in_flight = False
+                    record.lost += 1
+            await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        delay = 0.1
+        while not self._stop:
+            self._server_index += 1  # try the next server first: ours may be the one that died
+            try:
+                await self._connect()
+                self.reconnects += 1
+                return
+            except (OSError, ConnectionClosed, TimeoutError, asyncio.TimeoutError, Exception):
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    # ------------------------------------------------------------ frames in
+    async def _on_frame(self, frame: dict) -> None:
+        kind = frame.get("type")
+        if kind == "joined":
+            room = frame["room"]
+            self.base.setdefault(room, frame["last_seq"])
+            self.last.setdefault(room, frame["last_seq"])
+            self._joined.add(room)
+            if self._joined >= set(self.rooms):
+                self.ready.set()
+        elif kind == "ack":
+            record = self.sends.get(frame["client_id"])
+            if record is not None and record.acked_seq is None:
+                record.acked_seq, record.acked_id, record.acked_at = frame["seq"], frame["id"], time.monotonic()
+            if record is not None and record.in_flight:
+                record.in_flight, record.answered = False, record.answered + 1
+        elif kind == "error":
+            record = self.sends.get(frame.get("client_id") or "")
+            if record is not None:
+                record.errors.append(frame["code"])
+                if record.in_flight:
+                    record.in_flight, record.answered = False, record.answered + 1
+            elif frame.get("ref") in ("catchup", "join") and frame.get("room") in self.catching_up:
+                self.catching_up.discard(frame["room"])  # asked again by the gap logic or sync()
+        elif kind == "message":
+            self._receive(frame["message"], from_store=False)
+            await self._maybe_fill(frame["message"]["room"])
+        elif kind == "catchup":
+            room = frame["room"]
+            for message in frame["messages"]:
+                self._receive(message, from_store=True)
+            if not frame["has_more"]:
+                self.catching_up.discard(room)
+                await self._maybe_fill(room)
+
+    def _receive(self, message: dict, *, from_store: bool) -> None:
+        room, seq = message["room"], message["seq"]
+        if room not in self.last:
+            return
+        if seq <= self.last[room] or seq in self.buffered[room]:
+            if any(s == seq for s, _ in self.delivered[room][-50:]) or seq in self.buffered[room]:
+                self.raw_duplicates += 1  # seen twice on the wire; the client shows it once
+            return
+        self.buffered[room][seq] = message
+        while self.last[room] + 1 in self.buffered[room]:
+            item = self.buffered[room].pop(self.last[room] + 1)
+            self.delivered[room].append((item["seq"], item["id"]))
+            self.last[room] = item["seq"]
+            self.filled_from_store += from_store
+            if not from_store:
+                self.live_stamps.append(time.monotonic())
+
+    async def _maybe_fill(self, room: str) -> None:
+        if self.buffered[room] and room not in self.catching_up:
+            self.gaps_detected += 1  # seq > last + 1: fill from Ignite
+            await self._request_catchup(room)
+
+    async def _request_catchup(self, room: str) -> None:
+        self.catching_up.add(room)
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(json.dumps({"type": "catchup", "room": room, "after": self.last[room]}))
+
+    # ------------------------------------------------------------ frames out
+    async def _sender(self) -> None:
+        period = 1.0 / self.rate
+        rooms = itertools.cycle(self.rooms)
+        while not self._stop:
+            await asyncio.sleep(period)
+            if not self.ready.is_set():
+                continue
+            now = time.monotonic()
+            retry = next((r for r in self.sends.values() if r.acked_seq is None and not r.in_flight
+                          and now - r.last_sent > self.retry_after), None)
+            if retry is not None:
+                await self._send(retry)
+            elif self._sending:
+                n = next(self._counter)
+                room = next(rooms)
+                record = SendRecord(f"{self.name}-{n}", room, f"{self.name} #{n}", now)
+                self.sends[record.client_id] = record
+                await self._send(record)
+
+    async def _send(self, record: SendRecord) -> None:
+        record.attempts += 1
+        record.in_flight = True
+        record.last_sent = time.monotonic()
+        frame = {"type": "send", "room": record.room, "body": record.body, "client_id": record.client_id}
+        try:
+            await self.ws.send(json.dumps(frame))
+        except ConnectionClosed:
+            pass  # counted as lost by the reader when it sees the close
+
+
+# ---------------------------------------------------------------- checker
+
+def stored_history(store, room: str) -> list:
+    """Every stored message of `room`, ascending seq, straight from Ignite."""
+    messages, after = [], 0
+    while True:
+        page = store.after(room, after, 5000)
+        messages += page.messages
+        if not page.has_more or not page.messages:
+            return messages
+        after = page.messages[-1].seq
+
+
+@dataclass
+class Report:
+    """Figures and violations of one run."""
+
+    figures: dict
+    violations: list[str]
+
+    def assert_ok(self) -> None:
+        """Fail with every violation listed."""
+        assert not self.violations, "\n".join(self.violations[:40]) + f"\nfigures: {self.figures}"
+
+
+def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[LoadClient] | None = None,
+          outsiders: set[str] = frozenset()) -> Report:
+    """Verify issue 6's properties from Ignite and the client logs.
+
+    `synced` are the clients that stayed subscribed or caught up (default: all); `outsiders` are
+    client_ids stored by something other than these clients (e.g. the slow consumer's own sends).
+    """
+    synced = clients if synced is None else synced
+    violations: list[str] = []
+    history = {room: stored_history(store, room) for room in rooms}
+    sends = {cid: rec for c in clients for cid, rec in c.sends.items()}
+    stored_by_cid: dict[tuple[str, str], object] = {}
+    duplicates = phantoms = 0
+    for room, messages in history.items():
+        seqs = [m.seq for m in messages]
+        if seqs != list(range(1, len(seqs) + 1)):
+            violations.append(f"{room}: stored seqs are not 1..{len(seqs)}: {seqs[:20]}...")
+        for m in messages:
+            key = (room, m.client_id)
+            if key in stored_by_cid:
+                duplicates += 1
+                violations.append(f"{room}: client_id {m.client_id} stored twice (seq {m.seq})")
+            stored_by_cid[key] = m
+            rec = sends.get(m.client_id)
+            if m.client_id not in outsiders and (rec is None or rec.room != room or rec.body != m.body):
+                phantoms += 1
+                violations.append(f"{room}: seq {m.seq} ({m.client_id!r}) was stored but no client sent it")
+    lost = unanswered = stored_unacked = 0
+    for rec in sends.values():
+        stored = stored_by_cid.get((rec.room, rec.client_id))
+        if rec.acked_seq is not None:
+            if stored is None:
+                lost += 1
+                violations.append(f"acked {rec.client_id} (seq {rec.acked_seq}) is not stored")
+            elif (stored.seq, stored.id) != (rec.acked_seq, rec.acked_id):
+                violations.append(f"acked {rec.client_id} as seq {rec.acked_seq} but stored as {stored.seq}")
+        elif stored is not None:
+            stored_unacked += 1  # committed, answer lost with the connection: allowed, delivered by seq
+        silent = rec.attempts - rec.answered - rec.lost - (1 if rec.in_flight else 0)
+        if rec.acked_seq is None and not rec.errors and not rec.lost:
+            unanswered += 1
+            violations.append(f"{rec.client_id}: never acked, no error frame and no lost connection")
+        elif silent > 0:
+            unanswered += 1
+            violations.append(f"{rec.client_id}: {silent} attempt(s) got no answer on a live socket")
+    missed = delivered_dups = 0
+    for client in synced:
+        for room in rooms:
+            got = client.delivered.get(room, [])
+            base = client.base.get(room, 0)
+            want = [(m.seq, m.id) for m in history[room] if m.seq > base]
+            if got != want:
+                got_seqs = [s for s, _ in got]
+                delivered_dups += len(got_seqs) - len(set(got_seqs))
+                missing = sorted({s for s, _ in want} - set(got_seqs))
+                missed += len(missing)
+                violations.append(f"{client.name}/{room}: delivered {len(got)} of {len(want)} after seq {base}; "
+                                  f"missing {missing[:10]}")
+    acked = [r for r in sends.values() if r.acked_seq is not None]
+    latencies = sorted(r.acked_at - r.first_sent for r in acked)
+    figures = {
+        "sent": len(sends),
+        "attempts": sum(r.attempts for r in sends.values()),
+        "acked": len(acked),
+        "error_frames": sum(len(r.errors) for r in sends.values()),
+        "error_codes": sorted({code for r in sends.values() for code in r.errors}),
+        "attempts_lost_with_connection": sum(r.lost for r in sends.values()),
+        "stored": sum(len(v) for v in history.values()),
+        "stored_unacked": stored_unacked,
+        "acked_lost": lost,
+        "stored_duplicates": duplicates,
+        "phantoms": phantoms,
+        "unanswered": unanswered,
+        "missed_by_clients": missed,
+        "delivered_duplicates": delivered_dups,
+        "wire_duplicates_dropped": sum(c.raw_duplicates for c in clients),
+        "gaps_detected": sum(c.gaps_detected for c in clients),
+        "filled_from_ignite": sum(c.filled_from_store for c in clients),
+        "reconnects": sum(c.reconnects for c in clients),
+        "ack_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
+        "ack_max_ms": round(1000 * latencies[-1], 1) if latencies else None,
+    }
+    return Report(figures, violations)
+
+
+def ack_stall(clients: list[LoadClient], fault_at: float) -> dict:
+    """Recovery figures: first ack of a message first sent after the fault, and the longest ack gap."""
+    acks = sorted(r.acked_at for c in clients for r in c.sends.values() if r.acked_at is not None)
+    after = [r.acked_at for c in clients for r in c.sends.values()
+             if r.acked_at is not None and r.first_sent >= fault_at]
+    gaps = [b - a for a, b in itertools.pairwise(acks)]
+    return {
+        "first_new_ack_after_fault_s": round(min(after) - fault_at, 2) if after else None,
+        "longest_ack_gap_s": round(max(gaps), 2) if gaps else None,
+    }
