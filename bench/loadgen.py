@@ -109,11 +109,11 @@ class Swarm:
         client.reader = asyncio.get_running_loop().create_task(self._read(client))
 
     async def _read(self, client: Client) -> None:
-        stats = self.stats
         chat = self.target.kind == "chat"
         try:
             async for text in client.ws:
                 now = time.perf_counter()
+                stats = self.stats  # replaced by reset() at every step
                 if chat:
                     frame = orjson.loads(text)
                     kind = frame.get("type")
@@ -139,7 +139,7 @@ class Swarm:
         except Exception:
             pass
         finally:
-            stats.closed += 1
+            self.stats.closed += 1
 
     def reset(self) -> None:
         self.stats = Stats()

@@ -108,12 +108,14 @@ def tables(result: dict) -> str:
         base = _get(chat, "best_rate")
         rows.append(f"| 6 | scenario 1 with 2 Daphne processes (1 node) | {_get(d2, 'best_rate')} | 1 Daphne: {base} | "
                     f"{_ratio(_get(d2, 'best_rate'), base)} | report | {_cpu_line(_best_step(d2))} |")
-        rows.append(f"| 6 | storage limit, 2 processes (1 node) | {_get(s, 'storage_limit_2proc', 'rate')} | 1 process: "
-                    f"{limit1} | {_ratio(_get(s, 'storage_limit_2proc', 'rate'), limit1)} | report | – |")
+        lim2 = _get(s, "storage_limit_2proc", "rate")
+        rows.append(f"| 6 | storage limit, 2 processes (1 node) | {lim2} | 1 process: {limit1} | "
+                    f"{_ratio(lim2, limit1)} | report | – |")
         rows.append(f"| 6 | scenario 1 on 2 Ignite nodes (1 Daphne) | {_get(n2, 'best_rate')} | 1 node: {base} | "
                     f"{_ratio(_get(n2, 'best_rate'), base)} | report | {_cpu_line(_best_step(n2))} |")
-        rows.append(f"| 6 | storage limit on 2 nodes (1 process) | {_get(s, 'storage_limit_1proc_2nodes', 'rate')} | "
-                    f"1 node: {limit1} | {_ratio(_get(s, 'storage_limit_1proc_2nodes', 'rate'), limit1)} | report | – |")
+        lim2n = _get(s, "storage_limit_1proc_2nodes", "rate")
+        rows.append(f"| 6 | storage limit on 2 nodes (1 process) | {lim2n} | 1 node: {limit1} | "
+                    f"{_ratio(lim2n, limit1)} | report | – |")
     return "\n".join(rows)
 
 

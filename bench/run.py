@@ -26,14 +26,15 @@ RESULTS = BENCH_DIR / "results"
 PROFILES = {
     "quick": {
         "clients": 200, "rooms": 20, "rates": [25, 50, 100, 200, 400], "seconds": 4.0, "patience": 1,
-        "storage_seconds": 4.0, "fan_clients": [50, 100, 200, 400, 800], "fan_rate": 10, "fan_senders": 5,
+        "storage_seconds": 4.0, "storage_concurrency": [1, 20, 200],
+        "fan_clients": [50, 100, 200, 400, 800], "fan_rate": 10, "fan_senders": 5,
         "fan_seconds": 4.0, "history_messages": 5_000, "fill_processes": 2, "fill_concurrency": 8,
         "history_samples": 100, "catchup_samples": 5, "idle": 1000, "idle_seconds": 10.0,
         "heap": "1g", "region_mb": 512,
     },
     "full": {
         "clients": 200, "rooms": 20, "rates": [25, 50, 100, 150, 200, 300, 400, 600, 800, 1200, 1600],
-        "seconds": 10.0, "patience": 2, "storage_seconds": 10.0,
+        "seconds": 10.0, "patience": 2, "storage_seconds": 10.0, "storage_concurrency": [1, 20, 200],
         "fan_clients": [50, 100, 200, 400, 800, 1200, 1600, 2400, 3200], "fan_rate": 10, "fan_senders": 5,
         "fan_seconds": 8.0, "history_messages": 1_000_000, "fill_processes": 2, "fill_concurrency": 8,
         "history_samples": 400, "catchup_samples": 20, "idle": 5000, "idle_seconds": 60.0,
@@ -61,7 +62,7 @@ async def run(cfg: dict, wanted: list[str], env: Env) -> dict:
     rooms20 = [f"lim-r{i:02d}" for i in range(cfg["rooms"])]
     if any(s in wanted for s in ("1", "6")):
         out["storage_limit_1proc"] = await scenarios.storage_limit(
-            env, one, 1, cfg["clients"], cfg["storage_seconds"], rooms20)
+            env, one, 1, cfg["storage_concurrency"], cfg["storage_seconds"], rooms20)
     if "1" in wanted or "2" in wanted or "5" in wanted:
         peer = env.peer(one, "seedchat")
     daphne = env.daphne(one, "a")
@@ -84,13 +85,13 @@ async def run(cfg: dict, wanted: list[str], env: Env) -> dict:
     if "6" in wanted:
         second = env.daphne(one, "b")
         out["storage_limit_2proc"] = await scenarios.storage_limit(
-            env, one, 2, cfg["clients"] // 2, cfg["storage_seconds"], rooms20)
+            env, one, 2, [max(1, c // 2) for c in cfg["storage_concurrency"]], cfg["storage_seconds"], rooms20)
         out["chat_2daphne_1node"] = await scenarios.persisted_chat(env, one, [daphne, second], cfg, "s6d")
         env.stop_daphne(second)
         env.stop_daphne(daphne)
         two = env.cluster("two", 2)
         out["storage_limit_1proc_2nodes"] = await scenarios.storage_limit(
-            env, two, 1, cfg["clients"], cfg["storage_seconds"], rooms20)
+            env, two, 1, cfg["storage_concurrency"], cfg["storage_seconds"], rooms20)
         daphne2 = env.daphne(two, "c")
         out["chat_1daphne_2nodes"] = await scenarios.persisted_chat(env, two, [daphne2], cfg, "s6n")
         env.stop_daphne(daphne2)

@@ -28,8 +28,14 @@ def passes(step: dict, metric: str) -> bool:
 
 # ---------------------------------------------------------------- storage limit
 
-async def storage_limit(env: Env, cluster, procs: int, concurrency: int, seconds: float, rooms: list[str]) -> dict:
-    """aappend in a tight loop from `procs` processes: the rate the store alone sustains."""
+async def storage_limit(env: Env, cluster, procs: int, levels: list[int], seconds: float, rooms: list[str]) -> dict:
+    """aappend in a tight loop from `procs` processes at several concurrencies; the limit is the best rate."""
+    runs = [await _storage_run(env, cluster, procs, c, seconds, rooms) for c in levels]
+    best = max(runs, key=lambda r: r["rate"])
+    return {**best, "levels": runs}
+
+
+async def _storage_run(env: Env, cluster, procs: int, concurrency: int, seconds: float, rooms: list[str]) -> dict:
     pids = server_pids(env, cluster)
     meter = CpuMeter(pids).start()
     results = await env.workers("storage", {"rooms": rooms, "concurrency": concurrency, "seconds": seconds},
@@ -60,6 +66,8 @@ async def rate_search(label: str, swarm: Swarm, rates: list[float], seconds: flo
                       senders: list[int] | None = None) -> dict:
     """Step the offered rate up; the best rate is the highest that passes (stop after `patience` failures)."""
     steps, best, failures = [], None, 0
+    # Warm-up, not recorded: first subscriptions, connections to Ignite and Redis, JIT of the JVM.
+    await swarm.run(min(rates[0], 20.0), 2.0, senders=senders, tag=f"w{label[:2]}-", drain=2.0)
     for rate in rates:
         before = await _seed_size(*seed_cache) if seed_cache else None
         meter = CpuMeter(pids).start()

@@ -43,7 +43,9 @@ class StoreHandler(BaseConnectionHandler):
             backends, self._backends = self._backends, {}
         for backend in backends.values():
             backend.close()
+        # BaseConnectionHandler.settings caches the resolved dict in _settings too.
         self.__dict__.pop("settings", None)
+        self._settings = None
 
     def configure_settings(self, settings_dict):
         return settings_dict if settings_dict is not None else getattr(settings, "IGNITE_STORE", {})

@@ -69,6 +69,7 @@ class LocalCluster(MembershipMixin):
         lib_dir: Path | str = DEFAULT_LIB_DIR,
         start_timeout: float = 120.0,
         stop_timeout: float = 30.0,
+        die_with_parent: bool = False,
     ) -> None:
         self.home = Path(home)
         self.client_port = client_port
@@ -89,6 +90,8 @@ class LocalCluster(MembershipMixin):
         self.lib_dir = Path(lib_dir)
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
+        # Tests set this so a killed pytest leaves no orphan JVMs; `manage.py ignite_node start` must not.
+        self.die_with_parent = die_with_parent
         self.last_start_seconds: dict[int, float] = {}
         self._procs: dict[int, subprocess.Popen] = {}
 
@@ -244,6 +247,7 @@ class LocalCluster(MembershipMixin):
             proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 cwd=self.node_dir(i), start_new_session=True,
+                preexec_fn=_kill_me_with_parent if self.die_with_parent else None,
             )
         self._procs[i] = proc
         self._pid_file(i).write_text(str(proc.pid))
@@ -394,3 +398,10 @@ class LocalCluster(MembershipMixin):
                 return False
             time.sleep(0.1)
         return True
+
+
+def _kill_me_with_parent() -> None:
+    """In the forked child: ask Linux to SIGKILL it when the parent dies (prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1 == PR_SET_PDEATHSIG

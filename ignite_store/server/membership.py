@@ -54,7 +54,7 @@ class MembershipMixin:
         return int(self._sql("SELECT COUNT(*) FROM SYS.NODES WHERE IS_CLIENT = FALSE", time.monotonic() + 30)[0][0])
 
     def control(self, *args: str, timeout: float = 60.0) -> str:
-        """Run Ignite's control utility (control.sh) against node 0..n via the thin-client port; return its output."""
+        """Run Ignite's control utility (control.sh) via a running node's thin-client port; return its output."""
         addresses = self.client_addresses()
         if not addresses:
             raise ClusterError("no running node to run the control utility against")

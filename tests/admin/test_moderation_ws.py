@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import reverse
@@ -25,31 +25,40 @@ async def receive_until(communicator: WebsocketCommunicator, frame_type: str) ->
 
 @pytest.mark.django_db(transaction=True)
 async def test_admin_deletion_reaches_a_connected_client(live_settings, room, django_user_model):
-    reader = await sync_to_async(django_user_model.objects.create_user)("reader", password="x")
-    moderator = await sync_to_async(django_user_model.objects.create_user)("mod", password="x", is_staff=True)
-    stored = (await get_store().aappend(room, "reader", "please delete me", "k1")).message
+    # The ORM and the admin request run in a thread of our own, not asgiref's shared sync thread:
+    # an in-memory SQLite connection left there is never closed and would trip later tests that
+    # have no database access (channels calls close_old_connections in that thread).
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(max_workers=1) as django_thread:
+        reader = await loop.run_in_executor(
+            django_thread, lambda: django_user_model.objects.create_user("reader", password="x")
+        )
+        moderator = await loop.run_in_executor(
+            django_thread, lambda: django_user_model.objects.create_user("mod", password="x", is_staff=True)
+        )
+        stored = (await get_store().aappend(room, "reader", "please delete me", "k1")).message
 
-    communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/")
-    communicator.scope["user"] = reader
-    connected, _ = await communicator.connect()
-    assert connected
-    try:
-        await receive_until(communicator, "hello")
-        await communicator.send_json_to({"type": "join", "room": room})
-        joined = await receive_until(communicator, "joined")
-        assert joined["last_seq"] == stored.seq
+        communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/")
+        communicator.scope["user"] = reader
+        connected, _ = await communicator.connect()
+        assert connected
+        try:
+            await receive_until(communicator, "hello")
+            await communicator.send_json_to({"type": "join", "room": room})
+            joined = await receive_until(communicator, "joined")
+            assert joined["last_seq"] == stored.seq
 
-        def moderate():
-            client = Client()
-            client.force_login(moderator)
-            return client.post(reverse("admin:ignite_store_messages"),
-                               {"selected": [f"{stored.seq}:{room}"], "confirm": "yes"})
+            def moderate():
+                client = Client()
+                client.force_login(moderator)
+                return client.post(reverse("admin:ignite_store_messages"),
+                                   {"selected": [f"{stored.seq}:{room}"], "confirm": "yes"})
 
-        response = await sync_to_async(moderate)()
-        assert response.status_code == 302
+            response = await loop.run_in_executor(django_thread, moderate)
+            assert response.status_code == 302
 
-        deleted = await receive_until(communicator, "deleted")
-        assert deleted == {"type": "deleted", "room": room, "seq": stored.seq, "id": stored.id}
-        assert (await get_store().aget(room, stored.seq)).deleted
-    finally:
-        await communicator.disconnect()
+            deleted = await receive_until(communicator, "deleted")
+            assert deleted == {"type": "deleted", "room": room, "seq": stored.seq, "id": stored.id}
+            assert (await get_store().aget(room, stored.seq)).deleted
+        finally:
+            await communicator.disconnect()

@@ -48,6 +48,7 @@ class LoadClient:
                  retry_after: float = 0.5):
         self.name, self.cookie, self.servers, self.rooms = name, cookie, list(servers), list(rooms)
         self.rate, self.retry_after = rate, retry_after
+        self.body_size = 0  # pad bodies to this many characters (slow-consumer scenario)
         self.sends: dict[str, SendRecord] = {}
         self.base: dict[str, int] = {}  # last_seq when first joined: everything after must be delivered
         self.last: dict[str, int] = {}  # last contiguous seq delivered
@@ -81,19 +82,19 @@ class LoadClient:
         """No new messages from now on (retries of unacked ones go on)."""
         self._sending = False
 
-    async def drain(self, timeout: float) -> bool:
-        """Wait until every send is acked; True when that happened within `timeout`."""
+    async def drain(self, seconds: float) -> bool:
+        """Wait until every send is acked; True when that happened within `seconds`."""
         self.stop_sending()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if all(r.acked_seq is not None for r in self.sends.values()):
                 return True
             await asyncio.sleep(0.1)
         return False
 
-    async def sync(self, last_seqs: dict[str, int], timeout: float) -> bool:
+    async def sync(self, last_seqs: dict[str, int], seconds: float) -> bool:
         """Ask for a final catch-up and wait until every room is delivered up to `last_seqs`."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + seconds
         asked: set[str] = set()
         while time.monotonic() < deadline:
             behind = [r for r in self.rooms if self.last.get(r, 0) < last_seqs.get(r, 0)]
@@ -162,7 +163,7 @@ class LoadClient:
                 await self._connect()
                 self.reconnects += 1
                 return
-            except (OSError, ConnectionClosed, TimeoutError, asyncio.TimeoutError, Exception):
+            except Exception:  # refused, reset, timed out: try the next server
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
 
@@ -244,7 +245,8 @@ class LoadClient:
             elif self._sending:
                 n = next(self._counter)
                 room = next(rooms)
-                record = SendRecord(f"{self.name}-{n}", room, f"{self.name} #{n}", now)
+                body = f"{self.name} #{n} ".ljust(self.body_size, "x")
+                record = SendRecord(f"{self.name}-{n}", room, body, now)
                 self.sends[record.client_id] = record
                 await self._send(record)
 
