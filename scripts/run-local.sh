@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
+export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-chatsite.settings}"
 PY=.venv/bin/python
 VAR_DIR="${CHAT_VAR_DIR:-$PWD/var}"
 REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
@@ -60,4 +61,7 @@ $PY manage.py collectstatic --noinput -v 0
 
 echo "Serving http://$HOST:$PORT/ (Ctrl-C to stop)"
 # Not exec: the trap must still run after Daphne exits to stop what we started.
-.venv/bin/daphne -b "$HOST" -p "$PORT" --ping-interval 20 --ping-timeout 30 chatsite.asgi:application
+# The frame limit is enforced by Daphne (autobahn) so that oversized frames close with 1009 unparsed.
+MAX_FRAME="$($PY -c 'from django.conf import settings; import django; django.setup(); print(settings.CHAT["MAX_FRAME_BYTES"])')"
+.venv/bin/daphne -b "$HOST" -p "$PORT" --ping-interval 20 --ping-timeout 30 \
+    --websocket-max-message-size "$MAX_FRAME" --websocket-max-frame-size "$MAX_FRAME" chatsite.asgi:application

@@ -139,7 +139,7 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
             except StoreUnavailable:
                 if attempt + 1 == attempts:
                     raise
-                logger.info("Ignite operation failed; retrying once", exc_info=True)
+                logger.info("Ignite operation failed; retrying once")
 
     async def _arun(self, operation, *, retry: bool):
         """Async twin of _run with the configured timeout around each attempt (AioClient has none)."""

@@ -87,6 +87,7 @@ class IdempotencyValue(
 
 # Raised when the connection itself failed: the client is discarded and the call may be retried.
 CONNECTION_ERRORS = (ReconnectError, HandshakeError, OSError, EOFError, ConnectionError, asyncio.TimeoutError)
+_QUERY_BUG_HINTS = ("failed to parse query", "syntax error", "column \"", "unsupported")
 _SCHEMA_HINTS = ("table not found", "cache does not exist", "failed to find cache", "schema not found")
 
 
@@ -101,6 +102,8 @@ def translate(exc: BaseException) -> StoreError:
     text = str(exc).lower()
     if isinstance(exc, (SQLError, CacheError)) and any(hint in text for hint in _SCHEMA_HINTS):
         return SchemaError(f"The chat schema is missing; run `manage.py ignite_init`: {exc}")
+    if isinstance(exc, SQLError) and any(hint in text for hint in _QUERY_BUG_HINTS):
+        return StoreError(f"Ignite rejected the query: {exc}")  # a bug, not an outage: no retry
     if isinstance(exc, (CacheError, ClusterError)):
         # Transaction timeouts, topology changes and lost partitions all land here:
         # to the caller the cluster could not do it now.

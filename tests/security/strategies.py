@@ -44,6 +44,26 @@ def frame_dicts(rooms: list[str]) -> st.SearchStrategy[dict]:
     return st.fixed_dictionaries({"type": fields["type"]}, optional={k: v for k, v in fields.items() if k != "type"})
 
 
+def near_valid_sends(room: str) -> st.SearchStrategy[dict]:
+    """Valid `send` frames for `room`, sometimes with one field replaced by something hostile."""
+    valid = st.fixed_dictionaries({
+        "type": st.just("send"), "room": st.just(room),
+        "body": st.one_of(st.text(min_size=1, max_size=300), nasty_text),
+        "client_id": st.from_regex(r"\A[A-Za-z0-9_.:-]{1,64}\Z"),
+    }, optional={"v": st.just(1)})
+
+    def mutate(frame: dict, key: str | None, value) -> dict:
+        if key is None:
+            return frame
+        return {k: v for k, v in frame.items() if k != key} if value is _DROP else {**frame, key: value}
+
+    return st.builds(mutate, valid, st.one_of(st.none(), st.sampled_from(["room", "body", "client_id", "v"])),
+                     st.one_of(st.just(_DROP), json_values))
+
+
+_DROP = object()
+
+
 def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -56,6 +76,7 @@ def frame_texts(rooms: list[str]) -> st.SearchStrategy[str]:
     """Text frames: mostly frame-shaped objects, plus broken JSON, other JSON values and deep nesting."""
     return st.one_of(
         frame_dicts(rooms).map(_dumps),
+        near_valid_sends(rooms[0]).map(_dumps),
         frame_dicts(rooms).map(_dumps).flatmap(lambda s: st.integers(0, max(len(s) - 1, 0)).map(lambda i: s[:i])),
         json_values.map(_dumps),
         st.text(max_size=60),
