@@ -29,12 +29,18 @@ def _cpu() -> float:
 async def storage(args: dict) -> dict:
     """The storage limit: aappend in a tight loop, `concurrency` loops over `rooms`, for `seconds`."""
     from bench.loadgen import percentiles
-    from ignite_store import get_store
     from ignite_store.connection import StoreHandler
 
     # clients > 1: that many independent backends (one AioClient connection each), appends spread over
     # them; measures what a per-process connection pool would gain (the default is one AioClient per loop).
-    stores = [get_store()] + [StoreHandler().create_connection("default") for _ in range(args.get("clients", 1) - 1)]
+    # options: store OPTIONS overrides (e.g. {"partition_aware": true}) for side-by-side variants.
+    handler = StoreHandler()
+    if args.get("options"):
+        from django.conf import settings
+
+        conf = settings.IGNITE_STORE["default"]
+        handler = StoreHandler({"default": {**conf, "OPTIONS": {**conf.get("OPTIONS", {}), **args["options"]}}})
+    stores = [handler.create_connection("default") for _ in range(args.get("clients", 1))]
     rooms = args["rooms"]
     for store in stores:
         await store.alast_seq(rooms[0])  # connect before the clock starts
@@ -72,7 +78,7 @@ async def storage(args: dict) -> dict:
     return {"appends": len(latencies), "seconds": round(elapsed, 3), "errors": errors,
             "rate": round(len(latencies) / elapsed, 1), "latency": percentiles(latencies),
             "cpu_s": round(cpu, 3), "clients": len(stores), "concurrency": args["concurrency"],
-            "room_lock": bool(locks)}
+            "room_lock": bool(locks), "options": args.get("options") or {}}
 
 
 async def fill(args: dict) -> dict:

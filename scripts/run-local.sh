@@ -18,8 +18,14 @@ PORT="${CHAT_PORT:-8000}"
 started_redis=0
 started_ignite=0
 
+daphne_pid=""
+
 cleanup() {
     trap - EXIT INT TERM
+    if [ -n "$daphne_pid" ] && kill -0 "$daphne_pid" 2>/dev/null; then
+        kill -TERM "$daphne_pid" 2>/dev/null || true
+        wait "$daphne_pid" 2>/dev/null || true
+    fi
     if [ "$started_ignite" = 1 ]; then
         echo "Stopping the Ignite node started by make run..."
         $PY manage.py ignite_node stop || true
@@ -60,8 +66,11 @@ fi
 $PY manage.py collectstatic --noinput -v 0
 
 echo "Serving http://$HOST:$PORT/ (Ctrl-C to stop)"
-# Not exec: the trap must still run after Daphne exits to stop what we started.
 # The frame limit is enforced by Daphne (autobahn) so that oversized frames close with 1009 unparsed.
-MAX_FRAME="$($PY -c 'from django.conf import settings; import django; django.setup(); print(settings.CHAT["MAX_FRAME_BYTES"])')"
+MAX_FRAME="$($PY -c 'import django; django.setup(); from django.conf import settings; print(settings.CHAT["MAX_FRAME_BYTES"])')"
+# Daphne runs in the background and the script waits for it, so that a signal (Ctrl-C, or a TERM
+# from a supervisor) reaches the trap at once, which stops Daphne and then what we started.
 .venv/bin/daphne -b "$HOST" -p "$PORT" --ping-interval 20 --ping-timeout 30 \
-    --websocket-max-message-size "$MAX_FRAME" --websocket-max-frame-size "$MAX_FRAME" chatsite.asgi:application
+    --websocket-max-message-size "$MAX_FRAME" --websocket-max-frame-size "$MAX_FRAME" chatsite.asgi:application &
+daphne_pid=$!
+wait "$daphne_pid"
