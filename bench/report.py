@@ -85,8 +85,19 @@ def tables(result: dict) -> str:
                     f"seed: {_cpu_line(bs)} |")
         rows.append(f"| 1 | messages lost | {chat_lost} in passing steps | seed: {seed_lost} of {seed_sent} "
                     "overwritten (same-ms keys) | – | 0 | – |")
-        rows.append(f"| 1 | persisted chat vs storage limit (aappend loop, 1 process) | {c} | {limit1} appends/s "
-                    f"| {_ratio(c, limit1)} | ≥ 0.5× | limit: {_cpu_line(s.get('storage_limit_1proc'))} |")
+        levels = ", ".join(f"{lv['concurrency']}: {lv['rate']:g}" for lv in _get(s, "storage_limit_1proc", "levels",
+                                                                              default=[]))
+        rows.append(f"| 1 | persisted chat vs storage limit (aappend loop, 1 process; appends/s at concurrency "
+                    f"{levels}) | {c} | {limit1} appends/s | {_ratio(c, limit1)} | ≥ 0.5× | "
+                    f"limit: {_cpu_line(s.get('storage_limit_1proc'))} |")
+    locked = s.get("storage_limit_1proc_room_lock")
+    if locked:
+        at200 = [lv["rate"] for lv in _get(s, "storage_limit_1proc", "levels", default=[])
+                 if lv["concurrency"] == locked["concurrency"]]
+        rows.append(f"| 1 | candidate fix: appends with one per room in flight per process (asyncio.Lock per room), "
+                    f"concurrency {locked['concurrency']} | {locked['rate']} appends/s (p99 "
+                    f"{locked['latency_per_process'][0]['p99']} ms) | without the lock: {at200[0] if at200 else '–'} "
+                    f"| {_ratio(locked['rate'], at200[0] if at200 else None)} | – | – |")
     fc, fs = s.get("fanout_chat"), s.get("fanout_seed")
     if fc or fs:
         rows.append(f"| 2 | fan-out: most clients in one room with p95 ≤ 250 ms ({_get(fc, 'rate')} msg/s, "
@@ -109,9 +120,11 @@ def tables(result: dict) -> str:
     idle = s.get("idle")
     if idle:
         c, r = idle["chat"], idle["seed"]
-        rows.append(f"| 5 | idle: memory per connection ({c['connections']} sockets) | {c['kb_per_connection']} KiB "
-                    f"| seed: {r['kb_per_connection']} KiB | {_ratio(c['kb_per_connection'], r['kb_per_connection'])}"
-                    " | report | – |")
+        # Node's heap may shrink while sockets open (GC), so its growth can come out negative.
+        seed_kb = r["kb_per_connection"] if r["kb_per_connection"] > 0 else None
+        rows.append(f"| 5 | idle: memory per connection ({c['connections']} sockets, RSS growth) | "
+                    f"{c['kb_per_connection']} KiB | seed: {seed_kb if seed_kb else 'n/a (GC shrank the heap)'} "
+                    f"{'KiB' if seed_kb else ''} | {_ratio(c['kb_per_connection'], seed_kb)} | report | – |")
         rows.append(f"| 5 | idle: CPU of {c['connections']} idle sockets | {c['idle_cpu_percent_of_core']} % of a core "
                     f"| seed: {r['idle_cpu_percent_of_core']} % | – | < 5 % | – |")
     d2, n2 = s.get("chat_2daphne_1node"), s.get("chat_1daphne_2nodes")
@@ -128,6 +141,13 @@ def tables(result: dict) -> str:
         lim2n = _get(s, "storage_limit_1proc_2nodes", "rate")
         rows.append(f"| 6 | storage limit on 2 nodes (1 process) | {lim2n} | 1 node: {limit1} | "
                     f"{_ratio(lim2n, limit1)} | report | – |")
+    pa = s.get("storage_limit_1proc_2nodes_partition_aware")
+    if pa:
+        base = {lv["concurrency"]: lv["rate"] for lv in _get(s, "storage_limit_1proc_2nodes", "levels", default=[])}
+        for lv in pa["levels"]:
+            rows.append(f"| 6 | storage on 2 nodes with partition_aware=True, concurrency {lv['concurrency']} | "
+                        f"{lv['rate']} appends/s | partition_aware=False (default): {base.get(lv['concurrency'])} | "
+                        f"{_ratio(lv['rate'], base.get(lv['concurrency']))} | – | – |")
     return "\n".join(rows)
 
 
@@ -155,6 +175,24 @@ def steps_table(result: dict) -> str:
     return "\n".join(rows)
 
 
+def profiles(result: dict) -> list[str]:
+    """The py-spy summaries (`--profile`): where the Daphne process spent its samples."""
+    out = []
+    for key, search in result.get("scenarios", {}).items():
+        prof = (search or {}).get("profile") if isinstance(search, dict) else None
+        if not prof or not prof.get("samples"):
+            continue
+        out += [f"### Profile: {key}, Daphne at {prof['rate']:g} msg/s ({prof['samples']} samples, "
+                f"busy {prof.get('busy_percent_of_one_core')} % of one core; delivery p99 "
+                f"{prof['delivery_p99']} ms, ack p99 {prof['ack_p99']} ms)", "",
+                "Self time by package: " + ", ".join(f"{n} {p} %" for n, p in prof["self_by_package_percent"]), "",
+                "| function (self) | % | function (inclusive) | % |", "|---|---|---|---|"]
+        for (a, pa), (b, pb) in zip(prof["self_percent"][:10], prof["inclusive_percent"][:10], strict=False):
+            out.append(f"| `{a}` | {pa} | `{b}` | {pb} |")
+        out.append("")
+    return out
+
+
 def plot(result: dict, path: Path) -> bool:
     """p99 delivery vs offered rate (scenarios 1 and 6) and p95 vs clients (scenario 2)."""
     try:
@@ -162,6 +200,7 @@ def plot(result: dict, path: Path) -> bool:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         return False
     s = result.get("scenarios", {})
@@ -187,7 +226,11 @@ def plot(result: dict, path: Path) -> bool:
     right.axhline(250, color="red", linestyle="--", linewidth=1)
     right.set(xscale="log", yscale="log", xlabel="clients in one room", ylabel="p95 send→delivery (ms)",
               title=f"2. fan-out ({_get(s, 'fanout_chat', 'rate')} msg/s)")
-    right.legend(fontsize=8)
+    if right.get_legend_handles_labels()[0]:
+        right.legend(fontsize=8)
+    for axis in (left, right):  # after set_xscale, which resets the formatters
+        axis.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axis.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     fig.suptitle(f"{result['profile']} run {result['started']}, load avg at end {result['machine']['load_avg_at_end']}",
                  fontsize=9)
     fig.tight_layout()
@@ -213,8 +256,9 @@ def render(result: dict, json_path: Path) -> str:
     ]
     if result.get("error"):
         lines += [f"**The run stopped early:** `{result['error']}`", ""]
-    lines += [tables(result), "", "![benchmark plot](img/performance.png)", "", "### Every step", "",
-              steps_table(result), "", END]
+    lines += [tables(result), "", "![benchmark plot](img/performance.png)", ""]
+    lines += profiles(result)
+    lines += ["### Every step", "", steps_table(result), "", END]
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ RESULTS = BENCH_DIR / "results"
 
 PROFILES = {
     "quick": {
-        "clients": 200, "rooms": 20, "rates": [25, 50, 100, 200, 400], "seconds": 4.0, "patience": 1,
+        "clients": 200, "rooms": 20, "rates": [25, 50, 100, 200, 400, 800], "seconds": 4.0, "patience": 1,
         "storage_seconds": 4.0, "storage_concurrency": [1, 20, 200],
         "fan_clients": [50, 200, 800], "fan_rate": 10, "fan_senders": 5,
         "fan_seconds": 3.0, "history_messages": 5_000, "fill_processes": 2, "fill_concurrency": 2,
@@ -46,9 +46,15 @@ ALL = ["1", "2", "3", "4", "5", "6"]
 
 def ensure_requirements() -> None:
     """Install bench/requirements.txt into this interpreter when something is missing."""
+    from .profile import py_spy
+
     try:
         import matplotlib  # noqa: F401
+
+        missing = py_spy() is None
     except ImportError:
+        missing = True
+    if missing:
         log("installing bench/requirements.txt")
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r",
                         str(BENCH_DIR / "requirements.txt")], check=True)
@@ -63,6 +69,9 @@ async def run(cfg: dict, wanted: list[str], env: Env) -> dict:
     if any(s in wanted for s in ("1", "6")):
         out["storage_limit_1proc"] = await scenarios.storage_limit(
             env, one, 1, cfg["storage_concurrency"], cfg["storage_seconds"], rooms20)
+        # Candidate fix, measured beside it: one append per room in flight per process.
+        out["storage_limit_1proc_room_lock"] = await scenarios.storage_limit(
+            env, one, 1, cfg["storage_concurrency"][-1:], cfg["storage_seconds"], rooms20, {"room_lock": True})
     if "1" in wanted or "2" in wanted or "5" in wanted:
         peer = env.peer(one, "seedchat")
     daphne = env.daphne(one, "a")
@@ -92,6 +101,10 @@ async def run(cfg: dict, wanted: list[str], env: Env) -> dict:
         two = env.cluster("two", 2)
         out["storage_limit_1proc_2nodes"] = await scenarios.storage_limit(
             env, two, 1, cfg["storage_concurrency"], cfg["storage_seconds"], rooms20)
+        # ignite_store turns partition awareness off (one extra affinity round trip per key op measured earlier).
+        out["storage_limit_1proc_2nodes_partition_aware"] = await scenarios.storage_limit(
+            env, two, 1, cfg["storage_concurrency"][:2], cfg["storage_seconds"], rooms20,
+            {"options": {"partition_aware": True}})
         daphne2 = env.daphne(two, "c")
         out["chat_1daphne_2nodes"] = await scenarios.persisted_chat(env, two, [daphne2], cfg, "s6n")
         env.stop_daphne(daphne2)
@@ -106,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history-messages", type=int, help="messages in the history room (full: 1,000,000)")
     parser.add_argument("--idle", type=int, help="idle connections for scenario 5 (full: 5,000)")
     parser.add_argument("--rates", help="comma list of offered rates (msg/s) for scenarios 1 and 6")
+    parser.add_argument("--profile", action="store_true",
+                        help="after scenario 1's search, sample Daphne with py-spy for one more step")
     parser.add_argument("--no-docs", action="store_true", help="write the JSON only, not docs/performance.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) afterwards")
     args = parser.parse_args(argv)
@@ -119,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.rates:
         cfg["rates"] = [float(x) for x in args.rates.split(",")]
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    if args.profile:
+        cfg["profile_dir"] = RESULTS / f"{stamp}-profiles"
     ensure_requirements()
     nofile = servers.raise_nofile(2 * cfg["idle"] + 4096)
     if nofile < 2 * cfg["idle"] + 1024:
@@ -150,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         "workdir": str(workdir) if (args.keep or error) else None,
     })
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(started))}-{profile}.json"
-    path.write_text(json.dumps(result, indent=1))
+    path = RESULTS / f"{stamp}-{profile}.json"
+    path.write_text(json.dumps(result, indent=1, default=str))
     log(f"results: {path}")
     if not args.no_docs and result.get("scenarios"):
         from .report import write_docs

@@ -28,24 +28,30 @@ def passes(step: dict, metric: str) -> bool:
 
 # ---------------------------------------------------------------- storage limit
 
-async def storage_limit(env: Env, cluster, procs: int, levels: list[int], seconds: float, rooms: list[str]) -> dict:
-    """aappend in a tight loop from `procs` processes at several concurrencies; the limit is the best rate."""
-    runs = [await _storage_run(env, cluster, procs, c, seconds, rooms) for c in levels]
+async def storage_limit(env: Env, cluster, procs: int, levels: list[int], seconds: float, rooms: list[str],
+                        variant: dict | None = None) -> dict:
+    """aappend in a tight loop from `procs` processes at several concurrencies; the limit is the best rate.
+
+    `variant` is passed to bench.worker storage (room_lock, options such as partition_aware).
+    """
+    runs = [await _storage_run(env, cluster, procs, c, seconds, rooms, variant or {}) for c in levels]
     best = max(runs, key=lambda r: r["rate"])
-    return {**best, "levels": runs}
+    return {**best, "levels": runs, "variant": variant or {}}
 
 
-async def _storage_run(env: Env, cluster, procs: int, concurrency: int, seconds: float, rooms: list[str]) -> dict:
+async def _storage_run(env: Env, cluster, procs: int, concurrency: int, seconds: float, rooms: list[str],
+                       variant: dict) -> dict:
     pids = server_pids(env, cluster)
     meter = CpuMeter(pids).start()
-    results = await env.workers("storage", {"rooms": rooms, "concurrency": concurrency, "seconds": seconds},
-                                procs, cluster)
+    results = await env.workers("storage", {"rooms": rooms, "concurrency": concurrency, "seconds": seconds,
+                                            **variant}, procs, cluster)
     cpu = meter.stop()
     appends = sum(r["appends"] for r in results)
     rate = round(sum(r["rate"] for r in results), 1)
     cpu["cpu_s"].update({f"worker{i}": r["cpu_s"] for i, r in enumerate(results)})
     lat = [r["latency"] for r in results]
-    log(f"storage limit ({procs} proc x {concurrency}): {rate} appends/s, p99 {max(x['p99'] or 0 for x in lat)} ms")
+    log(f"storage limit ({procs} proc x {concurrency}{' ' + str(variant) if variant else ''}): {rate} appends/s, "
+        f"p99 {max(x['p99'] or 0 for x in lat)} ms")
     return {"processes": procs, "concurrency": concurrency, "rate": rate, "appends": appends,
             "errors": sum(r["errors"] for r in results), "latency_per_process": lat, "cpu": cpu,
             "cpu_s_per_1000": per_1000(cpu, appends)}
@@ -103,10 +109,29 @@ async def persisted_chat(env: Env, cluster, daphnes, cfg: dict, label: str) -> d
     await swarm.connect()
     log(f"{label}: {cfg['clients']} clients joined {len(rooms)} rooms in {time.monotonic() - t0:.1f}s")
     try:
-        return await rate_search(label, swarm, cfg["rates"], cfg["seconds"], server_pids(env, cluster, daphnes),
-                                 patience=cfg["patience"])
+        result = await rate_search(label, swarm, cfg["rates"], cfg["seconds"], server_pids(env, cluster, daphnes),
+                                   patience=cfg["patience"])
+        if cfg.get("profile_dir"):
+            result["profile"] = await _profiled_step(swarm, result, daphnes[0], cfg, label)
+        return result
     finally:
         await swarm.close()
+
+
+async def _profiled_step(swarm: Swarm, result: dict, daphne, cfg: dict, label: str) -> dict:
+    """One more step, not counted, at the first failing rate, with py-spy sampling the (first) Daphne."""
+    from .profile import Profiler, summarise
+
+    failing = [st["offered_rate"] for st in result["steps"] if not st["pass"]]
+    rate = failing[0] if failing else result["steps"][-1]["offered_rate"]
+    path = cfg["profile_dir"] / f"{label}-daphne-{int(rate)}.collapsed"
+    t0 = time.monotonic()
+    async with Profiler(daphne.pid, path):
+        step = await swarm.run(rate, cfg["seconds"], tag=f"p{label[:2]}-")
+    summary = summarise(path, seconds=time.monotonic() - t0)
+    log(f"{label}: profile at {rate:g} msg/s: busy {summary.get('busy_percent_of_one_core')}% of a core, "
+        f"{summary.get('self_by_package_percent', summary)}")
+    return {"rate": rate, "delivery_p99": step["delivery"]["p99"], "ack_p99": step["ack"]["p99"], **summary}
 
 
 async def seed_chat(env: Env, cluster, peer, cfg: dict, label: str, cache: str) -> dict:
@@ -128,7 +153,8 @@ async def fanout(env: Env, cluster, target_kind: str, server, cfg: dict, label: 
     for n in cfg["clients"]:
         room = f"{label}-n{n}"
         if target_kind == "chat":
-            swarm = Swarm(chat_target([server]), [room], n, env.cookies)
+            # Few distinct users: each user's first join publishes a presence event to the whole room.
+            swarm = Swarm(chat_target([server]), [room], n, env.cookies[:20])
             pids = server_pids(env, cluster, [server])
         else:
             swarm = Swarm(seed_target(server), [room], n, [])
@@ -160,19 +186,26 @@ async def history(env: Env, cluster, cfg: dict) -> dict:
     room = "hist"
     count = cfg["history_messages"]
     t0 = time.monotonic()
-    procs, per = cfg["fill_processes"], count // cfg["fill_processes"]
-    fills = await env.workers("fill", {"room": room, "count": per, "concurrency": cfg["fill_concurrency"]},
-                              procs, cluster)
-    filled = sum(f["appended"] for f in fills)
-    log(f"history: filled {filled} messages in {time.monotonic() - t0:.0f}s")
+    procs, filled, fills = cfg["fill_processes"], 0, []
+    while filled < count:  # in chunks, to report progress and an ETA on long fills
+        chunk = min(count - filled, 50_000)
+        fills += await env.workers("fill", {"room": room, "count": max(1, -(-chunk // procs)),
+                                            "concurrency": cfg["fill_concurrency"]}, procs, cluster)
+        done = sum(f["appended"] for f in fills)
+        if done == filled:
+            raise RuntimeError("history fill made no progress")
+        filled = done
+        rate = filled / (time.monotonic() - t0)
+        log(f"history: {filled:,}/{count:,} messages, {rate:.0f}/s, ETA {(count - filled) / rate / 60:.1f} min")
+    fill_seconds = time.monotonic() - t0
     pages = (await env.workers("history", {"room": room, "samples": cfg["history_samples"]}, 1, cluster))[0]
     store_catchup = (await env.workers("catchup", {"room": room, "count": 1000, "page": 200,
                                                    "samples": cfg["history_samples"] // 4 or 5}, 1, cluster))[0]
     log(f"history at {pages['room_messages']}: latest-50 p50 {pages['latest50_async']['p50']} "
         f"p99 {pages['latest50_async']['p99']} ms; before-cursor p99 {pages['before_deep_async']['p99']} ms; "
         f"store catch-up 1000 p50 {store_catchup['time']['p50']} ms")
-    return {"room": room, "messages": pages["room_messages"], "fill_seconds": round(time.monotonic() - t0, 1),
-            "fill_rate": round(sum(f["rate"] for f in fills), 1), "pages": pages, "store_catchup": store_catchup}
+    return {"room": room, "messages": pages["room_messages"], "fill_seconds": round(fill_seconds, 1),
+            "fill_rate": round(filled / fill_seconds, 1), "pages": pages, "store_catchup": store_catchup}
 
 
 async def catchup(env: Env, daphne, samples: int, room: str = "hist") -> dict:

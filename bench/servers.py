@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import resource
 import secrets
 import shutil
@@ -373,14 +374,21 @@ def npm_install() -> None:
 def start_peer(workdir: Path, rest_http_port: int, cache: str) -> Peer:
     """The seed design: ws + one Ignite REST put per message keyed by Date.now(), then broadcast."""
     npm_install()
-    listener = _listener()
-    port = listener.getsockname()[1]
-    listener.close()  # node binds by itself; the port was free a moment ago
-    log_path = workdir / f"peer-{port}.log"
-    env = {**os.environ, "PORT": str(port), "IGNITE_REST": f"http://127.0.0.1:{rest_http_port}/ignite",
-           "CACHE": cache}
+    log_path = workdir / f"peer-{cache}.log"
+    env = {**os.environ, "PORT": "0", "IGNITE_REST": f"http://127.0.0.1:{rest_http_port}/ignite", "CACHE": cache}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([shutil.which("node") or "node", str(PEER_DIR / "server.js")], cwd=PEER_DIR, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    port = 0
+    while not port:  # the peer binds port 0 and prints the port it got
+        found = re.search(r"listening (\d+)", log_path.read_text(errors="replace"))
+        if found:
+            port = int(found.group(1))
+        elif proc.poll() is not None or time.monotonic() > deadline:
+            _stop_proc(proc)
+            raise RuntimeError(f"seed peer did not start:\n{log_path.read_text(errors='replace')[-2000:]}")
+        else:
+            time.sleep(0.1)
     _wait_http(port, proc, "/", "seed peer", log_path, timeout=30)
     return Peer(proc, port, log_path)

@@ -97,13 +97,13 @@ async def fill(args: dict) -> dict:
         while next_n < count:
             n = next_n
             next_n += 1
-            for _attempt in range(5):
+            for _attempt in range(5):  # the same client_id: a retry after a lost answer stores once
                 try:
                     await store.aappend(room, "filler", f"history {n} " + "y" * 80, f"f{tag}-{n}")
+                    done += 1
                     break
                 except Exception:
                     await asyncio.sleep(0.2)
-            done += 1
 
     await asyncio.gather(*(loop() for _ in range(args["concurrency"])))
     elapsed = time.perf_counter() - t0

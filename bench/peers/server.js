@@ -6,7 +6,7 @@
 const http = require('http');
 const WebSocket = require('ws');
 
-const PORT = Number(process.env.PORT);
+const PORT = Number(process.env.PORT || 0); // 0: any free port, printed on start
 const REST = process.env.IGNITE_REST; // http://127.0.0.1:PORT/ignite
 const CACHE = process.env.CACHE || 'chat';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -44,5 +44,5 @@ wss.on('connection', (ws, req) => {
 
 http.get(`${REST}?cmd=getorcreate&cacheName=${CACHE}`, { agent }, (res) => {
   res.resume();
-  res.on('end', () => server.listen(PORT, '127.0.0.1'));
+  res.on('end', () => server.listen(PORT, '127.0.0.1', () => console.log(`listening ${server.address().port}`)));
 }).on('error', (err) => { console.error('Ignite REST unreachable', err.message); process.exit(1); });

@@ -98,9 +98,11 @@ async def run_clients(clients: list[LoadClient]) -> None:
     await asyncio.gather(*(c.start() for c in clients))
 
 
-async def finish(clients: list[LoadClient], store, rooms: list[str], *, drain: float = 30.0) -> dict[str, int]:
-    """Stop new sends, wait for retries to be acked, then sync every client to the stored last seqs."""
+async def finish(clients: list[LoadClient], store, rooms: list[str], *, drain: float = 60.0) -> dict[str, int]:
+    """Stop new sends, wait for retries to be acked, sync every client to the stored last seqs, then close
+    the clients so their logs are frozen before the checker reads Ignite (no ack can arrive after)."""
     await asyncio.gather(*(c.drain(drain) for c in clients))
     last = {room: await asyncio.to_thread(store.last_seq, room) for room in rooms}
     await asyncio.gather(*(c.sync(last, 20.0) for c in clients))
+    await asyncio.gather(*(c.close() for c in clients))
     return last

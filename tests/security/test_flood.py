@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import signal
+import sys
 import time
 import uuid
 
+import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
 
 TIMEOUT = 15.0
-SAMPLES = 40  # round trips per measuring client per phase
+SAMPLES = 25  # round trips per measuring client per phase
 MEASURERS = ["sec_a", "sec_b", "sec_c"]
 JITTER_FLOOR_MS = 15.0  # below this, a 2x bound measures the scheduler of a shared 2-core box, not the server
 
@@ -44,50 +45,82 @@ async def _measure(ws, room: str, name: str, phase: str) -> list[float]:
     return latencies
 
 
+FLOODER = """
+import json, signal, sys, threading
+from websockets.sync.client import connect
+url, origin, cookie, room, window = sys.argv[1:6]
+window = int(window)
+counts = {"sent": 0, "ack": 0, "rate_limited": 0, "other": 0}
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *a: stop.set())
+with connect(url, origin=origin, additional_headers={"Cookie": cookie}, proxy=None, max_size=2**22) as ws:
+    ws.recv()
+    ws.send(json.dumps({"type": "join", "room": room}))
+    while json.loads(ws.recv())["type"] != "joined":
+        pass
+    print("joined", flush=True)
+    def read():
+        try:
+            for raw in ws:
+                frame = json.loads(raw)
+                if frame["type"] == "ack":
+                    counts["ack"] += 1
+                elif frame["type"] == "error":
+                    counts["rate_limited" if frame["code"] == "rate_limited" else "other"] += 1
+        except Exception:
+            pass
+    threading.Thread(target=read, daemon=True).start()
+    frame = json.dumps({"type": "send", "room": room, "body": "flood", "client_id": "f"})
+    while not stop.is_set():
+        if window and counts["sent"] - counts["ack"] - counts["rate_limited"] - counts["other"] >= window:
+            stop.wait(0.001)
+            continue
+        ws.send(frame.replace('"f"', '"f%d"' % counts["sent"]))
+        counts["sent"] += 1
+    stop.wait(1.0)
+print(json.dumps(counts), flush=True)
+"""
+
+
 def p99_ms(values: list[float]) -> float:
     values = sorted(values)
     return 1000 * values[min(len(values) - 1, int(0.99 * len(values)))]
 
 
-async def test_flooder_is_rate_limited_and_others_keep_their_latency(limits_server, sec_cookies):
+@pytest.mark.parametrize("window", [
+    pytest.param(64, id="as-fast-as-answered"),
+    # BUG (reported): frames are read, queued (unbounded), parsed and answered one by one before the
+    # rate limit refuses them, so an open-loop flooder starves every other socket of its process.
+    pytest.param(None, id="open-loop"),
+])
+async def test_flooder_is_rate_limited_and_others_keep_their_latency(daphne_factory, sec_cookies, window):
+    limits_server = await asyncio.to_thread(daphne_factory)
+    try:
+        await _flood_scenario(limits_server, sec_cookies, window)
+    finally:
+        limits_server.kill()
+
+
+async def _flood_scenario(limits_server, sec_cookies, window: int | None) -> None:
     room = f"flood-{uuid.uuid4().hex[:8]}"
     sockets = [await _open(limits_server, sec_cookies[name], room) for name in MEASURERS]
     unloaded = sum(await asyncio.gather(*(_measure(ws, room, n, "calm") for ws, n in zip(sockets, MEASURERS,
                                                                                           strict=True))), [])
-    flooder = await _open(limits_server, sec_cookies["sec_flood"], room)
-    answers = {"ack": 0, "rate_limited": 0, "other": 0}
-    sent = 0
-    stop = asyncio.Event()
-
-    async def flood():
-        nonlocal sent
-        while not stop.is_set():
-            await flooder.send(json.dumps({"type": "send", "room": room, "body": "flood", "client_id": f"f{sent}"}))
-            sent += 1
-            if sent % 50 == 0:
-                await asyncio.sleep(0)  # let the reader run: the flooder reads its answers, it is not slow
-
-    async def read():
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in flooder:
-                frame = json.loads(raw)
-                if frame["type"] == "ack":
-                    answers["ack"] += 1
-                elif frame["type"] == "error":
-                    answers["rate_limited" if frame["code"] == "rate_limited" else "other"] += 1
-
-    tasks = [asyncio.create_task(flood()), asyncio.create_task(read())]
+    # The flooder runs in its own process at the lowest CPU priority, so the figures measure the
+    # server, not the test process or the flooder's own JSON encoding fighting for the same core.
+    flooder = await asyncio.create_subprocess_exec(
+        "nice", "-n", "19", sys.executable, "-c", FLOODER, limits_server.ws_url, limits_server.origin,
+        sec_cookies["sec_flood"], room, str(window or 0), stdout=asyncio.subprocess.PIPE)
+    assert (await asyncio.wait_for(flooder.stdout.readline(), TIMEOUT)).strip() == b"joined"
     await asyncio.sleep(1.0)  # the burst is spent; from now on the flooder is being limited
     loaded = sum(await asyncio.gather(*(_measure(ws, room, n, "flood") for ws, n in zip(sockets, MEASURERS,
                                                                                          strict=True))), [])
-    stop.set()
-    await tasks[0]
-    await asyncio.sleep(1.0)
-    tasks[1].cancel()
-    figures = {"flooder_frames_sent": sent, **answers, "p99_unloaded_ms": round(p99_ms(unloaded), 1),
+    flooder.send_signal(signal.SIGTERM)
+    answers = json.loads((await asyncio.wait_for(flooder.communicate(), 60))[0].decode().strip().splitlines()[-1])
+    figures = {"window": window, **answers, "p99_unloaded_ms": round(p99_ms(unloaded), 1),
                "p99_flooded_ms": round(p99_ms(loaded), 1)}
     print(f"\nFIGURES flood: {figures}")
-    for ws in [*sockets, flooder]:
+    for ws in sockets:
         await ws.close()
     assert answers["rate_limited"] > 0 and answers["other"] == 0
     assert answers["ack"] <= 20 + 5 * 20  # the burst plus 5/s over (generously) 20 seconds

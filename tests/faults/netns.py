@@ -1,0 +1,230 @@
+"""Scenario 5 plumbing: Ignite nodes in their own network namespaces on a bridge, and the run inside them.
+
+Layout (every address lives inside a namespace created here; the host gets none):
+
+    ns <tag>-br:  bridge br0, one veth end per namespace below
+    ns <tag>-n0:  Ignite node 0 at 10.201.<k>.1
+    ns <tag>-n1:  Ignite node 1 at 10.201.<k>.2       (its bridge port is taken down, then up)
+    ns <tag>-app: Redis + Daphne on its loopback, the load clients and the checker, at 10.201.<k>.3
+
+`python -m tests.faults.netns CONFIG.json` runs the whole scenario inside <tag>-app and prints the
+figures as one JSON line; tests/faults/test_partition.py sets up and removes the namespaces.
+The nodes run in memory (no persistence): this scenario is about the network, not restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+ROLES = ["n0", "n1", "app"]
+CLIENT_PORT, DISCOVERY_PORT, COMM_PORT = 10800, 47500, 47100  # private to each namespace: no clash possible
+
+
+def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, check=check, timeout=30)
+
+
+class Namespaces:
+    """Create and remove the namespaces, veths and bridge of one run."""
+
+    def __init__(self, tag: str, subnet: int):
+        self.tag, self.subnet = tag, subnet
+        self.names = {role: f"{tag}-{role}" for role in [*ROLES, "br"]}
+
+    def address(self, role: str) -> str:
+        return f"10.201.{self.subnet}.{ROLES.index(role) + 1}"
+
+    def bridge_port(self, role: str) -> str:
+        return f"{self.tag}b{role}"[:15]
+
+    def create(self) -> None:
+        br = self.names["br"]
+        sh("ip", "netns", "add", br)
+        sh("ip", "-n", br, "link", "add", "br0", "type", "bridge")
+        sh("ip", "-n", br, "link", "set", "br0", "up")
+        for role in ROLES:
+            ns, inner, outer = self.names[role], f"{self.tag}i{role}"[:15], self.bridge_port(role)
+            sh("ip", "netns", "add", ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+            sh("ip", "link", "add", inner, "netns", ns, "type", "veth", "peer", "name", outer, "netns", br)
+            sh("ip", "-n", ns, "addr", "add", f"{self.address(role)}/24", "dev", inner)
+            sh("ip", "-n", ns, "link", "set", inner, "up")
+            sh("ip", "-n", br, "link", "set", outer, "master", "br0")
+            sh("ip", "-n", br, "link", "set", outer, "up")
+
+    def cut(self, role: str, up: bool) -> None:
+        """Take `role`'s bridge port down (cut off from everybody) or up again."""
+        sh("ip", "-n", self.names["br"], "link", "set", self.bridge_port(role), "up" if up else "down")
+
+    def remove(self) -> None:
+        for ns in self.names.values():  # deleting a namespace deletes its veth ends and the bridge
+            sh("ip", "netns", "del", ns, check=False)
+
+
+# ---------------------------------------------------------------- inside the app namespace
+
+def render_node(home: Path, i: int, addresses: list[str]) -> Path:
+    """node.xml of LocalCluster, moved from 127.0.0.1 to the node's namespace address, in memory."""
+    from ignite_store.server.local import LocalCluster
+
+    cluster = LocalCluster(home, client_port=CLIENT_PORT - i, discovery_port=DISCOVERY_PORT - i,
+                           communication_port=COMM_PORT - i, max_nodes=2, heap="384m", data_region_mb=128)
+    path = cluster.render_config(i)  # ports: CLIENT_PORT etc. for every node (one namespace each)
+    text = path.read_text().replace("127.0.0.1", addresses[i])
+    finder = "".join(f"<value>{a}:{DISCOVERY_PORT}</value>" for a in addresses)
+    text = re.sub(r"<value>[0-9.]+:\d+\.\.\d+</value>", finder, text)
+    text = text.replace('name="persistenceEnabled" value="true"', 'name="persistenceEnabled" value="false"')
+    path.write_text(text)
+    return path
+
+
+def launch_node(home: Path, i: int, namespace: str, addresses: list[str]) -> subprocess.Popen:
+    from ignite_store.server import local
+
+    config = render_node(home, i, addresses)
+    log = open(config.parent / "node.log", "ab")  # noqa: SIM115 (kept open by the child)
+    command = ["ip", "netns", "exec", namespace, "java", "-Xms384m", "-Xmx384m", *local.JVM_FLAGS,
+               f"-DIGNITE_HOME={config.parent}", "-cp", f"{Path(local.DEFAULT_LIB_DIR).resolve()}/*",
+               local.STARTUP_CLASS, str(config)]
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                            cwd=config.parent, start_new_session=True)
+
+
+def start_daphne(home: Path, base_dir: str, env: dict) -> subprocess.Popen:
+    """Daphne on the app namespace's loopback (port 8000 is private to the namespace)."""
+    with open(home / "daphne.log", "wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "8000",
+                                 "chatsite.asgi:application"], cwd=base_dir, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+
+
+def servers_in_log(path: Path) -> int:
+    """The latest `servers=N` Ignite logged in its topology snapshots (0 when none yet)."""
+    found = re.findall(r"Topology snapshot \[ver=\d+, locNode=\w+, servers=(\d+)", path.read_text(errors="replace"))
+    return int(found[-1]) if found else 0
+
+
+def wait_for(predicate, timeout: float, step: float = 0.2) -> float | None:
+    """Seconds until predicate() was true, or None on timeout."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(step)
+    return None
+
+
+async def run(config: dict) -> dict:
+    """The scenario: load, cut node 1 off, keep loading, restore the link, recover, check."""
+    from ignite_store.backends.ignite import IgniteMessageStore
+    from tests.faults.harness import LoadClient, ack_stall, check
+    from tests.faults.servers import RedisServer
+
+    home, addresses, ns = Path(config["home"]), config["addresses"], config["namespaces"]
+    figures: dict = {}
+    nodes = [launch_node(home, i, ns[i], addresses) for i in range(2)]
+    logs = [home / f"node-{i}" / "node.log" for i in range(2)]
+    redis = RedisServer(home)
+    redis.port = 6379
+    redis.start()
+    daphne = None
+    store = IgniteMessageStore([(a, CLIENT_PORT) for a in addresses], timeout=5.0, backups=1)
+    try:
+        assert wait_for(lambda: servers_in_log(logs[0]) == 2, 180), "the two nodes did not form a cluster"
+        assert wait_for(lambda: _try(store.ensure_schema), 60), "schema could not be created"
+        env = {**config["env"], "IGNITE_NODES": ",".join(f"{a}:{CLIENT_PORT}" for a in addresses),
+               "REDIS_URL": redis.url, "IGNITE_TIMEOUT": "3",
+               "CHAT_SEND_RATE_PER_SECOND": "1000", "CHAT_SEND_BURST": "1000"}
+        daphne = start_daphne(home, config["base_dir"], env)
+        server = SimpleNamespace(ws_url="ws://127.0.0.1:8000/ws/chat/", origin="http://127.0.0.1:8000")
+        assert wait_for(lambda: _port_open(8000), 60), "Daphne did not start"
+        rooms = [f"part-{i}" for i in range(4)]
+        clients = [LoadClient(f"{name}-p", cookie, [server], rooms, rate=config["rate"])
+                   for name, cookie in config["cookies"].items()]
+        await asyncio.gather(*(c.start() for c in clients))
+        await asyncio.sleep(config["before"])
+        cut_at = time.monotonic()
+        Namespaces.cut_by_name(config["bridge"], config["bridge_port"], up=False)
+        detected = await asyncio.to_thread(wait_for, lambda: servers_in_log(logs[0]) == 1, 60)
+        figures["node0_saw_node1_fail_after_s"] = None if detected is None else round(detected, 1)
+        await asyncio.sleep(max(0.0, config["cut_seconds"] - (time.monotonic() - cut_at)))
+        restored_at = time.monotonic()
+        Namespaces.cut_by_name(config["bridge"], config["bridge_port"], up=True)
+        rejoined = await asyncio.to_thread(wait_for, lambda: servers_in_log(logs[0]) == 2, config["rejoin_wait"])
+        figures["rejoined_by_itself_after_s"] = None if rejoined is None else round(rejoined, 1)
+        figures["node1_alive_after_restore"] = nodes[1].poll() is None
+        figures["node1_view_after_restore"] = _key_lines(logs[1])
+        if rejoined is None:  # no automatic merge: restart the cut-off node, as an operator would
+            if nodes[1].poll() is None:
+                nodes[1].kill()
+                nodes[1].wait(10)
+            nodes[1] = launch_node(home, 1, ns[1], addresses)
+            back = await asyncio.to_thread(wait_for, lambda: servers_in_log(logs[0]) == 2, 180)
+            figures["rejoined_after_restart_s"] = None if back is None else round(back, 1)
+        figures["restored_to_recovered_s"] = round(time.monotonic() - restored_at, 1)
+        await asyncio.sleep(config["after"])
+        await asyncio.gather(*(c.drain(60) for c in clients))
+        last = {room: await asyncio.to_thread(store.last_seq, room) for room in rooms}
+        await asyncio.gather(*(c.sync(last, 30) for c in clients))
+        await asyncio.gather(*(c.close() for c in clients))  # freeze the logs before reading Ignite
+        report = await asyncio.to_thread(check, store, clients, rooms)
+        figures.update(report.figures)
+        figures.update(ack_stall(clients, cut_at))
+        figures["violations"] = report.violations[:20]
+    finally:
+        store.close()
+        if daphne is not None:
+            daphne.kill()
+        redis.stop()
+        for proc in nodes:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    return figures
+
+
+def _cut_by_name(bridge: str, port: str, *, up: bool) -> None:
+    sh("ip", "-n", bridge, "link", "set", port, "up" if up else "down")
+
+
+Namespaces.cut_by_name = staticmethod(_cut_by_name)
+
+
+def _key_lines(path: Path, keep: int = 4) -> list[str]:
+    """The last topology/segmentation lines of a node log (what the cut-off node believed)."""
+    pattern = re.compile(r"Topology snapshot|SEGMENTED|segmented|Node FAILED|Node left")
+    lines = [line.strip()[:200] for line in path.read_text(errors="replace").splitlines() if pattern.search(line)]
+    return lines[-keep:]
+
+
+def _try(fn) -> bool:
+    try:
+        fn()
+        return True
+    except Exception:
+        return False
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    import django
+
+    django.setup()
+    result = asyncio.run(run(json.loads(Path(sys.argv[1]).read_text())))
+    print("FIGURES " + json.dumps(result, default=str), flush=True)
