@@ -3,12 +3,14 @@
 1. Close codes: autobahn under Daphne fails a connection by dropping TCP (`failByDrop=True`),
    so clients see 1006 and cannot tell an oversized frame (1009) or invalid UTF-8 (1007) from a
    network fault. We turn `failByDrop` off.
-2. Slow consumers: Daphne writes every outgoing frame into the Twisted transport without
-   back-pressure, so a client that stops reading makes the server buffer grow without bound.
-   After each write we look at the bytes the transport still holds; above
-   CHAT["MAX_SOCKET_BUFFER_BYTES"] the socket is closed with 4008 (docs/protocol.md), further
-   frames are dropped, and the connection is cut if the client has not read up to the close
-   frame within CHAT["SLOW_CONSUMER_CLOSE_SECONDS"].
+2. Back-pressure: Daphne's ASGI `send` never waits; it writes every frame into the Twisted
+   transport, so a client that stops reading makes the server's buffer grow without bound.
+   We make `websocket.send` wait while more than CHAT["SOCKET_HIGH_WATER_BYTES"] are unread
+   (Twisted's buffer plus the kernel's send queue). The consumer's bounded outbox then fills
+   up, and the consumer closes the socket as a slow consumer (4008, chat/fanout.py); a
+   catch-up is paced by the client's reading instead of piling up in memory.
+   A close frame queued behind unread data is given CHAT["SLOW_CONSUMER_CLOSE_SECONDS"] to be
+   read before the TCP connection is cut.
 
 Daphne imports the ASGI application (and so runs this) before it builds its factory.
 """
@@ -16,13 +18,14 @@ Daphne imports the ASGI application (and so runs this) before it builds its fact
 from __future__ import annotations
 
 import array
+import asyncio
 import fcntl
 import logging
 import termios
 
 logger = logging.getLogger(__name__)
 
-CLOSE_SLOW_CONSUMER = 4008
+_DRAIN_POLL_SECONDS = 0.02
 
 
 def _kernel_unsent(transport) -> int:
@@ -36,11 +39,7 @@ def _kernel_unsent(transport) -> int:
 
 
 def buffered_bytes(transport) -> int:
-    """Bytes written to a Twisted TCP transport that the client has not received yet.
-
-    Twisted's own buffer plus the kernel's send queue: a non-reading client first fills the
-    kernel buffers (hundreds of KiB on loopback), only then Twisted's.
-    """
+    """Bytes written to a Twisted TCP transport that the client has not received yet."""
     pending = getattr(transport, "_tempDataLen", 0) or 0
     data = getattr(transport, "dataBuffer", b"") or b""
     twisted = pending + len(data) - (getattr(transport, "offset", 0) or 0)
@@ -48,12 +47,13 @@ def buffered_bytes(transport) -> int:
 
 
 def install() -> None:
-    """Patch Daphne's WebSocket factory and protocol (idempotent; a no-op without Daphne)."""
+    """Patch Daphne's server and WebSocket factory (idempotent; a no-op without Daphne)."""
     try:
-        from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+        from daphne.server import Server
+        from daphne.ws_protocol import WebSocketFactory
     except ImportError:  # not running under Daphne
         return
-    if getattr(WebSocketProtocol, "chat_patched", False):
+    if getattr(Server, "chat_patched", False):
         return
     from django.conf import settings
 
@@ -61,25 +61,33 @@ def install() -> None:
 
     def set_protocol_options(self, *args, **kwargs):
         kwargs.setdefault("failByDrop", False)
+        kwargs.setdefault("closeHandshakeTimeout", settings.CHAT["SLOW_CONSUMER_CLOSE_SECONDS"])
         return original_options(self, *args, **kwargs)
 
-    original_send = WebSocketProtocol.serverSend
+    original_reply = Server.handle_reply
 
-    def server_send(self, content, binary=False):
-        if getattr(self, "chat_slow_closed", False):
-            return  # already closing: drop further frames instead of buffering them
-        original_send(self, content, binary)
-        limit = settings.CHAT["MAX_SOCKET_BUFFER_BYTES"]
-        if self.transport is not None and buffered_bytes(self.transport) > limit:
-            self.chat_slow_closed = True
-            logger.info("slow consumer %s: over %d bytes unsent, closing with %d",
-                        self.client_addr, limit, CLOSE_SLOW_CONSUMER)
-            # Frames already queued stay queued (cutting them would corrupt the stream), nothing
-            # more is added, and the client gets SLOW_CONSUMER_CLOSE_SECONDS to read up to the
-            # close frame before the TCP connection is dropped (then it sees 1006).
-            self.closeHandshakeTimeout = settings.CHAT["SLOW_CONSUMER_CLOSE_SECONDS"]
-            self.sendClose(code=CLOSE_SLOW_CONSUMER, reason="slow consumer")
+    async def handle_reply(self, protocol, message):
+        if message.get("type") == "websocket.close":
+            # From now on the close handshake timeout decides when to cut the connection; a
+            # ping sent earlier must not cut it first, or the client never reads the close code.
+            pending_ping_timeout = getattr(protocol, "autoPingTimeoutCall", None)
+            if pending_ping_timeout is not None:
+                pending_ping_timeout.cancel()
+                protocol.autoPingTimeoutCall = None
+        await original_reply(self, protocol, message)
+        if message.get("type") != "websocket.send":
+            return
+        transport = getattr(protocol, "transport", None)
+        high_water = settings.CHAT["SOCKET_HIGH_WATER_BYTES"]
+        # Wait (the caller is the socket's writer task) until the client has read enough.
+        while transport is not None and not getattr(transport, "disconnected", True):
+            if buffered_bytes(transport) <= high_water:
+                return
+            connection = self.connections.get(protocol)
+            if connection is None or connection.get("disconnected"):
+                return
+            await asyncio.sleep(_DRAIN_POLL_SECONDS)
 
     WebSocketFactory.setProtocolOptions = set_protocol_options
-    WebSocketProtocol.serverSend = server_send
-    WebSocketProtocol.chat_patched = True
+    Server.handle_reply = handle_reply
+    Server.chat_patched = True

@@ -172,8 +172,8 @@ CHAT = {
     "HISTORY_PAGE_MAX": env("CHAT_HISTORY_PAGE_MAX", 100, cast=int),
     "CATCHUP_PAGE": env("CHAT_CATCHUP_PAGE", 200, cast=int),
     "PRESENCE_TTL_SECONDS": env("CHAT_PRESENCE_TTL_SECONDS", 30, cast=int),
-    # Bytes Daphne may hold for a client that does not read before closing it with 4008.
-    "MAX_SOCKET_BUFFER_BYTES": env("CHAT_MAX_SOCKET_BUFFER_BYTES", 262_144, cast=int),
+    # Unread bytes (Daphne's buffer + the kernel's send queue) above which writes to a socket wait.
+    "SOCKET_HIGH_WATER_BYTES": env("CHAT_SOCKET_HIGH_WATER_BYTES", 262_144, cast=int),
     "SLOW_CONSUMER_CLOSE_SECONDS": env("CHAT_SLOW_CONSUMER_CLOSE_SECONDS", 30.0, cast=float),
     "TYPING_MIN_INTERVAL_SECONDS": env("CHAT_TYPING_MIN_INTERVAL_SECONDS", 2.0, cast=float),
     # Every frame of one socket (protects the store from history/join floods); see docs/protocol.md.

@@ -105,10 +105,21 @@ def start_daphne(home: Path, base_dir: str, env: dict) -> subprocess.Popen:
                                 stderr=subprocess.STDOUT)
 
 
+def snapshots(path: Path) -> list[int]:
+    """`servers=N` of every topology snapshot the node logged, in order."""
+    return [int(n) for n in re.findall(r"Topology snapshot \[ver=\d+, locNode=\w+, servers=(\d+)",
+                                       path.read_text(errors="replace"))]
+
+
 def servers_in_log(path: Path) -> int:
     """The latest `servers=N` Ignite logged in its topology snapshots (0 when none yet)."""
-    found = re.findall(r"Topology snapshot \[ver=\d+, locNode=\w+, servers=(\d+)", path.read_text(errors="replace"))
-    return int(found[-1]) if found else 0
+    found = snapshots(path)
+    return found[-1] if found else 0
+
+
+def new_snapshot(path: Path, seen: int, servers: int) -> bool:
+    """True when a snapshot logged after the first `seen` ones shows `servers` servers."""
+    return servers in snapshots(path)[seen:]
 
 
 def wait_for(predicate, timeout: float, step: float = 0.2) -> float | None:
@@ -152,12 +163,14 @@ async def run(config: dict) -> dict:
         await asyncio.sleep(config["before"])
         cut_at = time.monotonic()
         Namespaces.cut_by_name(config["bridge"], config["bridge_port"], up=False)
-        detected = await asyncio.to_thread(wait_for, lambda: servers_in_log(logs[0]) == 1, 60)
+        seen = len(snapshots(logs[0]))
+        detected = await asyncio.to_thread(wait_for, lambda: new_snapshot(logs[0], seen, 1), 60)
         figures["node0_saw_node1_fail_after_s"] = None if detected is None else round(detected, 1)
         await asyncio.sleep(max(0.0, config["cut_seconds"] - (time.monotonic() - cut_at)))
         restored_at = time.monotonic()
         Namespaces.cut_by_name(config["bridge"], config["bridge_port"], up=True)
-        rejoined = await asyncio.to_thread(wait_for, lambda: servers_in_log(logs[0]) == 2, config["rejoin_wait"])
+        seen = len(snapshots(logs[0]))
+        rejoined = await asyncio.to_thread(wait_for, lambda: new_snapshot(logs[0], seen, 2), config["rejoin_wait"])
         figures["rejoined_by_itself_after_s"] = None if rejoined is None else round(rejoined, 1)
         figures["node1_alive_after_restore"] = nodes[1].poll() is None
         figures["node1_view_after_restore"] = _key_lines(logs[1])
@@ -166,7 +179,7 @@ async def run(config: dict) -> dict:
                 nodes[1].kill()
                 nodes[1].wait(10)
             nodes[1] = launch_node(home, 1, ns[1], addresses)
-            back = await asyncio.to_thread(wait_for, lambda: servers_in_log(logs[0]) == 2, 180)
+            back = await asyncio.to_thread(wait_for, lambda: new_snapshot(logs[0], seen, 2), 180)
             figures["rejoined_after_restart_s"] = None if back is None else round(back, 1)
         figures["restored_to_recovered_s"] = round(time.monotonic() - restored_at, 1)
         await asyncio.sleep(config["after"])
