@@ -60,9 +60,9 @@ def ensure_requirements() -> None:
                         str(BENCH_DIR / "requirements.txt")], check=True)
 
 
-async def run(cfg: dict, wanted: list[str], env: Env) -> dict:
-    result: dict = {"scenarios": {}}
-    out = result["scenarios"]
+async def run(cfg: dict, wanted: list[str], env: Env, result: dict) -> dict:
+    """Run the wanted scenarios, filling result["scenarios"] as they finish (kept if a later one fails)."""
+    out = result.setdefault("scenarios", {})
     env.start_base(users=200)
     one = env.cluster("one", 1, rest=True)
     rooms20 = [f"lim-r{i:02d}" for i in range(cfg["rooms"])]
@@ -146,10 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     env = Env(workdir, heap=cfg["heap"], region_mb=cfg["region_mb"])
     started = time.time()
     log(f"{profile} run, scenarios {','.join(wanted)}, work dir {workdir}")
-    result: dict = {}
+    result: dict = {"scenarios": {}}
     error = None
     try:
-        result = asyncio.run(run(cfg, wanted, env))
+        asyncio.run(run(cfg, wanted, env, result))
     except KeyboardInterrupt:
         error = "interrupted"
     except Exception as exc:

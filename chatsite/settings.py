@@ -130,8 +130,10 @@ IGNITE_STORE = {
         "OPTIONS": {
             "username": env("IGNITE_USERNAME"),
             "password": env("IGNITE_PASSWORD"),
-            "use_ssl": env("IGNITE_SSL", False, cast=bool),
-            "ssl_ca_file": env("IGNITE_SSL_CA_FILE"),
+            # TLS to the thin-client port; on by default when local nodes are given a keystore.
+            "use_ssl": env("IGNITE_SSL", bool(env("IGNITE_SSL_KEYSTORE")), cast=bool),
+            "ssl_ca_file": env("IGNITE_SSL_CA_FILE"),  # PEM; the server certificate is verified against it
+            "ssl_verify": env("IGNITE_SSL_VERIFY", True, cast=bool),
             "ssl_cert_file": env("IGNITE_SSL_CERT_FILE"),
             "ssl_key_file": env("IGNITE_SSL_KEY_FILE"),
             "timeout": env("IGNITE_TIMEOUT", 5.0, cast=float),
@@ -155,6 +157,16 @@ IGNITE_SERVER = {
     "WAL_MODE": env("IGNITE_WAL_MODE", "LOG_ONLY"),
     "REST_PORT": env("IGNITE_REST_PORT", 0, cast=int),  # 0 = REST connector off
     "AUTHENTICATION": env("IGNITE_AUTHENTICATION", False, cast=bool),
+    # TLS of the nodes' thin-client port (on when SSL_KEYSTORE is set); SSL_CLUSTER also encrypts
+    # discovery and communication between nodes. Without a truststore the keystore is trusted.
+    "SSL_KEYSTORE": env("IGNITE_SSL_KEYSTORE"),
+    "SSL_KEYSTORE_PASSWORD": env("IGNITE_SSL_KEYSTORE_PASSWORD"),
+    "SSL_KEYSTORE_TYPE": env("IGNITE_SSL_KEYSTORE_TYPE", "PKCS12"),
+    "SSL_TRUSTSTORE": env("IGNITE_SSL_TRUSTSTORE"),
+    "SSL_TRUSTSTORE_PASSWORD": env("IGNITE_SSL_TRUSTSTORE_PASSWORD"),
+    "SSL_TRUSTSTORE_TYPE": env("IGNITE_SSL_TRUSTSTORE_TYPE", "PKCS12"),
+    "SSL_CLIENT_AUTH": env("IGNITE_SSL_CLIENT_AUTH", False, cast=bool),
+    "SSL_CLUSTER": env("IGNITE_SSL_CLUSTER", False, cast=bool),
     "BASELINE_AUTO_ADJUST": env("IGNITE_BASELINE_AUTO_ADJUST", True, cast=bool),
     "BASELINE_AUTO_ADJUST_TIMEOUT_MS": env("IGNITE_BASELINE_AUTO_ADJUST_TIMEOUT_MS", 10000, cast=int),
     "START_TIMEOUT": env("IGNITE_START_TIMEOUT", 120.0, cast=float),

@@ -36,6 +36,7 @@ from .ignite_client import (
     MessageValue,
     RoomValue,
     is_connection_error,
+    ssl_tls_kwargs,
     translate,
 )
 from .ignite_schema import Schema
@@ -79,6 +80,7 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
         ssl_ca_file: str | None = None,
         ssl_cert_file: str | None = None,
         ssl_key_file: str | None = None,
+        ssl_verify: bool = True,
         timeout: float = 5.0,
         backups: int = 1,
         table_prefix: str = "CHAT",
@@ -97,7 +99,7 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
         if username:
             client_kwargs.update(username=username, password=password)
         if use_ssl:
-            client_kwargs.update(ssl_ca_certfile=ssl_ca_file, ssl_certfile=ssl_cert_file, ssl_keyfile=ssl_key_file)
+            client_kwargs.update(ssl_tls_kwargs(ssl_ca_file, ssl_cert_file, ssl_key_file, verify=ssl_verify))
         # partition_aware defaults to off: with pyignite 0.6.1 each key operation on these
         # caches paid an extra ~20 ms affinity round trip (measured, see docs/performance.md);
         # without it the connected node routes the request, one hop more on a multi-node cluster.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import threading
 import weakref
 from collections import OrderedDict
@@ -115,6 +116,23 @@ def translate(exc: BaseException) -> StoreError:
 
 def is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, CONNECTION_ERRORS)
+
+
+# ---------------------------------------------------------------- TLS
+
+
+def ssl_tls_kwargs(ca_file: str | None, cert_file: str | None, key_file: str | None, *, verify: bool) -> dict:
+    """pyignite's TLS arguments. pyignite skips certificate checks unless told (ssl_cert_reqs=CERT_NONE)."""
+    if not verify:
+        kwargs: dict = {"ssl_cert_reqs": ssl.CERT_NONE}
+    else:
+        # No CA file given: trust the system's CA bundle, as a browser would. pyignite never checks the
+        # host name (its context has check_hostname off), so the certificate chain is what is verified.
+        ca_file = ca_file or ssl.get_default_verify_paths().cafile or ssl.get_default_verify_paths().openssl_cafile
+        kwargs = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certfile": ca_file}
+    if cert_file:  # a client certificate, for nodes with sslClientAuth
+        kwargs.update(ssl_certfile=cert_file, ssl_keyfile=key_file)
+    return kwargs
 
 
 # ---------------------------------------------------------------- connection pools

@@ -26,6 +26,7 @@ from .jvm import (  # noqa: F401  (ClusterError, find_free_port_base: part of th
     quiet_pyignite,
 )
 from .membership import START_MARKER, MembershipMixin
+from .tls import TlsConfig, tls_from_settings
 
 SERVER_DIR = Path(__file__).resolve().parent
 DEFAULT_LIB_DIR = SERVER_DIR / "lib"
@@ -70,6 +71,7 @@ class LocalCluster(MembershipMixin):
         start_timeout: float = 120.0,
         stop_timeout: float = 30.0,
         die_with_parent: bool = False,
+        tls: TlsConfig | None = None,
     ) -> None:
         self.home = Path(home)
         self.client_port = client_port
@@ -92,6 +94,8 @@ class LocalCluster(MembershipMixin):
         self.stop_timeout = stop_timeout
         # Tests set this so a killed pytest leaves no orphan JVMs; `manage.py ignite_node start` must not.
         self.die_with_parent = die_with_parent
+        # TLS on the thin-client port (and optionally between nodes); None = plain TCP.
+        self.tls = tls
         self.last_start_seconds: dict[int, float] = {}
         self._procs: dict[int, subprocess.Popen] = {}
 
@@ -121,6 +125,7 @@ class LocalCluster(MembershipMixin):
             lib_dir=Path(conf["LIB_DIR"]),
             start_timeout=conf["START_TIMEOUT"],
         )
+        kwargs["tls"] = tls_from_settings(conf, options)
         kwargs.update(overrides)
         return cls(**kwargs)
 
@@ -176,6 +181,8 @@ class LocalCluster(MembershipMixin):
             "work_dir": str((self.node_dir(i) / "work").resolve()),
             "authentication": "true" if self.authentication else "false",
             "rest_block": rest_block,
+            "node_ssl_block": self.tls.node_properties() if self.tls else "",
+            "client_ssl_block": self.tls.client_connector_properties() if self.tls else "",
             "wal_mode": self.wal_mode,
             "wal_segment_bytes": segment,
             "wal_segments": 4,
@@ -189,7 +196,11 @@ class LocalCluster(MembershipMixin):
         }
         path = self.node_dir(i) / "node.xml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(Template(TEMPLATE.read_text()).substitute(values))
+        # The file may hold keystore passwords: readable by the owner only, from its first byte.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(Template(TEMPLATE.read_text()).substitute(values))
+        path.chmod(0o600)
         return path
 
     def _classpath(self) -> str:
@@ -235,6 +246,8 @@ class LocalCluster(MembershipMixin):
         if not self._wait_ports_free(i, time.monotonic() + 3):
             busy = [port for port in self.ports(i) if not port_is_free(port)]
             raise ClusterError(f"node {i}: port(s) {busy} on {LOOPBACK} already in use")
+        if self.tls and not Path(self.tls.keystore).is_file():
+            raise ClusterError(f"TLS keystore {self.tls.keystore} does not exist")
         config = self.render_config(i)
         command = [
             java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS,
@@ -253,6 +266,8 @@ class LocalCluster(MembershipMixin):
         self._pid_file(i).write_text(str(proc.pid))
 
     def _wait_ready(self, i: int, deadline: float) -> None:
+        from pyignite.exceptions import AuthenticationError
+
         port = self.ports(i)[0]
         last_error: Exception | None = None
         while time.monotonic() < deadline:
@@ -268,6 +283,8 @@ class LocalCluster(MembershipMixin):
                     finally:
                         client.close()
                 return
+            except AuthenticationError:
+                return  # the node answered the handshake; _activate sorts out the credentials
             except Exception as exc:  # pyignite raises several unrelated types while the node boots
                 last_error = exc
                 time.sleep(0.3)

@@ -14,16 +14,20 @@ from .jvm import CONTROL_CLASS, JVM_FLAGS, LOOPBACK, ClusterError, quiet_pyignit
 
 _AUTO_ADJUST_SQL = "SELECT NAME, VALUE FROM SYS.DISTRIBUTED_METASTORAGE WHERE NAME LIKE 'distrConf-baselineAutoAdjust%'"
 START_MARKER = "\n=== starting node "
+# The superuser Ignite creates when authentication is first enabled on a persistent cluster.
+DEFAULT_USER, DEFAULT_PASSWORD = "ignite", "ignite"
 _TOPOLOGY_RE = re.compile(r"Topology snapshot \[ver=\d+, locNode=\w+, servers=(\d+)")
 
 
 class MembershipMixin:
     """Cluster-wide operations of LocalCluster (which provides ports, processes, paths and credentials)."""
 
-    def _connect(self, ports: list[int], timeout: float = 5.0):
+    def _connect(self, ports: list[int], timeout: float = 5.0, *, credentials: tuple | None = None):
         from pyignite import Client
 
-        client = Client(timeout=timeout, username=self.username, password=self.password)
+        username, password = credentials or (self.username, self.password)
+        kwargs = self.tls.pyignite_kwargs() if self.tls else {}
+        client = Client(timeout=timeout, handshake_timeout=timeout, username=username, password=password, **kwargs)
         client.connect([(LOOPBACK, port) for port in ports])
         return client
 
@@ -64,6 +68,8 @@ class MembershipMixin:
         ]
         if self.username:
             command += ["--user", self.username, "--password", self.password or ""]
+        if self.tls:
+            command += self.tls.control_args()
         command += list(args)
         try:
             done = subprocess.run(
@@ -118,16 +124,55 @@ class MembershipMixin:
             time.sleep(0.2)
 
     def _activate(self) -> None:
+        """Activate the cluster; with authentication, make the configured user exist (see _admin_connect)."""
         from pyignite.datatypes.cluster_state import ClusterState
 
         with quiet_pyignite():
-            client = self._connect([port for _, port in self.client_addresses()], timeout=60.0)
+            client, as_default = self._admin_connect()
             try:
                 cluster = client.get_cluster()
                 if cluster.get_state() == ClusterState.INACTIVE:
                     cluster.set_state(ClusterState.ACTIVE)
+                if as_default:
+                    self._provision_user(client)
             finally:
                 client.close()
+        if as_default:  # prove the configured credentials work before anything else uses them
+            with quiet_pyignite():
+                self._connect(self._ports(), timeout=30.0).close()
+
+    def _ports(self) -> list[int]:
+        return [port for _, port in self.client_addresses()]
+
+    def _admin_connect(self):
+        """(client, as_default): connect with the configured credentials, else with Ignite's default superuser.
+
+        A fresh cluster only knows ignite/ignite; LocalCluster then creates the configured user (or sets the
+        configured password of `ignite`) so that `make run` with IGNITE_USERNAME/PASSWORD works first time.
+        """
+        from pyignite.exceptions import AuthenticationError
+
+        try:
+            return self._connect(self._ports(), timeout=60.0), False
+        except AuthenticationError as exc:
+            if not self.authentication or (self.username, self.password) == (DEFAULT_USER, DEFAULT_PASSWORD):
+                raise ClusterError(f"Ignite refused the configured credentials: {exc}") from exc
+            try:
+                client = self._connect(self._ports(), timeout=60.0, credentials=(DEFAULT_USER, DEFAULT_PASSWORD))
+            except AuthenticationError:
+                raise ClusterError(
+                    f"Ignite refused the configured credentials for user {self.username!r} "
+                    "(and the default superuser's password has been changed)"
+                ) from exc
+            return client, True
+
+    def _provision_user(self, client) -> None:
+        """Logged in as ignite/ignite: create the configured user, or give `ignite` the configured password."""
+        name = '"' + str(self.username).replace('"', '""') + '"'  # quoted: Ignite upper-cases bare names
+        password = "'" + str(self.password or "").replace("'", "''") + "'"
+        verb = "ALTER" if self.username == DEFAULT_USER else "CREATE"
+        with client.sql(f"{verb} USER {name} WITH PASSWORD {password}") as cursor:
+            list(cursor)
 
     def _sync_baseline(self, deadline: float) -> None:
         settings = dict(self._sql(_AUTO_ADJUST_SQL, deadline))

@@ -31,6 +31,11 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, check=check, timeout=30)
 
 
+def set_link(bridge_ns: str, port: str, *, up: bool) -> None:
+    """Set a bridge port of namespace `bridge_ns` up or down (works from inside any namespace)."""
+    sh("ip", "-n", bridge_ns, "link", "set", port, "up" if up else "down")
+
+
 class Namespaces:
     """Create and remove the namespaces, veths and bridge of one run."""
 
@@ -61,7 +66,7 @@ class Namespaces:
 
     def cut(self, role: str, up: bool) -> None:
         """Take `role`'s bridge port down (cut off from everybody) or up again."""
-        sh("ip", "-n", self.names["br"], "link", "set", self.bridge_port(role), "up" if up else "down")
+        set_link(self.names["br"], self.bridge_port(role), up=up)
 
     def remove(self) -> None:
         for ns in self.names.values():  # deleting a namespace deletes its veth ends and the bridge
@@ -162,13 +167,13 @@ async def run(config: dict) -> dict:
         await asyncio.gather(*(c.start() for c in clients))
         await asyncio.sleep(config["before"])
         cut_at = time.monotonic()
-        Namespaces.cut_by_name(config["bridge"], config["bridge_port"], up=False)
+        set_link(config["bridge"], config["bridge_port"], up=False)
         seen = len(snapshots(logs[0]))
         detected = await asyncio.to_thread(wait_for, lambda: new_snapshot(logs[0], seen, 1), 60)
         figures["node0_saw_node1_fail_after_s"] = None if detected is None else round(detected, 1)
         await asyncio.sleep(max(0.0, config["cut_seconds"] - (time.monotonic() - cut_at)))
         restored_at = time.monotonic()
-        Namespaces.cut_by_name(config["bridge"], config["bridge_port"], up=True)
+        set_link(config["bridge"], config["bridge_port"], up=True)
         seen = len(snapshots(logs[0]))
         rejoined = await asyncio.to_thread(wait_for, lambda: new_snapshot(logs[0], seen, 2), config["rejoin_wait"])
         figures["rejoined_by_itself_after_s"] = None if rejoined is None else round(rejoined, 1)
@@ -201,13 +206,6 @@ async def run(config: dict) -> dict:
                 proc.kill()
                 proc.wait(10)
     return figures
-
-
-def _cut_by_name(bridge: str, port: str, *, up: bool) -> None:
-    sh("ip", "-n", bridge, "link", "set", port, "up" if up else "down")
-
-
-Namespaces.cut_by_name = staticmethod(_cut_by_name)
 
 
 def _key_lines(path: Path, keep: int = 4) -> list[str]:

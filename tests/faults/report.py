@@ -42,6 +42,45 @@ def table(figures: dict) -> str:
     return "\n".join(lines)
 
 
+def load(scenario: str) -> dict[str, dict]:
+    """{"short": figures, "long": figures} of one scenario, whichever were run."""
+    found = {}
+    for variant in ("short", "long"):
+        path = REPORT_DIR / f"{scenario}_{variant}.json"
+        if path.exists():
+            found[variant] = json.loads(path.read_text())
+    return found
+
+
+def side_by_side(scenario: str) -> str:
+    """One table, a column per variant (short / long) of `scenario`."""
+    runs = load(scenario)
+    if not runs:
+        return "(not run yet)"
+    variants = list(runs)
+    keys: list[str] = []
+    for key, _ in ROWS:
+        if any(key in f for f in runs.values()):
+            keys.append(key)
+    skip = {"scenario", "at", "violations", "error_codes", "daphne_rss_growth_kb_samples"}
+    for figures in runs.values():
+        keys += [k for k in figures if k not in keys and k not in skip]
+    labels = dict(ROWS)
+    head = "| figure | " + " | ".join(f"{v} (run {runs[v]['at']} UTC)" for v in variants) + " |"
+    lines = [head, "|---|" + "---|" * len(variants)]
+    for key in keys:
+        cells = []
+        for v in variants:
+            value = runs[v].get(key, "")
+            if key == "error_frames" and runs[v].get("error_codes"):
+                value = f"{value} ({', '.join(runs[v]['error_codes'])})"
+            if isinstance(value, list):
+                value = "<br>".join(str(x).replace("|", "/") for x in value) or "-"
+            cells.append(str(value))
+        lines.append(f"| {labels.get(key, key.replace('_', ' '))} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(names: list[str]) -> None:
     for path in sorted(REPORT_DIR.glob("*.json")):
         if names and path.stem not in names:

@@ -114,11 +114,7 @@ async def test_slow_consumer_catches_up_on_reconnect(slow_run):
 
 
 async def test_slow_consumer_closed_with_documented_code(slow_run):
-    """BUG (reported): Daphne's ASGI send never waits, so the outbox never overflows and 4008 never comes.
-
-    The socket is only dropped by Daphne's ping timeout (close 1006), and until then every frame for
-    it piles up in Twisted's unbounded write buffer: memory grows with rate x (ping interval + timeout).
-    """
+    """Documented close 4008 (found failing with 1006 first; fixed by chat/daphne_patches.py back-pressure)."""
     figures = slow_run["figures"]
     assert figures["close_code"] == CLOSE_SLOW_CONSUMER, (
         f"stalled socket closed with {figures['close_code']} after ~{figures['server_dropped_socket_after_s']}s, "
