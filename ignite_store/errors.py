@@ -23,6 +23,11 @@ class StoreUnavailable(StoreError):
 
     code = "store_unavailable"
 
+    def __init__(self, *args, retryable: bool = True):
+        super().__init__(*args)
+        # False when trying again cannot help (refused credentials): callers skip their retry.
+        self.retryable = retryable
+
 
 class InvalidMessage(StoreError, ValueError):
     """A value given to the store failed validation; nothing was stored."""

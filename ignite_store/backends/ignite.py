@@ -138,8 +138,8 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
             try:
                 with self._translate():
                     return operation(self._client())
-            except StoreUnavailable:
-                if attempt + 1 == attempts:
+            except StoreUnavailable as error:
+                if attempt + 1 == attempts or not error.retryable:
                     raise
                 logger.info("Ignite operation failed; retrying once")
 
@@ -159,7 +159,7 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
                     await self._pool.discard_aio()
                 error = translate(exc)
                 error.__cause__ = exc
-            if not isinstance(error, StoreUnavailable) or attempt + 1 == attempts:
+            if not isinstance(error, StoreUnavailable) or not error.retryable or attempt + 1 == attempts:
                 raise error
             logger.info("Ignite operation failed (%s); retrying once", error)
 

@@ -99,7 +99,7 @@ def translate(exc: BaseException) -> StoreError:
     if isinstance(exc, CONNECTION_ERRORS):
         return StoreUnavailable(f"Ignite is unreachable: {type(exc).__name__}: {exc}")
     if isinstance(exc, AuthenticationError):
-        return StoreUnavailable(f"Ignite refused the credentials: {exc}")
+        return StoreUnavailable(f"Ignite refused the credentials: {exc}", retryable=False)
     text = str(exc).lower()
     if isinstance(exc, (SQLError, CacheError)) and any(hint in text for hint in _SCHEMA_HINTS):
         return SchemaError(f"The chat schema is missing; run `manage.py ignite_init`: {exc}")
