@@ -7,6 +7,7 @@ A ChatSession knows nothing of WebSockets: it receives parsed commands and emits
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from django.conf import settings
@@ -87,7 +88,7 @@ class ChatSession:
             if wait:
                 raise ProtocolError(
                     "rate_limited", "too many frames", ref=type(command).__name__.lower(),
-                    retry_after=round(wait, 3),
+                    retry_after=math.ceil(wait * 1000) / 1000,  # never 0 for a refused frame
                 )
             await self._HANDLERS[type(command)](self, command)
         except ProtocolError as e:
@@ -172,7 +173,7 @@ class ChatSession:
         if wait:
             raise ProtocolError(
                 "rate_limited", "slow down", ref="send", room=cmd.room, client_id=cmd.client_id,
-                retry_after=round(wait, 3),
+                retry_after=math.ceil(wait * 1000) / 1000,  # never 0 for a refused frame
             )
         try:
             result = await get_store().aappend(cmd.room, self.username, cmd.body, cmd.client_id)

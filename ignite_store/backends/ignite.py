@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
+import weakref
 
 from pyignite.datatypes.transactions import TransactionConcurrency, TransactionIsolation
 
@@ -28,12 +29,14 @@ from ..validation import (
 )
 from .base import BaseMessageStore
 from .ignite_admin import IgniteAdminMixin
+from .ignite_batch import PendingAppend, RoomBatcher
 from .ignite_client import (
     ClientPool,
     IdempotencyKey,
     IdempotencyValue,
     MessageKey,
     MessageValue,
+    Pairs,
     RoomValue,
     is_connection_error,
     ssl_tls_kwargs,
@@ -86,6 +89,7 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
         table_prefix: str = "CHAT",
         retention_days: int = 0,
         partition_aware: bool = False,
+        max_batch: int = 64,
     ):
         if not nodes:
             raise ValueError("NODES must list at least one (host, port)")
@@ -95,6 +99,10 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
         self.timeout = float(timeout)
         self.schema = Schema(prefix=table_prefix, backups=backups)
         self.retention_days = int(retention_days or 0)
+        self.max_batch = int(max_batch)
+        self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomBatcher] = (
+            weakref.WeakKeyDictionary()
+        )
         client_kwargs: dict = {"use_ssl": bool(use_ssl)}
         if username:
             client_kwargs.update(username=username, password=password)
@@ -231,12 +239,12 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
             idempotency = client.get_cache(self.idempotency_cache)
             idem_key = IdempotencyKey(ROOM=room, CLIENT_ID=client_id)
             with client.tx_start(*_TX, timeout=int(self.timeout * 1000)) as tx:
+                counter = rooms.get(room)  # locked first, as in _commit_batch: no deadlock
                 seen = idempotency.get(idem_key)
                 if seen is not None:
                     value = messages.get(MessageKey(ROOM=room, SEQ=seen.SEQ))
                     tx.commit()
                     return AppendResult(_message(room, seen.SEQ, value), created=False)
-                counter = rooms.get(room)
                 seq = (counter.LAST_SEQ if counter is not None else 0) + 1
                 at = now_ms()
                 key, value = self._new_values(room, author, body, client_id, seq, at)
@@ -252,28 +260,51 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
     async def aappend(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
         room, author = validate_room(room), validate_author(author)
         body, client_id = validate_body(body), validate_client_id(client_id)
+        return await self._batcher().submit(room, author, body, client_id)
+
+    def _batcher(self) -> RoomBatcher:
+        loop = asyncio.get_running_loop()
+        batcher = self._batchers.get(loop)
+        if batcher is None:
+            batcher = self._batchers[loop] = RoomBatcher(self._commit_batch, self.max_batch)
+        return batcher
+
+    async def _commit_batch(self, room: str, batch: list[PendingAppend]) -> list[AppendResult]:
+        """Store a room's queued appends in one transaction; results in the batch's order."""
 
         async def operation(client):
             messages = await client.get_cache(self.messages_cache)
             rooms = await client.get_cache(self.rooms_cache)
             idempotency = await client.get_cache(self.idempotency_cache)
-            idem_key = IdempotencyKey(ROOM=room, CLIENT_ID=client_id)
             async with client.tx_start(*_TX, timeout=int(self.timeout * 1000)) as tx:
-                seen = await idempotency.get(idem_key)
-                if seen is not None:
-                    value = await messages.get(MessageKey(ROOM=room, SEQ=seen.SEQ))
-                    await tx.commit()
-                    return AppendResult(_message(room, seen.SEQ, value), created=False)
+                # The counter is locked first by every append of the room, in every process,
+                # so transactions of one room queue on one key and cannot deadlock.
                 counter = await rooms.get(room)
-                seq = (counter.LAST_SEQ if counter is not None else 0) + 1
+                last = counter.LAST_SEQ if counter is not None else 0
+                results: dict[str, AppendResult] = {}
+                new_messages, new_keys = Pairs(), Pairs()
                 at = now_ms()
-                key, value = self._new_values(room, author, body, client_id, seq, at)
-                await messages.put(key, value)
-                await rooms.put(room, RoomValue(LAST_SEQ=seq, LAST_AT=at))
-                await idempotency.put(idem_key, IdempotencyValue(SEQ=seq))
+                for item in batch:
+                    if item.client_id in results:
+                        continue  # the same client id twice in one batch: one message
+                    seen = await idempotency.get(IdempotencyKey(ROOM=room, CLIENT_ID=item.client_id))
+                    if seen is not None:
+                        value = await messages.get(MessageKey(ROOM=room, SEQ=seen.SEQ))
+                        results[item.client_id] = AppendResult(_message(room, seen.SEQ, value), created=False)
+                        continue
+                    last += 1
+                    key, value = self._new_values(room, item.author, item.body, item.client_id, last, at)
+                    new_messages.append((key, value))
+                    new_keys.append((IdempotencyKey(ROOM=room, CLIENT_ID=item.client_id), IdempotencyValue(SEQ=last)))
+                    results[item.client_id] = AppendResult(_message(room, last, value), created=True)
+                if new_messages:
+                    await messages.put_all(new_messages)
+                    await idempotency.put_all(new_keys)
+                    await rooms.put(room, RoomValue(LAST_SEQ=last, LAST_AT=at))
                 await tx.commit()
-            return AppendResult(_message(room, seq, value), created=True)
+            return [results[item.client_id] for item in batch]
 
+        # Safe to retry: a commit whose answer was lost is found through the idempotency keys.
         return await self._arun(operation, retry=True)
 
     # ================================================================ delete (moderation)

@@ -84,6 +84,15 @@ class IdempotencyValue(
     pass
 
 
+class Pairs(list):
+    """(key, value) pairs for put_all: binary-object keys are unhashable (attrs sets __hash__ to
+    None), so they cannot go into the dict pyignite asks for; its serialiser needs only
+    len() and items()."""
+
+    def items(self):
+        return iter(self)
+
+
 # ---------------------------------------------------------------- error translation
 
 # Raised when the connection itself failed: the client is discarded and the call may be retried.
