@@ -10,12 +10,14 @@ LIB_DIR := ignite_store/server/lib
 JARS_STAMP := $(LIB_DIR)/.pom-stamp
 APT_INSTALL := ./scripts/apt-install.sh
 
-.PHONY: help setup venv jars java redis chromium run test lint test-faults clean-data
+.PHONY: help setup venv jars java redis chromium node run test lint test-faults bench bench-quick clean-data
 
 help:
 	@echo "make run         set everything up, then serve http://127.0.0.1:8000 (Ctrl-C stops it all)"
 	@echo "make test        set everything up, then run the test suite against real Ignite and Redis"
-	@echo "make lint | test-faults | clean-data | setup | venv | jars | redis | chromium"
+	@echo "make test-faults long fault scenarios (docs/reliability.md)"
+	@echo "make bench | bench-quick   benchmark -> docs/performance.md (BENCH_ARGS='--scenarios 1,6 --profile --history-messages 200000')"
+	@echo "make lint | clean-data | setup | venv | jars | redis | chromium"
 
 setup: venv jars redis chromium
 
@@ -39,6 +41,15 @@ redis:
 
 chromium:
 	@test -x /usr/bin/chromium || $(APT_INSTALL) chromium
+
+node:
+	@command -v node >/dev/null && command -v npm >/dev/null || $(APT_INSTALL) nodejs npm
+
+bench: venv jars redis node
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: venv jars redis node
+	$(PY) -m bench --quick $(BENCH_ARGS)
 
 run: setup
 	./scripts/run-local.sh

@@ -74,37 +74,7 @@ def _stop_proc(proc: subprocess.Popen, timeout: float = 10) -> None:
 # ---------------------------------------------------------------- Ignite
 
 class BenchCluster(LocalCluster):
-    """A LocalCluster whose nodes may serve Ignite's HTTP REST API (for the seed peer only).
-
-    LocalCluster renders a `jettyPort` property that ConnectorConfiguration does not have (2.17 has
-    only jettyPath); Jetty takes its port and host from the system properties IGNITE_JETTY_PORT /
-    IGNITE_JETTY_HOST (System.getProperty only, default 8080), passed here through JAVA_TOOL_OPTIONS.
-    """
-
-    def http_port(self, i: int) -> int:
-        return self.rest_port + self.max_nodes + i
-
-    def render_config(self, i: int) -> Path:
-        path = super().render_config(i)
-        text = path.read_text()
-        lines = [line for line in text.splitlines() if 'name="jettyPort"' not in line]
-        path.write_text("\n".join(lines) + "\n")
-        return path
-
-    def _launch(self, i: int) -> None:
-        saved = {k: os.environ.get(k) for k in ("JAVA_TOOL_OPTIONS",)}
-        if self.rest_port:
-            os.environ["JAVA_TOOL_OPTIONS"] = (
-                f"-DIGNITE_JETTY_PORT={self.http_port(i)} -DIGNITE_JETTY_HOST=127.0.0.1"
-            )
-        try:
-            super()._launch(i)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    """A LocalCluster whose nodes may serve Ignite's HTTP REST API (for the seed peer only)."""
 
     def pids(self) -> list[int]:
         """Pids of the running nodes."""

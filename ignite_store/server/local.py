@@ -154,6 +154,10 @@ class LocalCluster(MembershipMixin):
         """stdout+stderr of node i (Ignite's detailed log is under work/log/)."""
         return self.node_dir(i) / "node.log"
 
+    def http_port(self, i: int) -> int:
+        """Node i's HTTP REST port (when rest_port is set; the binary REST port is rest_port + i)."""
+        return self.rest_port + self.max_nodes + i
+
     # ------------------------------------------------------------------ config
     def render_config(self, i: int) -> Path:
         """Write home/node-<i>/node.xml for node i and return its path."""
@@ -169,7 +173,6 @@ class LocalCluster(MembershipMixin):
                 f'        <property name="host" value="{LOOPBACK}"/>\n'
                 f'        <property name="port" value="{self.rest_port + i}"/>\n'
                 '        <property name="portRange" value="0"/>\n'
-                '        <property name="jettyPort" value="' f"{self.rest_port + i}" '"/>\n'
                 "      </bean>\n"
                 "    </property>\n"
             )
@@ -249,8 +252,10 @@ class LocalCluster(MembershipMixin):
         if self.tls and not Path(self.tls.keystore).is_file():
             raise ClusterError(f"TLS keystore {self.tls.keystore} does not exist")
         config = self.render_config(i)
+        # Jetty (ignite-rest-http) reads its address from system properties only (default 8080).
+        http = [f"-DIGNITE_JETTY_PORT={self.http_port(i)}", f"-DIGNITE_JETTY_HOST={LOOPBACK}"] if self.rest_port else []
         command = [
-            java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS,
+            java, f"-Xms{self.heap}", f"-Xmx{self.heap}", *JVM_FLAGS, *http,
             f"-DIGNITE_HOME={self.node_dir(i).resolve()}",
             "-cp", classpath, STARTUP_CLASS, str(config.resolve()),
         ]

@@ -13,6 +13,7 @@ import time
 import uuid
 
 import pytest
+from django.conf import settings
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -114,11 +115,18 @@ async def test_slow_consumer_catches_up_on_reconnect(slow_run):
 
 
 async def test_slow_consumer_closed_with_documented_code(slow_run):
-    """Documented close 4008 (found failing with 1006 first; fixed by chat/daphne_patches.py back-pressure)."""
+    """4008 for a client that reads within SLOW_CONSUMER_CLOSE_SECONDS; else the TCP cut then (1006).
+
+    Found failing first (1006 from Daphne's ping timeout after ~15 s, the outbox never filled);
+    fixed by the back-pressure of chat/daphne_patches.py. docs/protocol.md, "Close codes".
+    """
     figures = slow_run["figures"]
-    assert figures["close_code"] == CLOSE_SLOW_CONSUMER, (
-        f"stalled socket closed with {figures['close_code']} after ~{figures['server_dropped_socket_after_s']}s, "
-        f"not 4008; Daphne RSS grew {figures['daphne_rss_growth_kb_max']} KiB meanwhile")
+    dropped = figures["server_dropped_socket_after_s"]
+    if dropped is None:  # the stalled client read again before the grace period ended: it sees 4008
+        assert figures["close_code"] == CLOSE_SLOW_CONSUMER, figures["close_code"]
+    else:  # it never read: cut after the grace period, not earlier (e.g. by a ping timeout)
+        grace = settings.CHAT["SLOW_CONSUMER_CLOSE_SECONDS"]
+        assert figures["close_code"] == 1006 and grace <= dropped <= grace + 20, (figures["close_code"], dropped)
 
 
 async def _catch_up(server, cookie: str, room: str, after: int) -> list[int]:

@@ -72,8 +72,21 @@ def test_config_keeps_rest_off_unless_asked(tmp_path):
     off = new_test_cluster(tmp_path / "off").render_config(0).read_text()
     assert '<property name="connectorConfiguration"><null/></property>' in off
     on = new_test_cluster(tmp_path / "on", rest_port=18080).render_config(1).read_text()
-    assert '<property name="jettyPort" value="18081"/>' in on
+    assert '<property name="port" value="18081"/>' in on  # the binary REST connector of node 1
     assert "127.0.0.1" in on and "authenticationEnabled\" value=\"false\"" in on
+
+
+def test_rest_when_asked_answers_http_on_loopback(cluster_factory):
+    import json
+    import urllib.request
+
+    from ignite_store.server.jvm import find_free_port_base
+
+    cluster = cluster_factory(count=1, rest_port=find_free_port_base(2 * 4))
+    url = f"http://127.0.0.1:{cluster.http_port(0)}/ignite?cmd=version"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        answer = json.load(response)
+    assert answer["successStatus"] == 0 and answer["response"].startswith("2.17")
 
 
 def test_discovery_only_lists_its_own_port_range(tmp_path):
