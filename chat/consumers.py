@@ -22,6 +22,7 @@ CLOSE_INTERNAL_ERROR = 1011
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_TOO_BIG_FALLBACK = 4009
 CLOSE_TOO_MANY_CONNECTIONS = 4029
+CLOSE_FLOODING = 4429
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -34,6 +35,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
     session: ChatSession | None = None
     outbox: Outbox | None = None
     registered = False
+    flood_closed = False
+
+    async def dispatch(self, message) -> None:
+        # Channels closes stale database connections before every message, through a thread
+        # pool hop. Frames never touch the database (the user is resolved at the handshake), and
+        # that hop cost as much as handling a frame (docs/performance.md), so frames skip it.
+        if message.get("type") == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -76,7 +87,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.debug("close failed", exc_info=True)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.session is None:
+        if self.session is None or self.flood_closed:
+            return  # frames still queued behind a close are dropped unread
+        if not await self.session.admit_frame():
+            if self.session.flooding:
+                self.flood_closed = True
+                logger.info("%s ignores the frame rate limit; closing with %d", self.username, CLOSE_FLOODING)
+                await self._close_quietly(CLOSE_FLOODING)
             return
         limit = settings.CHAT["MAX_FRAME_BYTES"]
         size = len(bytes_data) if text_data is None else _utf8_len(text_data, limit)

@@ -11,6 +11,11 @@
    catch-up is paced by the client's reading instead of piling up in memory.
    A close frame queued behind unread data is given CHAT["SLOW_CONSUMER_CLOSE_SECONDS"] to be
    read before the TCP connection is cut.
+3. Back-pressure the other way: Daphne reads and parses every incoming frame into an unbounded
+   queue, however far behind the consumer is, so an open-loop flooder could make one process
+   read and queue millions of frames (all other sockets of the process starve). When more than
+   CHAT["MAX_QUEUED_FRAMES"] frames wait for the consumer, we stop reading that socket
+   (`pauseProducing`) until the queue is half empty: TCP flow control slows the sender.
 
 Daphne imports the ASGI application (and so runs this) before it builds its factory.
 """
@@ -26,6 +31,7 @@ import termios
 logger = logging.getLogger(__name__)
 
 _DRAIN_POLL_SECONDS = 0.02
+_RESUME_POLL_SECONDS = 0.01
 
 
 def _kernel_unsent(transport) -> int:
@@ -50,7 +56,7 @@ def install() -> None:
     """Patch Daphne's server and WebSocket factory (idempotent; a no-op without Daphne)."""
     try:
         from daphne.server import Server
-        from daphne.ws_protocol import WebSocketFactory
+        from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
     except ImportError:  # not running under Daphne
         return
     if getattr(Server, "chat_patched", False):
@@ -88,6 +94,30 @@ def install() -> None:
                 return
             await asyncio.sleep(_DRAIN_POLL_SECONDS)
 
+    original_on_message = WebSocketProtocol.onMessage
+
+    def on_message(self, payload, is_binary):
+        original_on_message(self, payload, is_binary)
+        queue = getattr(self, "application_queue", None)
+        limit = settings.CHAT["MAX_QUEUED_FRAMES"]
+        if queue is None or queue.qsize() <= limit or getattr(self, "chat_reading_paused", False):
+            return
+        self.chat_reading_paused = True
+        self.transport.pauseProducing()
+        asyncio.get_event_loop().call_later(_RESUME_POLL_SECONDS, _resume_when_drained, self, limit // 2)
+
     WebSocketFactory.setProtocolOptions = set_protocol_options
+    WebSocketProtocol.onMessage = on_message
     Server.handle_reply = handle_reply
     Server.chat_patched = True
+
+
+def _resume_when_drained(protocol, low_water: int) -> None:
+    """Resume reading a paused socket once its consumer has worked its queue down."""
+    if getattr(protocol.transport, "disconnected", True):
+        return
+    if protocol.application_queue.qsize() > low_water:
+        asyncio.get_event_loop().call_later(_RESUME_POLL_SECONDS, _resume_when_drained, protocol, low_water)
+        return
+    protocol.chat_reading_paused = False
+    protocol.transport.resumeProducing()

@@ -76,20 +76,39 @@ class ChatSession:
         self.rooms: set[str] = set()
         chat = settings.CHAT
         self.frames = TokenBucket(chat.get("FRAME_RATE_PER_SECOND", 20.0), chat.get("FRAME_BURST", 100))
+        self.refused_in_a_row = 0
 
     async def emit(self, frame: dict) -> None:
         """Queue one frame for this socket."""
         await self.outbox.put(encode(frame))
 
+    async def admit_frame(self) -> bool:
+        """Spend a frame token before the frame is even parsed; False when it is refused.
+
+        The first refused frame of a streak is answered with `rate_limited` (its retry_after
+        says when to resume); the rest of the streak is dropped unanswered, so that refusing
+        costs next to nothing and never waits on a client that does not read. A client that
+        goes on past FRAME_BURST refused frames in a row ignores the limit (an open-loop
+        flooder): `flooding` becomes true and the consumer closes the socket (4429).
+        """
+        wait = self.frames.take()
+        if not wait:
+            self.refused_in_a_row = 0
+            return True
+        self.refused_in_a_row += 1
+        if self.refused_in_a_row > 1:
+            return False
+        retry_after = math.ceil(wait * 1000) / 1000  # never 0 for a refused frame
+        await self.emit(ProtocolError("rate_limited", "too many frames", retry_after=retry_after).to_frame())
+        return False
+
+    @property
+    def flooding(self) -> bool:
+        return self.refused_in_a_row > self.frames.burst
+
     async def handle(self, command: Command) -> None:
         """Run one command; refusals become error frames."""
         try:
-            wait = self.frames.take()
-            if wait:
-                raise ProtocolError(
-                    "rate_limited", "too many frames", ref=type(command).__name__.lower(),
-                    retry_after=math.ceil(wait * 1000) / 1000,  # never 0 for a refused frame
-                )
             await self._HANDLERS[type(command)](self, command)
         except ProtocolError as e:
             await self.emit(e.to_frame())

@@ -186,6 +186,8 @@ CHAT = {
     "PRESENCE_TTL_SECONDS": env("CHAT_PRESENCE_TTL_SECONDS", 30, cast=int),
     # Unread bytes (Daphne's buffer + the kernel's send queue) above which writes to a socket wait.
     "SOCKET_HIGH_WATER_BYTES": env("CHAT_SOCKET_HIGH_WATER_BYTES", 262_144, cast=int),
+    # Incoming frames Daphne may queue for one socket before it stops reading from it.
+    "MAX_QUEUED_FRAMES": env("CHAT_MAX_QUEUED_FRAMES", 64, cast=int),
     "SLOW_CONSUMER_CLOSE_SECONDS": env("CHAT_SLOW_CONSUMER_CLOSE_SECONDS", 30.0, cast=float),
     "TYPING_MIN_INTERVAL_SECONDS": env("CHAT_TYPING_MIN_INTERVAL_SECONDS", 2.0, cast=float),
     # Every frame of one socket (protects the store from history/join floods); see docs/protocol.md.
