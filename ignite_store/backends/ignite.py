@@ -157,13 +157,15 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
         for attempt in range(attempts):
             try:
                 client = await self._pool.aio_client()
-                return await asyncio.wait_for(operation(client), self.timeout)
+                result = await asyncio.wait_for(operation(client), self.timeout)
+                self._pool.note_success()
+                return result
             except StoreError as exc:
                 error = exc
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if is_connection_error(exc):
+                if is_connection_error(exc) and not self._pool.keep_after_timeout(exc):
                     await self._pool.discard_aio()
                 error = translate(exc)
                 error.__cause__ = exc

@@ -165,6 +165,7 @@ class ClientPool:
             weakref.WeakKeyDictionary()
         )
         self._all_sync: weakref.WeakSet = weakref.WeakSet()
+        self._timeouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
 
     # ---- sync
     def sync_client(self) -> Client:
@@ -218,6 +219,20 @@ class ClientPool:
                     raise translate(exc) from exc
                 self._aio[loop] = client
         return client
+
+    def keep_after_timeout(self, exc: BaseException) -> bool:
+        """True when `exc` is a lone timeout: the connection is shared by every call of the loop,
+        so dropping it would fail them all; the third timeout in a row drops it all the same."""
+        if not isinstance(exc, asyncio.TimeoutError):
+            return False
+        loop = asyncio.get_running_loop()
+        self._timeouts[loop] = self._timeouts.get(loop, 0) + 1
+        return self._timeouts[loop] < 3
+
+    def note_success(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._timeouts.get(loop):
+            self._timeouts[loop] = 0
 
     async def discard_aio(self) -> None:
         loop = asyncio.get_running_loop()

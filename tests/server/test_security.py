@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import stat
 import subprocess
@@ -116,7 +117,9 @@ def test_plain_client_cannot_talk_to_the_tls_port(secure_cluster):
 
 def test_server_certificate_is_verified(secure_cluster, certs, caplog):
     # Trusting another certificate must fail the handshake: the store does not accept any certificate.
-    _assert_unavailable(make_store(secure_cluster, ssl_ca_file=str(certs["other_pem"])), 8)
+    # Other tests (ignite_status) turn loggers down; this one needs pyignite's own words.
+    with caplog.at_level(logging.DEBUG, logger="pyignite"):
+        _assert_unavailable(make_store(secure_cluster, ssl_ca_file=str(certs["other_pem"])), 8)
     assert "CERTIFICATE_VERIFY_FAILED" in caplog.text  # pyignite logs the cause, then raises ReconnectError
 
 

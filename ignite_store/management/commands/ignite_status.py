@@ -5,6 +5,7 @@ Exit status for monitoring: 0 healthy, 1 degraded, 2 unreachable (the message go
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 
@@ -68,6 +69,21 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _quiet(enabled: bool):
+    """Silence pyignite's per-node tracebacks (the one-line verdict says it all), then restore."""
+    loggers = [logging.getLogger("pyignite"), logging.getLogger("ignite_store")]
+    saved = [logger.level for logger in loggers]
+    if enabled:
+        loggers[0].setLevel(logging.CRITICAL)
+        loggers[1].setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, saved, strict=True):
+            logger.setLevel(level)
+
+
 class Command(BaseCommand):
     help = "Show the Ignite cluster's health. Exit 0 healthy, 1 degraded, 2 unreachable."
 
@@ -76,12 +92,9 @@ class Command(BaseCommand):
         parser.add_argument("--store", default="default", help="IGNITE_STORE alias (default: %(default)s).")
 
     def handle(self, *args, **options):
-        if options["verbosity"] < 2:
-            # pyignite logs a traceback per refused node; the one-line verdict below says it all.
-            logging.getLogger("pyignite").setLevel(logging.CRITICAL)
-            logging.getLogger("ignite_store").setLevel(logging.WARNING)  # "retrying once" tracebacks
         try:
-            report = stores[options["store"]].cluster_info()
+            with _quiet(options["verbosity"] < 2):
+                report = stores[options["store"]].cluster_info()
         except StoreError as exc:  # StoreUnavailable mostly; any failure to read the views counts
             self._unreachable(exc, options)
         if options["json"]:
