@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ignite_store.server.local import ClusterError, LocalCluster, find_free_port_base
+from tests.fixtures.servers import RedisServer
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 PEER_DIR = Path(__file__).resolve().parent / "peers"
@@ -117,47 +118,9 @@ def rest_call(port: int, **params) -> dict:
 
 # ---------------------------------------------------------------- Redis
 
-@dataclass
-class Redis:
-    proc: subprocess.Popen
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        _stop_proc(self.proc)
-
-
-def _redis_ping(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def start_redis(workdir: Path) -> Redis:
-    """redis-server without persistence on a free loopback port."""
-    binary = shutil.which("redis-server")
-    if not binary:
-        raise RuntimeError("redis-server is not installed (make redis)")
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = find_free_port_base(1)
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), "--logfile", str(workdir / "redis.log"), "--maxclients", "20000"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    deadline = time.monotonic() + 20
-    while not _redis_ping(port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            _stop_proc(proc)
-            raise RuntimeError(f"redis-server did not start on {port}")
-        time.sleep(0.05)
-    return Redis(proc, port)
+def start_redis(workdir: Path) -> RedisServer:
+    """redis-server without persistence on a free loopback port, room for many clients."""
+    return RedisServer(workdir, "--maxclients", "20000").start()
 
 
 # ---------------------------------------------------------------- Django site (SQLite, users, Daphne)

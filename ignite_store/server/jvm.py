@@ -29,6 +29,11 @@ JVM_FLAGS = [f"--add-opens={module}=ALL-UNNAMED" for module in JAVA_OPENS] + [
     "-DIGNITE_UPDATE_NOTIFIER=false",  # no network calls home
     "-DIGNITE_NO_ASCII=true",
     "-DIGNITE_PERFORMANCE_SUGGESTIONS_DISABLED=true",
+    # By default a node rebalancing partitions turns the WAL off for them; stopped or killed in the
+    # middle of a checkpoint then, it refuses to start again ("Maintenance Mode", seen in
+    # tests/store/test_cluster_faults.py when a node restarted right after rejoining). Slower
+    # rebalancing is the price of a node that always restarts.
+    "-DIGNITE_DISABLE_WAL_DURING_REBALANCING=false",
     "-XX:+UseG1GC",
     "-XX:+DisableExplicitGC",
 ]
