@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import servers
-from .servers import BASE_DIR, BenchCluster, Daphne, Peer, Redis, Site
+from .servers import BASE_DIR, BenchCluster, Daphne, Peer, RedisServer, Site
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Env:
     workdir: Path
     heap: str
     region_mb: int
-    redis: Redis | None = None
+    redis: RedisServer | None = None
     site: Site | None = None
     clusters: dict[str, BenchCluster] = field(default_factory=dict)
     daphnes: list[Daphne] = field(default_factory=list)
