@@ -286,13 +286,14 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
                 results: dict[str, AppendResult] = {}
                 new_messages, new_keys = Pairs(), Pairs()
                 at = now_ms()
+                seen = await self._seen_client_ids(client, idempotency, room, batch)
                 for item in batch:
                     if item.client_id in results:
                         continue  # the same client id twice in one batch: one message
-                    seen = await idempotency.get(IdempotencyKey(ROOM=room, CLIENT_ID=item.client_id))
-                    if seen is not None:
-                        value = await messages.get(MessageKey(ROOM=room, SEQ=seen.SEQ))
-                        results[item.client_id] = AppendResult(_message(room, seen.SEQ, value), created=False)
+                    if item.client_id in seen:
+                        seq = seen[item.client_id]
+                        value = await messages.get(MessageKey(ROOM=room, SEQ=seq))
+                        results[item.client_id] = AppendResult(_message(room, seq, value), created=False)
                         continue
                     last += 1
                     key, value = self._new_values(room, item.author, item.body, item.client_id, last, at)
@@ -308,6 +309,18 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
 
         # Safe to retry: a commit whose answer was lost is found through the idempotency keys.
         return await self._arun(operation, retry=True)
+
+    @staticmethod
+    async def _seen_client_ids(client, idempotency, room: str, batch: list[PendingAppend]) -> dict[str, int]:
+        """Seqs of the batch's client ids already stored, read (and locked) in one request."""
+        keys = [IdempotencyKey(ROOM=room, CLIENT_ID=cid) for cid in dict.fromkeys(item.client_id for item in batch)]
+        found = await idempotency.get_all(keys)
+        seen = {}
+        for raw_key, value in found.items():
+            # get_all leaves binary-object keys serialised; the value holds only the seq.
+            key = await client.unwrap_binary(raw_key)
+            seen[key.CLIENT_ID] = int(value.SEQ)
+        return seen
 
     # ================================================================ delete (moderation)
     def delete(self, room: str, seq: int, *, by: str) -> Message | None:

@@ -177,3 +177,19 @@ def test_unreachable_cluster_raises_store_unavailable_within_timeout(room):
     with pytest.raises(StoreUnavailable):
         asyncio.run(dead.alatest(room, 10))
     assert time.monotonic() - started < 10
+
+
+async def test_concurrent_retries_in_one_batch_store_once(store, room):
+    """Group commit: repeats of a client id inside one batch, and of one stored earlier, store nothing new."""
+    first = await store.aappend(room, "ana", "stored earlier", "early")
+    results = await asyncio.gather(
+        *(store.aappend(room, "ana", f"copy {i}", cid) for i, cid in enumerate(["a", "b", "a", "early", "b", "c"]))
+    )
+    by_id = {}
+    for result in results:
+        by_id.setdefault(result.message.client_id, set()).add((result.message.seq, result.message.id))
+    assert all(len(versions) == 1 for versions in by_id.values())  # one message per client id
+    assert by_id["early"] == {(first.message.seq, first.message.id)}
+    assert sorted(seq for (seq, _), in by_id.values()) == [1, 2, 3, 4]
+    assert store.last_seq(room) == 4
+    assert [m.client_id for m in store.after(room, 0, 10).messages] == ["early", "a", "b", "c"]
