@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ignite_store.server.local import ClusterError, LocalCluster, find_free_port_base
-from tests.fixtures.servers import RedisServer
+from tests.fixtures.daphne import DaphneServer as Daphne
+from tests.fixtures.servers import RedisServer, start_on_free_ports
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 PEER_DIR = Path(__file__).resolve().parent / "peers"
@@ -87,26 +88,20 @@ class BenchCluster(LocalCluster):
 
 def start_cluster(home: Path, count: int, *, heap: str, region_mb: int, rest: bool) -> BenchCluster:
     """Start `count` nodes on a fresh block of free ports (retrying if another run took one)."""
-    last: Exception | None = None
-    for _ in range(3):
-        width = 5 * MAX_NODES  # client, discovery, communication, REST binary, REST HTTP
-        base = find_free_port_base(width)
-        cluster = BenchCluster(
-            home, client_port=base, discovery_port=base + MAX_NODES, communication_port=base + 2 * MAX_NODES,
+
+    def make(path: Path) -> BenchCluster:
+        base = find_free_port_base(5 * MAX_NODES)  # client, discovery, communication, REST binary, REST HTTP
+        return BenchCluster(
+            path, client_port=base, discovery_port=base + MAX_NODES, communication_port=base + 2 * MAX_NODES,
             rest_port=(base + 3 * MAX_NODES) if rest else 0, max_nodes=MAX_NODES, heap=heap,
             data_region_mb=region_mb, wal_segment_mb=16, baseline_auto_adjust=True,
             baseline_auto_adjust_timeout_ms=1000, start_timeout=240.0,
         )
-        try:
-            cluster.start(count)
-            return cluster
-        except ClusterError as exc:
-            last = exc
-            cluster.stop()
-            shutil.rmtree(home, ignore_errors=True)
-            if "already in use" not in str(exc):
-                break
-    raise RuntimeError(f"Ignite cluster did not start: {last}")
+
+    try:
+        return start_on_free_ports(home, count, make)
+    except ClusterError as exc:
+        raise RuntimeError(f"Ignite cluster did not start: {exc}") from exc
 
 
 def rest_call(port: int, **params) -> dict:
@@ -203,34 +198,6 @@ class Site:
     def init_store(self, nodes: str) -> None:
         """Create the chat tables in a cluster (manage.py ignite_init)."""
         self.run([sys.executable, "manage.py", "ignite_init"], nodes=nodes)
-
-
-@dataclass
-class Daphne:
-    proc: subprocess.Popen
-    port: int
-    log_path: Path
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/chat/"
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        _stop_proc(self.proc)
 
 
 def _wait_http(port: int, proc: subprocess.Popen, path: str, what: str, log: Path, timeout: float = 90) -> None:

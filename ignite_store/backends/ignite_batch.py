@@ -53,7 +53,7 @@ class RoomBatcher:
                 batch, self._queues[room] = queue[: self._max_batch], queue[self._max_batch:]
                 try:
                     results = await self._commit(room, batch)
-                except (StoreError, asyncio.CancelledError, Exception) as exc:  # every waiter hears why
+                except (asyncio.CancelledError, Exception) as exc:  # every waiter hears why
                     for item in batch:
                         if not item.future.done():
                             item.future.set_exception(exc)

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand
 from ignite_store import stores
 from ignite_store.cluster_report import EXIT_CODES, UNREACHABLE, format_duration
 from ignite_store.errors import StoreError
+from ignite_store.server.jvm import quiet_pyignite
 
 
 def table(headers: list[str], rows: list[list]) -> list[str]:
@@ -71,17 +72,19 @@ def format_report(report: dict) -> str:
 
 @contextlib.contextmanager
 def _quiet(enabled: bool):
-    """Silence pyignite's per-node tracebacks (the one-line verdict says it all), then restore."""
-    loggers = [logging.getLogger("pyignite"), logging.getLogger("ignite_store")]
-    saved = [logger.level for logger in loggers]
-    if enabled:
-        loggers[0].setLevel(logging.CRITICAL)
-        loggers[1].setLevel(logging.WARNING)
-    try:
+    """Silence pyignite's per-node tracebacks and the store's retry notes (the one-line verdict says it
+    all), then restore the levels."""
+    if not enabled:
         yield
+        return
+    store_logger = logging.getLogger("ignite_store")
+    level = store_logger.level
+    store_logger.setLevel(logging.WARNING)
+    try:
+        with quiet_pyignite():
+            yield
     finally:
-        for logger, level in zip(loggers, saved, strict=True):
-            logger.setLevel(level)
+        store_logger.setLevel(level)
 
 
 class Command(BaseCommand):
