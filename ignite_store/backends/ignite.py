@@ -2,7 +2,7 @@
 
 Append is one pessimistic transaction over three room-affine tables (see ignite_schema):
 read the idempotency key, read the room counter, write message + counter + key, commit.
-Reads are SQL range scans on the (ROOM, SEQ) primary-key index: sequences are gap-free,
+Reads (ignite_reads.py) are SQL range scans on the (ROOM, SEQ) primary-key index: sequences are gap-free,
 so "the latest N" and "N before a cursor" are exact ranges.
 """
 
@@ -18,12 +18,11 @@ import weakref
 from pyignite.datatypes.transactions import TransactionConcurrency, TransactionIsolation
 
 from ..errors import StoreError, StoreUnavailable
-from ..types import AppendResult, Message, Page
+from ..types import AppendResult, Message
 from ..validation import (
     validate_author,
     validate_body,
     validate_client_id,
-    validate_limit,
     validate_room,
     validate_seq,
 )
@@ -42,12 +41,12 @@ from .ignite_client import (
     ssl_tls_kwargs,
     translate,
 )
+from .ignite_reads import IgniteReadsMixin, message_from_value
 from .ignite_schema import Schema
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_COLUMNS = "ID, ROOM, SEQ, AUTHOR, BODY, CLIENT_ID, CREATED_AT, DELETED"
-CATCHUP_LIMIT_MAX = 10_000  # catch-up pages may be larger than history pages
 _TX = (TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ)
 
 
@@ -55,20 +54,7 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _message(room: str, seq: int, value) -> Message:
-    return Message(
-        id=value.ID,
-        room=room,
-        seq=int(seq),
-        author=value.AUTHOR,
-        body=value.BODY or "",
-        client_id=value.CLIENT_ID,
-        created_at=int(value.CREATED_AT),
-        deleted=bool(value.DELETED),
-    )
-
-
-class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
+class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
     """Chat history in an Apache Ignite 2.x cluster. See docs/architecture.md."""
 
     MESSAGE_COLUMNS = MESSAGE_COLUMNS
@@ -246,7 +232,7 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
                 if seen is not None:
                     value = messages.get(MessageKey(ROOM=room, SEQ=seen.SEQ))
                     tx.commit()
-                    return AppendResult(_message(room, seen.SEQ, value), created=False)
+                    return AppendResult(message_from_value(room, seen.SEQ, value), created=False)
                 seq = (counter.LAST_SEQ if counter is not None else 0) + 1
                 at = now_ms()
                 key, value = self._new_values(room, author, body, client_id, seq, at)
@@ -254,7 +240,7 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
                 rooms.put(room, RoomValue(LAST_SEQ=seq, LAST_AT=at))
                 idempotency.put(idem_key, IdempotencyValue(SEQ=seq))
                 tx.commit()
-            return AppendResult(_message(room, seq, value), created=True)
+            return AppendResult(message_from_value(room, seq, value), created=True)
 
         # Safe to retry: a commit whose answer was lost is found through the idempotency key.
         return self._run(operation, retry=True)
@@ -293,13 +279,13 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
                     if item.client_id in seen:
                         seq = seen[item.client_id]
                         value = await messages.get(MessageKey(ROOM=room, SEQ=seq))
-                        results[item.client_id] = AppendResult(_message(room, seq, value), created=False)
+                        results[item.client_id] = AppendResult(message_from_value(room, seq, value), created=False)
                         continue
                     last += 1
                     key, value = self._new_values(room, item.author, item.body, item.client_id, last, at)
                     new_messages.append((key, value))
                     new_keys.append((IdempotencyKey(ROOM=room, CLIENT_ID=item.client_id), IdempotencyValue(SEQ=last)))
-                    results[item.client_id] = AppendResult(_message(room, last, value), created=True)
+                    results[item.client_id] = AppendResult(message_from_value(room, last, value), created=True)
                 if new_messages:
                     await messages.put_all(new_messages)
                     await idempotency.put_all(new_keys)
@@ -336,7 +322,7 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
                 value = self._tombstone(value, by)
                 messages.put(key, value)
                 tx.commit()
-            return _message(room, seq, value)
+            return message_from_value(room, seq, value)
 
         return self._run(operation, retry=True)
 
@@ -353,7 +339,7 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
                 value = self._tombstone(value, by)
                 await messages.put(key, value)
                 await tx.commit()
-            return _message(room, seq, value)
+            return message_from_value(room, seq, value)
 
         return await self._arun(operation, retry=True)
 
@@ -363,97 +349,6 @@ class IgniteMessageStore(IgniteAdminMixin, BaseMessageStore):
             ID=value.ID, AUTHOR=value.AUTHOR, BODY="", CLIENT_ID=value.CLIENT_ID, CREATED_AT=value.CREATED_AT,
             DELETED=True, DELETED_BY=by,
         )
-
-    # ================================================================ reads
-    def get(self, room: str, seq: int) -> Message | None:
-        room, seq = validate_room(room), validate_seq(seq)
-
-        def operation(client):
-            value = client.get_cache(self.messages_cache).get(MessageKey(ROOM=room, SEQ=seq))
-            return None if value is None else _message(room, seq, value)
-
-        return self._run(operation, retry=True)
-
-    async def aget(self, room: str, seq: int) -> Message | None:
-        room, seq = validate_room(room), validate_seq(seq)
-
-        async def operation(client):
-            value = await (await client.get_cache(self.messages_cache)).get(MessageKey(ROOM=room, SEQ=seq))
-            return None if value is None else _message(room, seq, value)
-
-        return await self._arun(operation, retry=True)
-
-    def last_seq(self, room: str) -> int:
-        room = validate_room(room)
-
-        def operation(client):
-            counter = client.get_cache(self.rooms_cache).get(room)
-            return int(counter.LAST_SEQ) if counter is not None else 0
-
-        return self._run(operation, retry=True)
-
-    async def alast_seq(self, room: str) -> int:
-        room = validate_room(room)
-
-        async def operation(client):
-            counter = await (await client.get_cache(self.rooms_cache)).get(room)
-            return int(counter.LAST_SEQ) if counter is not None else 0
-
-        return await self._arun(operation, retry=True)
-
-    def _range_query(self) -> str:
-        return (
-            f"SELECT {MESSAGE_COLUMNS} FROM {self.messages_table} "
-            "WHERE ROOM = ? AND SEQ >= ? AND SEQ <= ? ORDER BY SEQ"
-        )
-
-    def _page(self, rows: list[list], *, has_more: bool) -> Page:
-        return Page(messages=[self._message_from_row(row) for row in rows], has_more=has_more)
-
-    # Gap-free sequences make every page an exact range [low, high] of the primary-key index.
-    def latest(self, room: str, limit: int) -> Page:
-        limit = validate_limit(limit)
-        return self.before(room, self.last_seq(room) + 1, limit)
-
-    async def alatest(self, room: str, limit: int) -> Page:
-        limit = validate_limit(limit)
-        return await self.abefore(room, await self.alast_seq(room) + 1, limit)
-
-    def before(self, room: str, before_seq: int, limit: int) -> Page:
-        room, before_seq, limit = validate_room(room), validate_seq(before_seq, "before"), validate_limit(limit)
-        low, high = max(1, before_seq - limit), before_seq - 1
-        if high < low:
-            return Page([], has_more=False)
-        rows = self._sql(self._range_query(), [room, low, high])
-        return self._page(rows, has_more=bool(rows) and low > 1)
-
-    async def abefore(self, room: str, before_seq: int, limit: int) -> Page:
-        room, before_seq, limit = validate_room(room), validate_seq(before_seq, "before"), validate_limit(limit)
-        low, high = max(1, before_seq - limit), before_seq - 1
-        if high < low:
-            return Page([], has_more=False)
-        rows = await self._asql(self._range_query(), [room, low, high])
-        return self._page(rows, has_more=bool(rows) and low > 1)
-
-    def after(self, room: str, after_seq: int, limit: int) -> Page:
-        room, after_seq = validate_room(room), validate_seq(after_seq, "after")
-        limit = validate_limit(limit, maximum=CATCHUP_LIMIT_MAX)
-        last = self.last_seq(room)
-        high = min(last, after_seq + limit)
-        if high <= after_seq:
-            return Page([], has_more=False)
-        rows = self._sql(self._range_query(), [room, after_seq + 1, high])
-        return self._page(rows, has_more=high < last)
-
-    async def aafter(self, room: str, after_seq: int, limit: int) -> Page:
-        room, after_seq = validate_room(room), validate_seq(after_seq, "after")
-        limit = validate_limit(limit, maximum=CATCHUP_LIMIT_MAX)
-        last = await self.alast_seq(room)
-        high = min(last, after_seq + limit)
-        if high <= after_seq:
-            return Page([], has_more=False)
-        rows = await self._asql(self._range_query(), [room, after_seq + 1, high])
-        return self._page(rows, has_more=high < last)
 
     # ================================================================ lifecycle
     def close(self) -> None:
