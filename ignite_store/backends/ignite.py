@@ -28,7 +28,7 @@ from ..validation import (
 )
 from .base import BaseMessageStore
 from .ignite_admin import IgniteAdminMixin
-from .ignite_batch import PendingAppend, RoomBatcher
+from .ignite_batch import AppendBatcher, PendingAppend, settle
 from .ignite_client import (
     ClientPool,
     IdempotencyKey,
@@ -48,10 +48,24 @@ logger = logging.getLogger(__name__)
 
 MESSAGE_COLUMNS = "ID, ROOM, SEQ, AUTHOR, BODY, CLIENT_ID, CREATED_AT, DELETED"
 _TX = (TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ)
+MULTI_ROOM_TX_TIMEOUT = 1.0  # seconds; past it a multi-room batch is retried room by room
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _answers(batch: list[PendingAppend], results: dict[tuple[str, str], AppendResult]) -> list[AppendResult]:
+    """One result per queued append; a repeat of a client id within the batch did not create anything."""
+    answers, answered = [], set()
+    for item in batch:
+        ident = (item.room, item.client_id)
+        result = results[ident]
+        if ident in answered and result.created:
+            result = AppendResult(result.message, created=False)
+        answered.add(ident)
+        answers.append(result)
+    return answers
 
 
 class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
@@ -75,7 +89,7 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         table_prefix: str = "CHAT",
         retention_days: int = 0,
         partition_aware: bool = False,
-        max_batch: int = 64,
+        max_batch: int = 256,
     ):
         if not nodes:
             raise ValueError("NODES must list at least one (host, port)")
@@ -86,7 +100,7 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         self.schema = Schema(prefix=table_prefix, backups=backups)
         self.retention_days = int(retention_days or 0)
         self.max_batch = int(max_batch)
-        self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomBatcher] = (
+        self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AppendBatcher] = (
             weakref.WeakKeyDictionary()
         )
         client_kwargs: dict = {"use_ssl": bool(use_ssl)}
@@ -227,7 +241,7 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
             idempotency = client.get_cache(self.idempotency_cache)
             idem_key = IdempotencyKey(ROOM=room, CLIENT_ID=client_id)
             with client.tx_start(*_TX, timeout=int(self.timeout * 1000)) as tx:
-                counter = rooms.get(room)  # locked first, as in _commit_batch: no deadlock
+                counter = rooms.get(room)  # counters before idempotency keys, as in _store_batch: no deadlock
                 seen = idempotency.get(idem_key)
                 if seen is not None:
                     value = messages.get(MessageKey(ROOM=room, SEQ=seen.SEQ))
@@ -250,62 +264,99 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         body, client_id = validate_body(body), validate_client_id(client_id)
         return await self._batcher().submit(room, author, body, client_id)
 
-    def _batcher(self) -> RoomBatcher:
+    def _batcher(self) -> AppendBatcher:
         loop = asyncio.get_running_loop()
         batcher = self._batchers.get(loop)
         if batcher is None:
-            batcher = self._batchers[loop] = RoomBatcher(self._commit_batch, self.max_batch)
+            batcher = self._batchers[loop] = AppendBatcher(self._commit_batch, self.max_batch)
         return batcher
 
-    async def _commit_batch(self, room: str, batch: list[PendingAppend]) -> list[AppendResult]:
-        """Store a room's queued appends in one transaction; results in the batch's order."""
+    async def _commit_batch(self, batch: list[PendingAppend]) -> list[AppendResult | StoreError]:
+        """Store queued appends of any rooms in one transaction; results in the batch's order."""
+        rooms = sorted({item.room for item in batch})
+        if len(rooms) == 1:
+            # Safe to retry: a commit whose answer was lost is found through the idempotency keys.
+            return await self._arun(lambda client: self._store_batch(client, rooms, batch), retry=True)
+        try:
+            return await self._arun(
+                lambda client: self._store_batch(client, rooms, batch, tx_timeout=MULTI_ROOM_TX_TIMEOUT),
+                retry=False,
+            )
+        except StoreUnavailable as error:
+            if not error.retryable or is_connection_error(error.__cause__):
+                raise
+            # A lock wait between processes locking overlapping rooms on different nodes (or a
+            # slow cluster) timed the transaction out: fall back to one transaction per room,
+            # which locks a single counter and cannot deadlock.
+            logger.info("Multi-room append batch failed (%s); committing room by room", error)
+        by_room: dict[str, list[PendingAppend]] = {}
+        for item in batch:
+            by_room.setdefault(item.room, []).append(item)
+        outcomes = await asyncio.gather(*(self._commit_room(room, items) for room, items in by_room.items()))
+        results = {id(item): result for items, answers in outcomes for item, result in zip(items, answers, strict=True)}
+        return [results[id(item)] for item in batch]
 
-        async def operation(client):
-            messages = await client.get_cache(self.messages_cache)
-            rooms = await client.get_cache(self.rooms_cache)
-            idempotency = await client.get_cache(self.idempotency_cache)
-            async with client.tx_start(*_TX, timeout=int(self.timeout * 1000)) as tx:
-                # The counter is locked first by every append of the room, in every process,
-                # so transactions of one room queue on one key and cannot deadlock.
-                counter = await rooms.get(room)
-                last = counter.LAST_SEQ if counter is not None else 0
-                results: dict[str, AppendResult] = {}
-                new_messages, new_keys = Pairs(), Pairs()
-                at = now_ms()
-                seen = await self._seen_client_ids(client, idempotency, room, batch)
-                for item in batch:
-                    if item.client_id in results:
-                        continue  # the same client id twice in one batch: one message
-                    if item.client_id in seen:
-                        seq = seen[item.client_id]
-                        value = await messages.get(MessageKey(ROOM=room, SEQ=seq))
-                        results[item.client_id] = AppendResult(message_from_value(room, seq, value), created=False)
-                        continue
-                    last += 1
-                    key, value = self._new_values(room, item.author, item.body, item.client_id, last, at)
-                    new_messages.append((key, value))
-                    new_keys.append((IdempotencyKey(ROOM=room, CLIENT_ID=item.client_id), IdempotencyValue(SEQ=last)))
-                    results[item.client_id] = AppendResult(message_from_value(room, last, value), created=True)
-                if new_messages:
-                    await messages.put_all(new_messages)
-                    await idempotency.put_all(new_keys)
-                    await rooms.put(room, RoomValue(LAST_SEQ=last, LAST_AT=at))
-                await tx.commit()
-            return [results[item.client_id] for item in batch]
+    async def _commit_room(self, room: str, items: list[PendingAppend]) -> tuple[list, list]:
+        """One room's share of a failed multi-room batch, answered as soon as it is stored."""
+        try:
+            answers = await self._arun(lambda client: self._store_batch(client, [room], items), retry=True)
+        except StoreError as error:
+            answers = [error] * len(items)
+        for item, answer in zip(items, answers, strict=True):
+            settle(item, answer)  # a room waiting on a lock does not hold back the others
+        return items, answers
 
-        # Safe to retry: a commit whose answer was lost is found through the idempotency keys.
-        return await self._arun(operation, retry=True)
+    async def _store_batch(self, client, rooms: list[str], batch: list[PendingAppend], *, tx_timeout: float = 0):
+        """One transaction: lock the rooms' counters, skip client ids already stored, write the rest."""
+        messages = await client.get_cache(self.messages_cache)
+        counters = await client.get_cache(self.rooms_cache)
+        idempotency = await client.get_cache(self.idempotency_cache)
+        timeout_ms = int((tx_timeout or self.timeout) * 1000)
+        async with client.tx_start(*_TX, timeout=timeout_ms) as tx:
+            # Every transaction locks room counters first, one at a time in sorted order, then the
+            # rooms' idempotency keys: ordered locking cannot deadlock, and appends of one room
+            # queue on its counter. (One get_all locks its keys in parallel: two processes
+            # batching overlapping rooms could each hold a key the other waits for.)
+            last = {}
+            for room in rooms:
+                counter = await counters.get(room)
+                last[room] = counter.LAST_SEQ if counter is not None else 0
+            seen = await self._seen_client_ids(client, idempotency, batch)
+            results: dict[tuple[str, str], AppendResult] = {}
+            new_messages, new_keys = Pairs(), Pairs()
+            at = now_ms()
+            for item in batch:
+                ident = (item.room, item.client_id)
+                if ident in results:
+                    continue  # the same client id twice in one batch: one message
+                if ident in seen:
+                    seq = seen[ident]
+                    value = await messages.get(MessageKey(ROOM=item.room, SEQ=seq))
+                    results[ident] = AppendResult(message_from_value(item.room, seq, value), created=False)
+                    continue
+                seq = last[item.room] = last[item.room] + 1
+                key, value = self._new_values(item.room, item.author, item.body, item.client_id, seq, at)
+                new_messages.append((key, value))
+                new_keys.append((IdempotencyKey(ROOM=item.room, CLIENT_ID=item.client_id), IdempotencyValue(SEQ=seq)))
+                results[ident] = AppendResult(message_from_value(item.room, seq, value), created=True)
+            if new_messages:
+                await messages.put_all(new_messages)
+                await idempotency.put_all(new_keys)
+                written = {key.ROOM for key, _ in new_messages}
+                await counters.put_all({room: RoomValue(LAST_SEQ=last[room], LAST_AT=at) for room in sorted(written)})
+            await tx.commit()
+        return _answers(batch, results)
 
     @staticmethod
-    async def _seen_client_ids(client, idempotency, room: str, batch: list[PendingAppend]) -> dict[str, int]:
-        """Seqs of the batch's client ids already stored, read (and locked) in one request."""
-        keys = [IdempotencyKey(ROOM=room, CLIENT_ID=cid) for cid in dict.fromkeys(item.client_id for item in batch)]
-        found = await idempotency.get_all(keys)
+    async def _seen_client_ids(client, idempotency, batch: list[PendingAppend]) -> dict[tuple[str, str], int]:
+        """Seqs of the batch's (room, client id) pairs already stored, read (and locked) in one request."""
+        idents = sorted({(item.room, item.client_id) for item in batch})
+        found = await idempotency.get_all([IdempotencyKey(ROOM=room, CLIENT_ID=cid) for room, cid in idents])
         seen = {}
         for raw_key, value in found.items():
             # get_all leaves binary-object keys serialised; the value holds only the seq.
             key = await client.unwrap_binary(raw_key)
-            seen[key.CLIENT_ID] = int(value.SEQ)
+            seen[(key.ROOM, key.CLIENT_ID)] = int(value.SEQ)
         return seen
 
     # ================================================================ delete (moderation)

@@ -1,12 +1,15 @@
-"""Group commit for async appends: one Ignite transaction per room for every append waiting.
+"""Group commit for async appends: one Ignite transaction for every append waiting in the process.
 
-Why: appends to one room serialise on the room counter's lock. Letting every coroutine open
-its own pessimistic transaction made them wait inside Ignite, holding its thin-client worker
-threads, and throughput collapsed under concurrency (measured: 200 appends in flight from one
-process gave 16-155/s against ~400/s with 20 in flight; see docs/performance.md). Instead,
-each process keeps at most one transaction in flight per room; appends arriving meanwhile
-wait in a queue and go together into the next transaction, which costs about as many round
-trips as a single append plus one idempotency read per message.
+Why: an append costs about seven round trips to Ignite (start, lock the counter, read the
+idempotency keys, write messages, keys and counter, commit), whatever the number of
+messages in it, and pyignite spends most of the client's CPU per request, not per row.
+Each event loop therefore keeps one transaction in flight; appends arriving meanwhile wait
+in one queue, for every room, and go together into the next transaction. Under load the
+batches grow by themselves (more waiting while a commit runs), so the cost per message falls
+as the rate rises. Measured in docs/performance.md.
+
+Order: a sender's next message is queued after its previous one and batches commit one
+after the other, so per-room order is the order of arrival in the process.
 """
 
 from __future__ import annotations
@@ -27,47 +30,57 @@ class PendingAppend:
     future: asyncio.Future = field(repr=False)
 
 
-class RoomBatcher:
-    """Per-event-loop queues of appends by room, each drained by one task at a time."""
+class AppendBatcher:
+    """One event loop's queue of appends, drained by one task, one transaction at a time."""
 
-    def __init__(self, commit: Callable[[str, list[PendingAppend]], Awaitable[list]], max_batch: int):
-        self._commit = commit  # (room, batch) -> one AppendResult per item, same order
+    def __init__(self, commit: Callable[[list[PendingAppend]], Awaitable[list]], max_batch: int):
+        self._commit = commit  # batch -> one AppendResult (or exception) per item, same order
         self._max_batch = max_batch
-        self._queues: dict[str, list[PendingAppend]] = {}
-        self._draining: set[str] = set()
+        self._queue: list[PendingAppend] = []
+        self._draining = False
 
     async def submit(self, room: str, author: str, body: str, client_id: str):
         """Queue one append and wait for the transaction that stores it."""
-        future = asyncio.get_running_loop().create_future()
-        self._queues.setdefault(room, []).append(PendingAppend(room, author, body, client_id, future))
-        if room not in self._draining:
-            self._draining.add(room)
-            asyncio.get_running_loop().create_task(self._drain(room))
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.append(PendingAppend(room, author, body, client_id, future))
+        if not self._draining:
+            self._draining = True
+            loop.create_task(self._drain())
         # shield: a caller that gives up (timeout, disconnect) must not cancel the others' batch.
         return await asyncio.shield(future)
 
-    async def _drain(self, room: str) -> None:
+    async def _drain(self) -> None:
         try:
-            while self._queues.get(room):
-                queue = self._queues[room]
-                batch, self._queues[room] = queue[: self._max_batch], queue[self._max_batch:]
+            while self._queue:
+                batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch:]
                 try:
-                    results = await self._commit(room, batch)
+                    results = await self._commit(batch)
                 except (asyncio.CancelledError, Exception) as exc:  # every waiter hears why
-                    for item in batch:
-                        if not item.future.done():
-                            item.future.set_exception(exc)
+                    _fail(batch, exc)
                     if isinstance(exc, asyncio.CancelledError):
                         raise
                     continue
                 for item, result in zip(batch, results, strict=True):
-                    if not item.future.done():
-                        item.future.set_result(result)
+                    settle(item, result)
         finally:
-            self._draining.discard(room)
-            if not self._queues.get(room):
-                self._queues.pop(room, None)
-            else:  # cancelled with work left: let the next submit start a new drain
-                for item in self._queues.pop(room):
-                    if not item.future.done():
-                        item.future.set_exception(StoreError("append queue stopped"))
+            self._draining = False
+            if self._queue:  # cancelled with work left: let the next submit start a new drain
+                queue, self._queue = self._queue, []
+                _fail(queue, StoreError("append queue stopped"))
+
+
+def settle(item: PendingAppend, result) -> None:
+    """Answer one waiting append with its result or exception (once; later answers are ignored)."""
+    if item.future.done():
+        return
+    if isinstance(result, BaseException):
+        item.future.set_exception(result)
+    else:
+        item.future.set_result(result)
+
+
+def _fail(items: list[PendingAppend], exc: BaseException) -> None:
+    for item in items:
+        if not item.future.done():
+            item.future.set_exception(exc)
