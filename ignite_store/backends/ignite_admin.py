@@ -123,6 +123,7 @@ class IgniteAdminMixin:
             idempotency = client.get_cache(self.idempotency_cache)
             key = MessageKey(ROOM=room, SEQ=seq)
             with client.tx_start(*_TX, timeout=int(self.timeout * 1000)) as tx:
+                counter = rooms.get(room)  # the counter's lock first, as every append takes it: no deadlock
                 created = messages.get(key) is None
                 if created:
                     messages.put(
@@ -133,7 +134,6 @@ class IgniteAdminMixin:
                         ),
                     )
                 # Done even for an existing message, so a re-run repairs a counter left behind.
-                counter = rooms.get(room)
                 if counter is None or counter.LAST_SEQ < seq:
                     last_at = max(created_at, counter.LAST_AT or 0) if counter is not None else created_at
                     rooms.put(room, RoomValue(LAST_SEQ=seq, LAST_AT=last_at))
