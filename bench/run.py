@@ -25,7 +25,8 @@ RESULTS = BENCH_DIR / "results"
 
 PROFILES = {
     "quick": {
-        "clients": 200, "rooms": 20, "rates": [25, 50, 100, 200, 400, 800], "seconds": 4.0, "patience": 1,
+        "clients": 200, "rooms": 20, "rates": [50, 100, 200, 400, 600, 800, 1200, 1600, 2400],
+        "seconds": 4.0, "patience": 1,
         "storage_seconds": 4.0, "storage_concurrency": [1, 20, 200],
         "fan_clients": [50, 200, 800], "fan_rate": 10, "fan_senders": 5,
         "fan_seconds": 3.0, "history_messages": 5_000, "fill_processes": 2, "fill_concurrency": 2,
@@ -33,7 +34,7 @@ PROFILES = {
         "heap": "1g", "region_mb": 512,
     },
     "full": {
-        "clients": 200, "rooms": 20, "rates": [25, 50, 100, 150, 200, 300, 400, 600, 800, 1200, 1600],
+        "clients": 200, "rooms": 20, "rates": [25, 50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1600, 2000, 2400],
         "seconds": 10.0, "patience": 2, "storage_seconds": 10.0, "storage_concurrency": [1, 20, 200],
         "fan_clients": [50, 100, 200, 400, 800, 1200, 1600, 2400, 3200], "fan_rate": 10, "fan_senders": 5,
         "fan_seconds": 8.0, "history_messages": 1_000_000, "fill_processes": 2, "fill_concurrency": 2,

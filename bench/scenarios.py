@@ -182,9 +182,46 @@ async def fanout(env: Env, cluster, target_kind: str, server, cfg: dict, label: 
 # ---------------------------------------------------------------- history and catch-up (scenarios 3, 4)
 
 async def history(env: Env, cluster, cfg: dict) -> dict:
-    """Scenario 3: fill one room with `history_messages` through the store API, then time pages."""
+    """Scenario 3: fill one room with `history_messages`, then time pages and catch-up at the store API.
+
+    The fill is bench.worker's bulk loader (server-side SQL, minutes for 1,000,000) unless
+    cfg["history_fill"] == "store", which appends through the store API (about an hour for 1,000,000).
+    """
     room = "hist"
     count = cfg["history_messages"]
+    method = cfg.get("history_fill", "bulk")
+    t0 = time.monotonic()
+    filled = await (_fill_through_store(env, cluster, cfg, room, count) if method == "store"
+                    else _bulk_fill(env, cluster, room, count))
+    fill_seconds = time.monotonic() - t0
+    pages = (await env.workers("history", {"room": room, "samples": cfg["history_samples"]}, 1, cluster))[0]
+    store_catchup = (await env.workers("catchup", {"room": room, "count": 1000, "page": 200,
+                                                   "samples": cfg["history_samples"] // 4 or 5}, 1, cluster))[0]
+    log(f"history at {pages['room_messages']}: latest-50 p50 {pages['latest50_async']['p50']} "
+        f"p99 {pages['latest50_async']['p99']} ms; before-cursor p99 {pages['before_deep_async']['p99']} ms; "
+        f"store catch-up 1000 p50 {store_catchup['time']['p50']} p99 {store_catchup['time']['p99']} ms")
+    return {"room": room, "messages": pages["room_messages"], "fill_method": method,
+            "fill_seconds": round(fill_seconds, 1), "fill_rate": round(filled / fill_seconds, 1) if filled else None,
+            "pages": pages, "store_catchup": store_catchup}
+
+
+async def _bulk_fill(env: Env, cluster, room: str, count: int) -> int:
+    """BENCH ONLY bulk loader (bench.worker.bulk_fill), 200,000 messages per worker call for progress."""
+    t0, added, last = time.monotonic(), 0, 0
+    while last < count:
+        result = (await env.workers("bulk_fill", {"room": room, "total": min(count, last + 200_000)}, 1,
+                                    cluster))[0]
+        if result["last_seq"] <= last:
+            raise RuntimeError("history bulk fill made no progress")
+        added, last = added + result["appended"], result["last_seq"]
+        rate = added / (time.monotonic() - t0) if added else 0.0
+        eta = f", ETA {(count - last) / rate / 60:.1f} min" if rate else ""
+        log(f"history (bulk loader): {last:,}/{count:,} messages, {rate:.0f}/s{eta}")
+    return added
+
+
+async def _fill_through_store(env: Env, cluster, cfg: dict, room: str, count: int) -> int:
+    """Append `count` messages through the store API (aappend) from `fill_processes` workers."""
     t0 = time.monotonic()
     procs, filled, fills = cfg["fill_processes"], 0, []
     while filled < count:  # in chunks, to report progress and an ETA on long fills
@@ -197,15 +234,7 @@ async def history(env: Env, cluster, cfg: dict) -> dict:
         filled = done
         rate = filled / (time.monotonic() - t0)
         log(f"history: {filled:,}/{count:,} messages, {rate:.0f}/s, ETA {(count - filled) / rate / 60:.1f} min")
-    fill_seconds = time.monotonic() - t0
-    pages = (await env.workers("history", {"room": room, "samples": cfg["history_samples"]}, 1, cluster))[0]
-    store_catchup = (await env.workers("catchup", {"room": room, "count": 1000, "page": 200,
-                                                   "samples": cfg["history_samples"] // 4 or 5}, 1, cluster))[0]
-    log(f"history at {pages['room_messages']}: latest-50 p50 {pages['latest50_async']['p50']} "
-        f"p99 {pages['latest50_async']['p99']} ms; before-cursor p99 {pages['before_deep_async']['p99']} ms; "
-        f"store catch-up 1000 p50 {store_catchup['time']['p50']} ms")
-    return {"room": room, "messages": pages["room_messages"], "fill_seconds": round(fill_seconds, 1),
-            "fill_rate": round(filled / fill_seconds, 1), "pages": pages, "store_catchup": store_catchup}
+    return filled
 
 
 async def catchup(env: Env, daphne, samples: int, room: str = "hist") -> dict:

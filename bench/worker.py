@@ -110,6 +110,52 @@ async def fill(args: dict) -> dict:
     return {"appended": done, "seconds": round(elapsed, 2), "rate": round(done / elapsed, 1)}
 
 
+# ---------------------------------------------------------------- bench-only bulk loader
+# Scenario 3 needs a room of 1,000,000 messages; through aappend that takes about an hour. This loader
+# writes the rows with server-side SQL instead (BENCH ONLY: it bypasses the store's append transaction
+# and must never run against a room that is in use): MERGE ... SELECT FROM SYSTEM_RANGE generates each
+# chunk of messages and their idempotency keys inside Ignite, then the room counter is set. The rows are
+# the ones aappend would have stored (same tables and binary types, contiguous seqs, one idempotency key
+# per message), so reads, later appends and retries of a filler client id behave as after a real fill.
+# MERGE makes a chunk idempotent: the store's retry after a timed-out chunk rewrites the same rows.
+
+_BULK_MESSAGES = (
+    "MERGE INTO {table} (ROOM, SEQ, ID, AUTHOR, BODY, CLIENT_ID, CREATED_AT, DELETED, DELETED_BY) "
+    "SELECT ?, X, REPLACE(CAST(RANDOM_UUID() AS VARCHAR), '-', ''), 'filler', "
+    "'history ' || X || ' ' || REPEAT('y', 80), ? || X, ? + X, FALSE, NULL FROM SYSTEM_RANGE(?, ?)"
+)
+_BULK_KEYS = "MERGE INTO {table} (ROOM, CLIENT_ID, SEQ) SELECT ?, ? || X, X FROM SYSTEM_RANGE(?, ?)"
+
+
+async def bulk_fill(args: dict) -> dict:
+    """BENCH ONLY: grow `room` to `total` messages (from its current counter) with server-side SQL."""
+    from django.conf import settings
+
+    from ignite_store.connection import StoreHandler
+
+    conf = settings.IGNITE_STORE["default"]
+    # A chunk of 50,000 rows takes seconds: a long timeout, and a store of its own for it.
+    handler = StoreHandler({"default": {**conf, "OPTIONS": {**conf.get("OPTIONS", {}), "timeout": 600.0}}})
+    store = handler.create_connection("default")
+    room, total, chunk = args["room"], args["total"], args.get("chunk", 50_000)
+    first = store.last_seq(room) + 1
+    prefix = f"fb{uuid.uuid4().hex[:8]}-"
+    start_ms = time.time_ns() // 1_000_000 - total  # one message a millisecond, the last one now
+    t0 = time.perf_counter()
+    for low in range(first, total + 1, chunk):
+        high = min(total, low + chunk - 1)
+        store._sql(_BULK_MESSAGES.format(table=store.messages_table), [room, prefix, start_ms, low, high])
+        store._sql(_BULK_KEYS.format(table=store.idempotency_table), [room, prefix, low, high])
+    if first <= total:
+        store._sql(f"MERGE INTO {store.rooms_table} (ROOM, LAST_SEQ, LAST_AT) VALUES (?, ?, ?)",
+                   [room, total, start_ms + total])
+    elapsed = time.perf_counter() - t0
+    added = max(0, total - first + 1)
+    store.close()
+    return {"appended": added, "last_seq": max(total, first - 1), "seconds": round(elapsed, 2),
+            "rate": round(added / elapsed, 1) if elapsed else None}
+
+
 def _timed(samples: int, call) -> list[float]:
     out = []
     for _ in range(samples):
@@ -137,9 +183,11 @@ async def history(args: dict) -> dict:
     room, samples, limit = args["room"], args["samples"], 50
     last = store.last_seq(room)
     deep = max(limit + 1, last // 10)  # a cursor 90% of the way back into the past
-    for _ in range(5):  # warm up connections and the query plan cache
+    for _ in range(50):  # warm up connections, the query plan cache and the JVM's JIT for these queries
         store.latest(room, limit)
+        store.before(room, deep, limit)
         await store.alatest(room, limit)
+        await store.abefore(room, deep, limit)
     result = {"room_messages": last, "deep_cursor": deep}
     result["latest50_sync"] = percentiles(_timed(samples, lambda: store.latest(room, limit)))
     result["before_deep_sync"] = percentiles(_timed(samples, lambda: store.before(room, deep, limit)))
@@ -182,7 +230,7 @@ async def catchup(args: dict) -> dict:
     return {"messages": got, "page": page, "time": percentiles(times)}
 
 
-TASKS = {"storage": storage, "fill": fill, "history": history, "catchup": catchup}
+TASKS = {"storage": storage, "fill": fill, "bulk_fill": bulk_fill, "history": history, "catchup": catchup}
 
 
 def main() -> None:

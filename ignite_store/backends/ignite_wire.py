@@ -1,0 +1,230 @@
+"""SQL fields queries over pyignite's connections, encoded and decoded with `struct`.
+
+pyignite parses every response by building a ctypes class per field and per row (~0.17 ms a row,
+docs/performance.md "Findings" 5). History pages only ever carry strings, longs, booleans and nulls,
+so this module speaks the thin-client messages OP_QUERY_SQL_FIELDS (2004), its cursor page (2005)
+and OP_RESOURCE_CLOSE (0) itself and decodes a row in a few microseconds. It sends and receives
+through pyignite's own Connection/AioConnection, so sockets, TLS, handshake, reconnection and the
+request ids of a shared AioConnection stay pyignite's; errors are raised as pyignite's exceptions
+(SQLError, SocketError...), so ignite_client.translate maps them as before.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+from pyignite.constants import RHF_ERROR, RHF_TOPOLOGY_CHANGED
+from pyignite.exceptions import SQLError
+from pyignite.queries.query import _get_query_id  # shared counter: ids must not clash on one AioConnection
+
+OP_RESOURCE_CLOSE = 0
+OP_QUERY_SQL_FIELDS = 2004
+OP_QUERY_SQL_FIELDS_CURSOR_GET_PAGE = 2005
+
+# Type codes of the thin-client binary protocol (pyignite/datatypes/type_codes.py).
+TC_BYTE, TC_SHORT, TC_INT, TC_LONG, TC_FLOAT, TC_DOUBLE, TC_BOOL, TC_STRING, TC_NULL = 1, 2, 3, 4, 5, 6, 8, 9, 101
+STATEMENT_SELECT = 1
+
+_HEADER = struct.Struct("<ihq")  # length, op code, query id
+_INT = struct.Struct("<i")
+_LONG = struct.Struct("<q")
+_SHORT = struct.Struct("<h")
+_BODY = struct.Struct("<qii")  # cursor id, field count, row count
+_FIXED = {TC_BYTE: struct.Struct("<b"), TC_SHORT: _SHORT, TC_INT: _INT, TC_LONG: _LONG,
+          TC_FLOAT: struct.Struct("<f"), TC_DOUBLE: struct.Struct("<d")}
+_CLOSE = struct.Struct("<ihqq")  # length, op code, query id, resource id
+
+
+class UnsupportedValue(ValueError):
+    """A response value of a type this decoder does not read (callers fall back to pyignite)."""
+
+
+# ---------------------------------------------------------------- requests
+
+def _string(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return b"\x09" + _INT.pack(len(data)) + data
+
+
+def _arg(value) -> bytes:
+    """One query argument as a typed data object, as pyignite infers it (int -> long, str -> string)."""
+    if value is None:
+        return b"\x65"
+    if isinstance(value, bool):
+        return b"\x08\x01" if value else b"\x08\x00"
+    if isinstance(value, int):
+        return b"\x04" + _LONG.pack(value)
+    if isinstance(value, str):
+        return _string(value)
+    raise TypeError(f"unsupported SQL argument type {type(value).__name__}")
+
+
+def sql_fields_request(query_id: int, query: str, args: Sequence, *, page_size: int, timeout_ms: int,
+                       schema: str = "PUBLIC") -> bytes:
+    """OP_QUERY_SQL_FIELDS, laid out as pyignite.api.sql.sql_fields writes it (no cache, no transaction)."""
+    body = b"".join((
+        b"\x00\x00\x00\x00\x00",  # cache id 0, flags 0 (no expiry policy, no transaction)
+        _string(schema),
+        _INT.pack(page_size),
+        _INT.pack(-1),  # max rows: all
+        _string(query),
+        _INT.pack(len(args)),
+        *(_arg(value) for value in args),
+        bytes((STATEMENT_SELECT, 0, 0, 0, 0, 0, 0)),  # distributed joins, local, replicated only, enforce
+        _LONG.pack(timeout_ms),                       # join order, collocated, lazy; then the timeout
+        b"\x00",  # include field names: no
+    ))
+    return _HEADER.pack(len(body) + 10, OP_QUERY_SQL_FIELDS, query_id) + body
+
+
+def cursor_page_request(query_id: int, cursor_id: int) -> bytes:
+    """OP_QUERY_SQL_FIELDS_CURSOR_GET_PAGE for `cursor_id`."""
+    return _HEADER.pack(18, OP_QUERY_SQL_FIELDS_CURSOR_GET_PAGE, query_id) + _LONG.pack(cursor_id)
+
+
+def close_request(query_id: int, resource_id: int) -> bytes:
+    """OP_RESOURCE_CLOSE for a cursor."""
+    return _CLOSE.pack(18, OP_RESOURCE_CLOSE, query_id, resource_id)
+
+
+# ---------------------------------------------------------------- responses
+
+def _read_string(buf, pos: int) -> tuple[str | None, int]:
+    code = buf[pos]
+    if code == TC_NULL:
+        return None, pos + 1
+    (length,) = _INT.unpack_from(buf, pos + 1)
+    end = pos + 5 + length
+    return bytes(buf[pos + 5:end]).decode("utf-8"), end
+
+
+def parse_header(conn, buf) -> int:
+    """Position after the response header; raises SQLError when the server answered with an error.
+
+    Mirrors pyignite.queries.response.Response.__parse_header and Query.__post_process_response.
+    """
+    if conn.protocol_context.is_status_flags_supported():
+        (flags,) = _SHORT.unpack_from(buf, 12)
+        pos = 14
+        if flags & RHF_TOPOLOGY_CHANGED:
+            affinity = (_LONG.unpack_from(buf, pos)[0], _INT.unpack_from(buf, pos + 8)[0])
+            pos += 12
+            client = conn.client
+            if affinity > client.affinity_version:
+                client.affinity_version = affinity
+        if flags & RHF_ERROR:
+            message, _ = _read_string(buf, pos + 4)  # after the status code
+            raise SQLError(message)
+        return pos
+    (status,) = _INT.unpack_from(buf, 12)
+    if status != 0:
+        message, _ = _read_string(buf, 16)
+        raise SQLError(message)
+    return 16
+
+
+def decode_rows(buf, pos: int, row_count: int, field_count: int) -> tuple[list[list], int]:
+    """`row_count` rows of `field_count` typed values from `pos`; the rows and the position after them."""
+    rows = []
+    unpack_int, unpack_long = _INT.unpack_from, _LONG.unpack_from
+    for _ in range(row_count):
+        row = []
+        append = row.append
+        for _ in range(field_count):
+            code = buf[pos]
+            if code == TC_STRING:
+                (length,) = unpack_int(buf, pos + 1)
+                end = pos + 5 + length
+                append(buf[pos + 5:end].decode("utf-8"))
+                pos = end
+            elif code == TC_LONG:
+                append(unpack_long(buf, pos + 1)[0])
+                pos += 9
+            elif code == TC_NULL:
+                append(None)
+                pos += 1
+            elif code == TC_BOOL:
+                append(buf[pos + 1] != 0)
+                pos += 2
+            elif code in _FIXED:
+                fixed = _FIXED[code]
+                append(fixed.unpack_from(buf, pos + 1)[0])
+                pos += 1 + fixed.size
+            else:
+                raise UnsupportedValue(f"type code {code} in a SQL row")
+        rows.append(row)
+    return rows, pos
+
+
+def parse_first_page(conn, buf) -> tuple[int, int, list[list], bool]:
+    """(cursor id, field count, rows, more) of an OP_QUERY_SQL_FIELDS response."""
+    pos = parse_header(conn, buf)
+    cursor_id, field_count, row_count = _BODY.unpack_from(buf, pos)
+    rows, pos = decode_rows(buf, pos + _BODY.size, row_count, field_count)
+    return cursor_id, field_count, rows, buf[pos] != 0
+
+
+def parse_next_page(conn, buf, field_count: int) -> tuple[list[list], bool]:
+    """(rows, more) of an OP_QUERY_SQL_FIELDS_CURSOR_GET_PAGE response."""
+    pos = parse_header(conn, buf)
+    (row_count,) = _INT.unpack_from(buf, pos)
+    rows, pos = decode_rows(buf, pos + 4, row_count, field_count)
+    return rows, buf[pos] != 0
+
+
+# ---------------------------------------------------------------- queries
+
+def sql_rows(client, query: str, args: Sequence, *, page_size: int = 1024,
+             query_timeout_ms: int = 0) -> list[list]:
+    """Every row of a SELECT, through a connected pyignite Client (which connection: as client.sql)."""
+    conn = client.random_node
+    cursor_id, field_count, rows, more = parse_first_page(
+        conn, conn.request(sql_fields_request(_get_query_id(), query, args, page_size=page_size,
+                                              timeout_ms=query_timeout_ms)))
+    try:
+        while more:
+            page, more = parse_next_page(conn, conn.request(cursor_page_request(_get_query_id(), cursor_id)),
+                                         field_count)
+            rows += page
+    except Exception:
+        if more:  # failed mid-way: free the server's cursor (the server frees it after the last page)
+            _close_quietly(conn, cursor_id)
+        raise
+    return rows
+
+
+async def asql_rows(client, query: str, args: Sequence, *, page_size: int = 1024,
+                    query_timeout_ms: int = 0) -> list[list]:
+    """Async twin of sql_rows, through a connected pyignite AioClient."""
+    conn = await client.random_node()
+    query_id = _get_query_id()
+    data = await conn.request(query_id, sql_fields_request(query_id, query, args, page_size=page_size,
+                                                           timeout_ms=query_timeout_ms))
+    cursor_id, field_count, rows, more = parse_first_page(conn, data)
+    try:
+        while more:
+            query_id = _get_query_id()
+            data = await conn.request(query_id, cursor_page_request(query_id, cursor_id))
+            page, more = parse_next_page(conn, data, field_count)
+            rows += page
+    except Exception:  # not on cancellation: a timed-out call must not wait for the close
+        if more:
+            await _aclose_quietly(conn, cursor_id)
+        raise
+    return rows
+
+
+def _close_quietly(conn, cursor_id: int) -> None:
+    try:
+        conn.request(close_request(_get_query_id(), cursor_id))
+    except Exception:  # noqa: BLE001 - the original error matters, not this one
+        pass
+
+
+async def _aclose_quietly(conn, cursor_id: int) -> None:
+    try:
+        query_id = _get_query_id()
+        await conn.request(query_id, close_request(query_id, cursor_id))
+    except Exception:  # noqa: BLE001
+        pass
