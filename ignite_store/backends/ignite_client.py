@@ -26,6 +26,9 @@ from pyignite.exceptions import (
 )
 
 from ..errors import SchemaError, StoreError, StoreUnavailable
+from . import pyignite_speedups
+
+pyignite_speedups.install()  # cached ctypes classes and struct encoders; pyignite 0.6.x only
 
 logger = logging.getLogger(__name__)
 
