@@ -25,7 +25,7 @@ RESULTS = BENCH_DIR / "results"
 
 PROFILES = {
     "quick": {
-        "clients": 200, "rooms": 20, "rates": [50, 100, 200, 400, 600, 800, 1200, 1600, 2400],
+        "clients": 200, "rooms": 20, "rates": [50, 100, 200, 400, 600, 800, 1200, 1600, 2400, 3200, 4800],
         "seconds": 4.0, "patience": 1,
         "storage_seconds": 4.0, "storage_concurrency": [1, 20, 200],
         "fan_clients": [50, 200, 800], "fan_rate": 10, "fan_senders": 5,
@@ -34,7 +34,8 @@ PROFILES = {
         "heap": "1g", "region_mb": 512,
     },
     "full": {
-        "clients": 200, "rooms": 20, "rates": [25, 50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1600, 2000, 2400],
+        "clients": 200, "rooms": 20,
+        "rates": [25, 50, 100, 200, 300, 400, 600, 800, 1000, 1200, 1600, 2000, 2400, 3200, 4800],
         "seconds": 10.0, "patience": 2, "storage_seconds": 10.0, "storage_concurrency": [1, 20, 200],
         "fan_clients": [50, 100, 200, 400, 800, 1200, 1600, 2400, 3200], "fan_rate": 10, "fan_senders": 5,
         "fan_seconds": 8.0, "history_messages": 1_000_000, "fill_processes": 2, "fill_concurrency": 2,
@@ -70,9 +71,6 @@ async def run(cfg: dict, wanted: list[str], env: Env, result: dict) -> dict:
     if any(s in wanted for s in ("1", "6")):
         out["storage_limit_1proc"] = await scenarios.storage_limit(
             env, one, 1, cfg["storage_concurrency"], cfg["storage_seconds"], rooms20)
-        # Candidate fix, measured beside it: one append per room in flight per process.
-        out["storage_limit_1proc_room_lock"] = await scenarios.storage_limit(
-            env, one, 1, cfg["storage_concurrency"][-1:], cfg["storage_seconds"], rooms20, {"room_lock": True})
     if "1" in wanted or "2" in wanted or "5" in wanted:
         peer = env.peer(one, "seedchat")
     daphne = env.daphne(one, "a")

@@ -32,7 +32,7 @@ async def storage_limit(env: Env, cluster, procs: int, levels: list[int], second
                         variant: dict | None = None) -> dict:
     """aappend in a tight loop from `procs` processes at several concurrencies; the limit is the best rate.
 
-    `variant` is passed to bench.worker storage (room_lock, options such as partition_aware).
+    `variant` is passed to bench.worker storage (e.g. options such as partition_aware).
     """
     runs = [await _storage_run(env, cluster, procs, c, seconds, rooms, variant or {}) for c in levels]
     best = max(runs, key=lambda r: r["rate"])

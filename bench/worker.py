@@ -49,10 +49,6 @@ async def storage(args: dict) -> dict:
     stop_at = time.perf_counter() + args["seconds"]
     tag = uuid.uuid4().hex[:8]
 
-    # room_lock: at most one append per room in flight in this process (the others wait in Python rather
-    # than holding an Ignite thin-client thread on the room's counter lock); measures that suggested fix.
-    locks = {room: asyncio.Lock() for room in rooms} if args.get("room_lock") else None
-
     async def loop(k: int) -> None:
         nonlocal errors
         room = rooms[k % len(rooms)]
@@ -62,11 +58,7 @@ async def storage(args: dict) -> dict:
             n += 1
             t0 = time.perf_counter()
             try:
-                if locks is None:
-                    await store.aappend(room, "bench", f"storage limit {n} " + "x" * 60, f"s{tag}-{k}-{n}")
-                else:
-                    async with locks[room]:
-                        await store.aappend(room, "bench", f"storage limit {n} " + "x" * 60, f"s{tag}-{k}-{n}")
+                await store.aappend(room, "bench", f"storage limit {n} " + "x" * 60, f"s{tag}-{k}-{n}")
             except Exception:
                 errors += 1
                 continue
@@ -78,7 +70,7 @@ async def storage(args: dict) -> dict:
     return {"appends": len(latencies), "seconds": round(elapsed, 3), "errors": errors,
             "rate": round(len(latencies) / elapsed, 1), "latency": percentiles(latencies),
             "cpu_s": round(cpu, 3), "clients": len(stores), "concurrency": args["concurrency"],
-            "room_lock": bool(locks), "options": args.get("options") or {}}
+            "options": args.get("options") or {}}
 
 
 async def fill(args: dict) -> dict:
