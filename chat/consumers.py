@@ -6,9 +6,11 @@ import asyncio
 import logging
 import uuid
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from .daphne_patches import DIRECT_SOCKET
 from .fanout import Outbox
 from .presence import get_presence
 from .protocol import ProtocolError, encode, error_frame, hello_frame, parse_frame
@@ -37,12 +39,31 @@ class ChatConsumer(AsyncWebsocketConsumer):
     registered = False
     flood_closed = False
 
+    async def __call__(self, scope, receive, send) -> None:
+        # AsyncConsumer.__call__ without a channel layer, whose await_many_dispatch wraps every
+        # frame's receive() in a new task and an asyncio.wait(): one plain loop does the same.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+                # receive() returns without yielding while frames are queued: yield once per frame,
+                # as the task did, so a flooding socket's backlog cannot hold up the other sockets.
+                await asyncio.sleep(0)
+        except StopConsumer:
+            pass
+
     async def dispatch(self, message) -> None:
         # Channels closes stale database connections before every message, through a thread
         # pool hop. Frames never touch the database (the user is resolved at the handshake), and
         # that hop cost as much as handling a frame (docs/performance.md), so frames skip it.
-        if message.get("type") == "websocket.receive":
-            await self.websocket_receive(message)
+        if message["type"] == "websocket.receive":
+            text = message.get("text")
+            if text is not None:
+                await self.receive(text_data=text)
+            else:
+                await self.receive(bytes_data=message["bytes"])
         else:
             await super().dispatch(message)
 
@@ -66,8 +87,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=encode(error_frame("too_many_connections", "close another tab first")))
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
+        # Under Daphne (chat.daphne_patches) frames skip Channels' send chain; elsewhere self.send.
+        direct = (self.scope.get("extensions") or {}).get(DIRECT_SOCKET)
         self.outbox = Outbox(self._write, self._slow_consumer, settings.CHAT.get("OUTBOX_MAX_FRAMES", 1000),
-                             self.username, on_write_error=self._write_failed)
+                             self.username, on_write_error=self._write_failed, direct=direct)
         self.session = ChatSession(self.username, self.conn_id, self.outbox)
         await self.session.emit(hello_frame(self.username))
 

@@ -17,6 +17,11 @@
    CHAT["MAX_QUEUED_FRAMES"] frames wait for the consumer, we stop reading that socket
    (`pauseProducing`) until the queue is half empty: TCP flow control slows the sender.
 
+4. A direct write path: each accepted WebSocket's scope carries a DirectSocket under
+   scope["extensions"]["chat.direct_socket"]. The consumer's outbox writes text frames through it
+   synchronously, skipping Channels' send chain, Daphne's handle_reply, autobahn's sendMessage
+   and Twisted's write-on-next-loop-turn; the same checks and limits apply (docs/performance.md).
+
 Daphne imports the ASGI application (and so runs this) before it builds its factory.
 """
 
@@ -26,6 +31,7 @@ import array
 import asyncio
 import fcntl
 import logging
+import struct
 import termios
 
 logger = logging.getLogger(__name__)
@@ -62,6 +68,9 @@ def install() -> None:
     if getattr(Server, "chat_patched", False):
         return
     from django.conf import settings
+    from twisted.internet.tcp import Server as TCPConnection
+
+    _DIRECT_TRANSPORTS.add(TCPConnection)
 
     original_options = WebSocketFactory.setProtocolOptions
 
@@ -83,16 +92,17 @@ def install() -> None:
         await original_reply(self, protocol, message)
         if message.get("type") != "websocket.send":
             return
-        transport = getattr(protocol, "transport", None)
-        high_water = settings.CHAT["SOCKET_HIGH_WATER_BYTES"]
         # Wait (the caller is the socket's writer task) until the client has read enough.
-        while transport is not None and not getattr(transport, "disconnected", True):
-            if buffered_bytes(transport) <= high_water:
-                return
-            connection = self.connections.get(protocol)
-            if connection is None or connection.get("disconnected"):
-                return
-            await asyncio.sleep(_DRAIN_POLL_SECONDS)
+        await _wait_drained(self, protocol, settings.CHAT["SOCKET_HIGH_WATER_BYTES"])
+
+    original_create_application = Server.create_application
+
+    def create_application(self, protocol, scope):
+        if scope.get("type") == "websocket":
+            extensions = dict(scope.get("extensions") or {})
+            extensions[DIRECT_SOCKET] = DirectSocket(self, protocol, settings.CHAT["SOCKET_HIGH_WATER_BYTES"])
+            scope = {**scope, "extensions": extensions}
+        return original_create_application(self, protocol, scope)
 
     original_on_message = WebSocketProtocol.onMessage
 
@@ -109,7 +119,23 @@ def install() -> None:
     WebSocketFactory.setProtocolOptions = set_protocol_options
     WebSocketProtocol.onMessage = on_message
     Server.handle_reply = handle_reply
+    Server.create_application = create_application
     Server.chat_patched = True
+
+
+async def _wait_drained(server, protocol, high_water: int) -> int:
+    """Wait until a socket has at most `high_water` bytes unread (or is gone); return the last count."""
+    transport = getattr(protocol, "transport", None)
+    unread = 0
+    while transport is not None and not getattr(transport, "disconnected", True):
+        unread = buffered_bytes(transport)
+        if unread <= high_water:
+            return unread
+        connection = server.connections.get(protocol)
+        if connection is None or connection.get("disconnected"):
+            return unread
+        await asyncio.sleep(_DRAIN_POLL_SECONDS)
+    return unread
 
 
 def _resume_when_drained(protocol, low_water: int) -> None:
@@ -121,3 +147,105 @@ def _resume_when_drained(protocol, low_water: int) -> None:
         return
     protocol.chat_reading_paused = False
     protocol.transport.resumeProducing()
+
+
+# ---------------------------------------------------------------- direct writes
+
+DIRECT_SOCKET = "chat.direct_socket"
+_TEXT_FIN = 0x81  # FIN + opcode 1 (text); a server's frames are never masked
+_last_frame: tuple[str | None, bytes, int] = (None, b"", 0)
+_DIRECT_TRANSPORTS: set[type] = set()  # plain TCP connections (filled by install())
+
+
+def text_frame(text: str) -> tuple[bytes, int]:
+    """The wire bytes of an unfragmented text frame and its payload size; framed once per broadcast."""
+    global _last_frame
+    cached_text, frame, size = _last_frame
+    if cached_text is text:  # the same event written to every member, one after the other
+        return frame, size
+    payload = text.encode("utf-8")
+    size = len(payload)
+    if size <= 125:
+        header = bytes((_TEXT_FIN, size))
+    elif size <= 0xFFFF:
+        header = struct.pack("!BBH", _TEXT_FIN, 126, size)
+    else:
+        header = struct.pack("!BBQ", _TEXT_FIN, 127, size)
+    frame = header + payload
+    _last_frame = (text, frame, size)
+    return frame, size
+
+
+class DirectSocket:
+    """Writes text frames to one accepted WebSocket straight into its TCP transport.
+
+    `write_now(text)` does what `await send({"type": "websocket.send", "text": text})` does
+    through Channels, Daphne and autobahn (dropped once the connection is gone, autobahn's own
+    path when the socket is closing or a frame needs compression, fragmenting or refusing), but
+    synchronously; the wait for a client that reads too slowly is split out into `drained()`.
+    """
+
+    __slots__ = ("server", "protocol", "high_water", "unread_bound")
+
+    def __init__(self, server, protocol, high_water: int):
+        self.server = server
+        self.protocol = protocol
+        self.high_water = high_water
+        # An upper bound of buffered_bytes(): the last count plus what was written since (the
+        # kernel only ever empties its queue), so most writes need no ioctl to stay under the mark.
+        self.unread_bound = 0
+
+    def write_now(self, text: str) -> bool:
+        """Write one text frame; False when the client now has more than the high-water mark unread."""
+        protocol = self.protocol
+        connection = self.server.connections.get(protocol)
+        if connection is None or connection.get("disconnected") or not text:
+            return True  # what Daphne's handle_reply does with these
+        frame, size = text_frame(text)
+        if (
+            protocol.state != protocol.STATE_OPEN
+            or protocol._perMessageCompress is not None
+            or protocol.send_queue
+            or protocol.logFrames
+            or protocol.logOctets
+            or 0 < protocol.maxMessagePayloadSize < size
+            or 0 < protocol.autoFragmentSize < size
+        ):
+            protocol.sendMessage(text.encode("utf-8"), False)  # raises when closed or too big, as before
+        else:
+            _transport_write(protocol.transport, frame)
+        self.unread_bound += len(frame)
+        if self.unread_bound <= self.high_water:
+            return True
+        self.unread_bound = buffered_bytes(protocol.transport)
+        return self.unread_bound <= self.high_water
+
+    async def drained(self) -> None:
+        """Wait until the client has read enough to take more (or the connection is gone)."""
+        self.unread_bound = await _wait_drained(self.server, self.protocol, self.high_water)
+
+
+def _transport_write(transport, data: bytes) -> None:
+    """transport.write(data), but sent at once when nothing waits before it.
+
+    Twisted queues every write until the next loop turn, registering the socket for writability
+    and unregistering it afterwards: three system calls and a loop turn per frame. Only a plain
+    TCP connection is written to directly (never TLS, which wraps or flags the transport).
+    """
+    if (
+        type(transport) in _DIRECT_TRANSPORTS
+        and not getattr(transport, "TLS", False)
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._writeDisconnected
+        and not transport._tempDataLen
+        and transport.offset >= len(transport.dataBuffer)
+    ):
+        try:
+            sent = transport.socket.send(data)
+        except OSError:
+            sent = 0  # would block, or a broken connection that Twisted's own write will find
+        if sent >= len(data):
+            return
+        data = data[sent:]
+    transport.write(data)

@@ -14,6 +14,7 @@ import logging
 import re
 import weakref
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -35,6 +36,19 @@ def group_name(room: str) -> str:
 
 # ---------------------------------------------------------------- outbox
 
+class DirectWriter(Protocol):
+    """A socket that takes a frame synchronously (chat.daphne_patches.DirectSocket under Daphne)."""
+
+    def write_now(self, text: str) -> bool:
+        """Write one frame; False when the client has too much unread, and drained() must be awaited."""
+
+    async def drained(self) -> None:
+        """Wait until the client has read enough to take more."""
+
+
+_DRAIN = object()  # queued after a direct write that left the client with too much unread
+
+
 class Outbox:
     """A socket's bounded queue of outgoing text frames, written by one writer task.
 
@@ -42,6 +56,10 @@ class Outbox:
     read fast enough, so `on_overflow` is called once (the consumer closes with 4008) and the
     other members are not held up. The socket's own answers use `put()`, which waits for room,
     so a long catch-up is paced by the client instead of filling memory.
+
+    With a `direct` writer, a frame is written at once while nothing waits before it (no task
+    switch per frame and recipient); the queue and the writer task take over only while the
+    client has more than the high-water mark unread, so order and limits stay as above.
     """
 
     def __init__(
@@ -51,18 +69,26 @@ class Outbox:
         maxsize: int,
         username: str = "",
         on_write_error: Callable[[], None] | None = None,
+        direct: DirectWriter | None = None,
     ):
         self.username = username
         self._on_write_error = on_write_error
         self.closed = False
         self._write = write
+        self._direct = direct
+        # True while frames may be written at once: a direct writer and a client keeping up. A frame
+        # still queued (a put() woken when the queue had room) goes first: check qsize() too.
+        self._ready = direct is not None
         self._on_overflow = on_overflow
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
+        self._queue: asyncio.Queue = asyncio.Queue(maxsize)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def deliver(self, text: str) -> None:
         """Queue a room event without waiting; overflow marks the socket as a slow consumer."""
         if self.closed:
+            return
+        if self._ready and not self._queue.qsize():
+            self._write_now(text)
             return
         try:
             self._queue.put_nowait(text)
@@ -73,23 +99,48 @@ class Outbox:
 
     async def put(self, text: str) -> None:
         """Queue one of the socket's own answers, waiting while the outbox is full."""
-        if not self.closed:
+        if self.closed:
+            return
+        if self._ready and not self._queue.qsize():
+            self._write_now(text)
+        else:
             await self._queue.put(text)
 
+    def _write_now(self, text: str) -> None:
+        try:
+            keeping_up = self._direct.write_now(text)
+        except Exception:
+            self._write_failed()
+            return
+        if not keeping_up:
+            self._ready = False
+            self._queue.put_nowait(_DRAIN)  # the queue is empty while ready: this always fits
+
     async def _run(self) -> None:
+        direct = self._direct
         while True:
-            text = await self._queue.get()
+            item = await self._queue.get()
             try:
-                await self._write(text)
+                if direct is None:
+                    await self._write(item)
+                    continue
+                if item is _DRAIN or not direct.write_now(item):
+                    await direct.drained()
+                if self._queue.empty() and not self.closed:
+                    self._ready = True
             except Exception:
-                logger.warning("write to %s failed; closing the socket", self.username, exc_info=True)
-                self._shutdown()
-                if self._on_write_error is not None:
-                    self._on_write_error()
+                self._write_failed()
                 return
+
+    def _write_failed(self) -> None:
+        logger.warning("write to %s failed; closing the socket", self.username, exc_info=True)
+        self._shutdown()
+        if self._on_write_error is not None:
+            self._on_write_error()
 
     def _shutdown(self) -> None:
         self.closed = True
+        self._ready = False
         # Empty the queue so an answer waiting in put() is released and memory is freed.
         while not self._queue.empty():
             self._queue.get_nowait()
