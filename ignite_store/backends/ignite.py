@@ -1,9 +1,10 @@
 """The Apache Ignite message store (pyignite thin client).
 
 Append is one pessimistic transaction over three room-affine tables (see ignite_schema):
-read the idempotency key, read the room counter, write message + counter + key, commit.
-Reads (ignite_reads.py) are SQL range scans on the (ROOM, SEQ) primary-key index: sequences are gap-free,
-so "the latest N" and "N before a cursor" are exact ranges.
+lock the room counter, read the idempotency key, write message + counter + key, commit.
+Async appends are group-committed (ignite_batch.py): one transaction for every room's waiting
+appends. Reads (ignite_reads.py) are SQL range scans on the (ROOM, SEQ) primary-key index:
+sequences are gap-free, so "the latest N" and "N before a cursor" are exact ranges.
 """
 
 from __future__ import annotations
@@ -181,13 +182,6 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
                 return [list(row) for row in cursor]
 
         return self._run(operation, retry=True)
-
-    async def _asql(self, query: str, args: list | tuple = ()) -> list[list]:
-        async def operation(client):
-            async with client.sql(query, query_args=list(args), page_size=1000, schema="PUBLIC") as cursor:
-                return [list(row) async for row in cursor]
-
-        return await self._arun(operation, retry=True)
 
     @staticmethod
     def _message_from_row(row) -> Message:

@@ -57,7 +57,8 @@ class AppendBatcher:
                 try:
                     results = await self._commit(batch)
                 except (asyncio.CancelledError, Exception) as exc:  # every waiter hears why
-                    _fail(batch, exc)
+                    for item in batch:
+                        settle(item, exc)
                     if isinstance(exc, asyncio.CancelledError):
                         raise
                     continue
@@ -67,7 +68,9 @@ class AppendBatcher:
             self._draining = False
             if self._queue:  # cancelled with work left: let the next submit start a new drain
                 queue, self._queue = self._queue, []
-                _fail(queue, StoreError("append queue stopped"))
+                stopped = StoreError("append queue stopped")
+                for item in queue:
+                    settle(item, stopped)
 
 
 def settle(item: PendingAppend, result) -> None:
@@ -79,8 +82,3 @@ def settle(item: PendingAppend, result) -> None:
     else:
         item.future.set_result(result)
 
-
-def _fail(items: list[PendingAppend], exc: BaseException) -> None:
-    for item in items:
-        if not item.future.done():
-            item.future.set_exception(exc)
