@@ -83,3 +83,43 @@ def validate_limit(value: object, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise InvalidMessage("limit", f"must be an integer from 1 to {maximum}")
     return value
+
+
+# ---------------------------------------------------------------- rooms and memberships
+ROOM_NAME_MAX_CHARS = 80
+ROOM_TOPIC_MAX_CHARS = 250
+# Controls, plus the invisible bidi and zero-width format characters that make a name lie about itself.
+_FORBIDDEN_IN_NAME = re.compile(f"[{_CONTROLS}\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def validate_room_name(name: object) -> str:
+    """Return the trimmed display name when it is 1..80 characters of any script without controls."""
+    if not isinstance(name, str):
+        raise InvalidMessage("name", "must be a string")
+    name = name.strip()
+    if not 1 <= len(name) <= ROOM_NAME_MAX_CHARS:
+        raise InvalidMessage("name", f"must be 1 to {ROOM_NAME_MAX_CHARS} characters")
+    if _FORBIDDEN_IN_NAME.search(name):
+        raise InvalidMessage("name", "must not contain control or invisible characters")
+    return name
+
+
+def validate_topic(topic: object) -> str:
+    """Return the trimmed topic (may be empty) when it is at most 250 characters without controls."""
+    if topic is None:
+        return ""
+    if not isinstance(topic, str):
+        raise InvalidMessage("topic", "must be a string")
+    topic = topic.strip()
+    if len(topic) > ROOM_TOPIC_MAX_CHARS:
+        raise InvalidMessage("topic", f"must be at most {ROOM_TOPIC_MAX_CHARS} characters")
+    if _FORBIDDEN_IN_NAME.search(topic):
+        raise InvalidMessage("topic", "must not contain control or invisible characters")
+    return topic
+
+
+def validate_choice(value: object, field: str, choices: tuple[str, ...]) -> str:
+    """Return `value` when it is one of `choices`."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidMessage(field, f"must be one of {', '.join(choices)}")
+    return value

@@ -18,14 +18,17 @@ import weakref
 
 from pyignite.datatypes.transactions import TransactionConcurrency, TransactionIsolation
 
-from ..errors import StoreError, StoreUnavailable
-from ..types import AppendResult, Message
+from ..errors import InvalidMessage, StoreError, StoreUnavailable
+from ..types import NOTIFY_LEVELS, ROLES, ROOM_KINDS, AppendResult, Membership, MembershipChange, Message, MyRoom, Room
 from ..validation import (
     validate_author,
     validate_body,
+    validate_choice,
     validate_client_id,
     validate_room,
+    validate_room_name,
     validate_seq,
+    validate_topic,
 )
 from .base import BaseMessageStore
 from .ignite_admin import IgniteAdminMixin
@@ -43,6 +46,7 @@ from .ignite_client import (
     translate,
 )
 from .ignite_reads import IgniteReadsMixin, message_from_value
+from .ignite_rooms import IgniteRooms
 from .ignite_schema import Schema
 
 logger = logging.getLogger(__name__)
@@ -115,6 +119,7 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         self._pool = ClientPool(
             self.nodes, timeout=self.timeout, partition_aware=partition_aware, client_kwargs=client_kwargs
         )
+        self._rooms = IgniteRooms(self._arun, self.schema, self.timeout)
 
     # Names used by the admin mixin and by tests.
     messages_table = property(lambda self: self.schema.messages_table)
@@ -395,9 +400,95 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
             DELETED=True, DELETED_BY=by,
         )
 
+    # ================================================================ rooms and memberships
+    async def acreate_room(self, room: Room, members: dict[str, str]) -> tuple[Room, bool]:
+        room = _valid_room(room)
+        members = {validate_author(user): validate_choice(role, "role", ROLES) for user, role in members.items()}
+        return await self._rooms.create(room, members)
+
+    async def aget_room(self, room: str) -> Room | None:
+        return await self._rooms.get(validate_room(room))
+
+    async def aupdate_room(self, room: str, *, name: str | None = None, topic: str | None = None,
+                           archived: bool | None = None) -> Room | None:
+        changes: dict = {}
+        if name is not None:
+            changes["name"] = validate_room_name(name)
+        if topic is not None:
+            changes["topic"] = validate_topic(topic)
+        if archived is not None:
+            changes["archived"] = bool(archived)
+        return await self._rooms.update(validate_room(room), changes)
+
+    async def alist_rooms(self, *, kind: str | None = None, search: str | None = None,
+                          include_archived: bool = False, limit: int = 100) -> list[tuple[Room, int, int | None]]:
+        if kind is not None:
+            validate_choice(kind, "kind", ROOM_KINDS)
+        if search is not None and (not isinstance(search, str) or len(search) > 80):
+            raise InvalidMessage("search", "must be a string of at most 80 characters")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidMessage("limit", "must be an integer from 1 to 10000")
+        return await self._rooms.listing(kind=kind, search=search or None, include_archived=include_archived,
+                                         limit=limit)
+
+    async def amember_counts(self, rooms: list[str]) -> dict[str, int]:
+        return await self._rooms.member_counts([validate_room(room) for room in rooms])
+
+    async def amembership(self, room: str, user: str) -> Membership | None:
+        return await self._rooms.membership(validate_room(room), validate_author(user))
+
+    async def aadd_member(self, room: str, user: str, role: str = "member") -> MembershipChange:
+        return await self._rooms.add_member(validate_room(room), validate_author(user),
+                                            validate_choice(role, "role", ROLES), now_ms())
+
+    async def aremove_member(self, room: str, user: str) -> MembershipChange:
+        return await self._rooms.remove_member(validate_room(room), validate_author(user))
+
+    async def aset_role(self, room: str, user: str, role: str) -> Membership | None:
+        return await self._rooms.set_role(validate_room(room), validate_author(user),
+                                          validate_choice(role, "role", ROLES))
+
+    async def amembers(self, room: str, limit: int = 1000) -> list[Membership]:
+        return await self._rooms.members(validate_room(room), int(limit))
+
+    async def auser_rooms(self, user: str) -> list[MyRoom]:
+        return await self._rooms.user_rooms(validate_author(user))
+
+    async def amark_read(self, markers: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+        valid = {(validate_room(room), validate_author(user)): validate_seq(seq)
+                 for (room, user), seq in markers.items()}
+        return await self._rooms.mark_read(valid) if valid else {}
+
+    async def amemberships_page(self, after: tuple[str, str] | None, limit: int) -> list[Membership]:
+        return await self._rooms.all_memberships(after, int(limit))
+
+    async def aimport_room(self, room: Room) -> bool:
+        return await self._rooms.put_room(_valid_room(room))
+
+    async def aimport_membership(self, membership: Membership) -> bool:
+        room = await self._rooms.get(validate_room(membership.room))
+        if room is None:
+            raise InvalidMessage("room", "import the room before its memberships")
+        validate_author(membership.user)
+        validate_choice(membership.role, "role", ROLES)
+        validate_choice(membership.notify, "notify", NOTIFY_LEVELS)
+        validate_seq(membership.last_read_seq, "last_read_seq")
+        return await self._rooms.import_membership(membership, room.kind)
+
     # ================================================================ lifecycle
     def close(self) -> None:
         self._pool.close()
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+
+
+def _valid_room(room: Room) -> Room:
+    """`room` with its fields validated (name and topic trimmed)."""
+    validate_room(room.id)
+    validate_choice(room.kind, "kind", ROOM_KINDS)
+    validate_author(room.creator)
+    if isinstance(room.created_at, bool) or not isinstance(room.created_at, int) or room.created_at < 0:
+        raise InvalidMessage("created_at", "must be a non-negative integer")
+    return Room(id=room.id, name=validate_room_name(room.name), kind=room.kind, topic=validate_topic(room.topic),
+                creator=room.creator, created_at=room.created_at, archived=bool(room.archived))
