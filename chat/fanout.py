@@ -72,6 +72,9 @@ class Outbox:
         direct: DirectWriter | None = None,
     ):
         self.username = username
+        # Called with the control events of the rooms and user channel this socket is in
+        # (revocations, closes; chat.revocation): set by the socket's ChatSession.
+        self.on_control: Callable[[dict], None] | None = None
         self._on_write_error = on_write_error
         self.closed = False
         self._write = write
@@ -193,6 +196,24 @@ class RoomHub:
                 except Exception:
                     logger.warning("could not unsubscribe from room %s", room, exc_info=True)
 
+    def detach(self, room: str, member: Outbox) -> None:
+        """Remove a local member at once (a revocation: not one more frame); unsubscribe in the background."""
+        members = self.rooms.get(room)
+        if members is None or member not in members:
+            return
+        members.discard(member)
+        if not members:  # the empty set keeps the subscription until the task below drops it
+            asyncio.get_running_loop().create_task(self._unsubscribe_if_empty(room))
+
+    async def _unsubscribe_if_empty(self, room: str) -> None:
+        async with self._lock:
+            if self.rooms.get(room) == set():  # nobody joined since
+                del self.rooms[room]
+                try:
+                    await self.layer.group_discard(group_name(room), self.channel)
+                except Exception:
+                    logger.warning("could not unsubscribe from room %s", room, exc_info=True)
+
     def local_rooms(self) -> list[str]:
         """Rooms that have at least one member in this process."""
         return list(self.rooms)
@@ -203,12 +224,23 @@ class RoomHub:
             if skip is None or member.username != skip:
                 member.deliver(text)
 
+    def dispatch_control(self, room: str, control: dict) -> None:
+        """Hand a control event to every local member of `room` (a room, or a user's channel)."""
+        for member in list(self.rooms.get(room, ())):
+            if member.on_control is not None:
+                try:
+                    member.on_control(control)
+                except Exception:
+                    logger.exception("control event %r failed", control)
+
     async def _receive_loop(self) -> None:
         # Never cancelled while the loop runs: cancelling receive() unsubscribes the channel.
         while True:
             try:
                 event = await self.layer.receive(self.channel)
-                room, text = event.get("room"), event.get("text")
+                room, text, control = event.get("room"), event.get("text"), event.get("control")
+                if isinstance(room, str) and isinstance(control, dict):
+                    self.dispatch_control(room, control)
                 if isinstance(room, str) and isinstance(text, str):
                     self.dispatch(room, text, event.get("skip"))
             except asyncio.CancelledError:
@@ -239,6 +271,19 @@ async def publish(room: str, frame: dict | str, *, skip: str | None = None) -> N
     if skip is not None:
         event["skip"] = skip
     await get_channel_layer().group_send(group_name(room), event)
+
+
+def user_channel(username: str) -> str:
+    """The hub key of a user's own channel: every socket of the user, in every process, is in it."""
+    return "@" + username  # room ids never start with "@"
+
+
+async def publish_control(target: str, control: dict, *, text: dict | str | None = None) -> None:
+    """Send a control event (and optionally a frame) to the local members of `target` in every process."""
+    event: dict = {"type": EVENT_TYPE, "room": target, "control": control}
+    if text is not None:
+        event["text"] = text if isinstance(text, str) else encode(text)
+    await get_channel_layer().group_send(group_name(target), event)
 
 
 async def apublish_deleted(room: str, seq: int, id: str) -> None:
