@@ -57,7 +57,7 @@ class IgniteAdminMixin:
         where, args = [], []
         if room:
             where.append("ROOM = ?")
-            args.append(validate_room(room))
+            args.append(validate_room(room, self.limits.room_pattern))
         if author:
             where.append("AUTHOR = ?")
             args.append(str(author))
@@ -84,7 +84,7 @@ class IgniteAdminMixin:
         filters, filter_args = [], []
         if room is not None:
             filters.append("ROOM = ?")
-            filter_args.append(validate_room(room))
+            filter_args.append(validate_room(room, self.limits.room_pattern))
         if since is not None:
             filters.append("CREATED_AT >= ?")
             filter_args.append(int(since))
@@ -108,11 +108,11 @@ class IgniteAdminMixin:
     # ---------------------------------------------------------------- import
     def import_message(self, message: Message) -> bool:
         """Store `message` as is (seq, id, created_at); raise the room counter; False when already stored."""
-        room, seq = validate_room(message.room), validate_seq(message.seq)
+        room, seq = validate_room(message.room, self.limits.room_pattern), validate_seq(message.seq)
         if seq < 1:
             raise InvalidMessage("seq", "must be at least 1")
         author, client_id = validate_author(message.author), validate_client_id(message.client_id)
-        body = "" if message.deleted else validate_body(message.body)
+        body = "" if message.deleted else validate_body(message.body, self.limits.max_body_chars)
         if not isinstance(message.id, str) or not message.id:
             raise InvalidMessage("id", "must be a non-empty string")
         created_at = int(message.created_at)
