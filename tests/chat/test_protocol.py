@@ -18,6 +18,9 @@ from chat.protocol import (
 )
 
 
+pytestmark = pytest.mark.unit
+
+
 def frame(**fields) -> str:
     return orjson.dumps(fields).decode()
 

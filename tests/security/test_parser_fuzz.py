@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import orjson
 import pytest
 from django.conf import settings as django_settings
@@ -13,7 +15,11 @@ from ignite_store.validation import StoreLimits, validate_body, validate_client_
 
 from .strategies import frame_dicts, frame_texts
 
-EXAMPLES = 2500
+pytestmark = pytest.mark.unit
+
+
+# `make unit` runs fewer (FUZZ_EXAMPLES=300) to stay a fast lane; `make test` runs them all.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2500"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 ROOMS = ["general", "r-1"]
