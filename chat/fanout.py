@@ -109,7 +109,7 @@ class Outbox:
 
     def _write_now(self, text: str) -> None:
         try:
-            keeping_up = self._direct.write_now(text)
+            keeping_up = self._direct.write_now(text)  # type: ignore[union-attr]  # only called once _ready: set
         except Exception:
             self._write_failed()
             return

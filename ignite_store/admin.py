@@ -71,7 +71,7 @@ def install(site: AdminSite) -> None:
     """
     if getattr(site, "_ignite_store_installed", False):
         return
-    site._ignite_store_installed = True
+    site._ignite_store_installed = True  # type: ignore[attr-defined]  # a mark on this instance only
     original_get_urls, original_get_app_list = site.get_urls, site.get_app_list
 
     def get_urls():
@@ -90,8 +90,9 @@ def install(site: AdminSite) -> None:
                 pass
         return app_list
 
-    site.get_urls = get_urls
-    site.get_app_list = get_app_list
+    # Per instance, not on AdminSite: see the docstring.
+    site.get_urls = get_urls  # type: ignore[method-assign]
+    site.get_app_list = get_app_list  # type: ignore[method-assign]
 
 
 install(admin.site)

@@ -17,7 +17,6 @@ from chat.protocol import (
     parse_frame,
 )
 
-
 pytestmark = pytest.mark.unit
 
 
