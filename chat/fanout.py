@@ -2,8 +2,9 @@
 
 Publishing is one `group_send` per event carrying the frame already encoded; the process that
 receives it writes that same text into each local member's outbox. There is no per-member
-channel-layer hop (see ../shared/PERFORMANCE_NOTES.md: about 10x the throughput of group_send
-per consumer). The channel layer is only a doorbell, at most once: clients fill gaps by seq.
+channel-layer hop, which costs one Redis message and one consumer dispatch per member (see
+docs/performance.md, "What each change gained"). The channel layer is only a doorbell, at most
+once: clients fill gaps by seq.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class Outbox:
 
     def _write_now(self, text: str) -> None:
         try:
-            keeping_up = self._direct.write_now(text)
+            keeping_up = self._direct.write_now(text)  # type: ignore[union-attr]  # only called once _ready: set
         except Exception:
             self._write_failed()
             return

@@ -183,7 +183,7 @@ DIRECTORY_LIMIT_MAX = 100
 
 def _room(data: dict, ref: str) -> str:
     try:
-        return validate_room(data.get("room"))
+        return validate_room(data.get("room"), settings.CHAT["ROOM_PATTERN"])
     except InvalidMessage as e:
         raise ProtocolError("invalid", e.detail, ref=ref, field="room") from e
 
@@ -223,12 +223,12 @@ def _parse_send(data: dict) -> Send:
     raw_id = data.get("client_id")
     client_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
     try:
-        room = validate_room(data.get("room"))
+        room = validate_room(data.get("room"), settings.CHAT["ROOM_PATTERN"])
     except InvalidMessage as e:
         raise ProtocolError("invalid", e.detail, ref="send", client_id=client_id, field="room") from e
     try:
         client_id = validate_client_id(raw_id)
-        body = validate_body(data.get("body"))
+        body = validate_body(data.get("body"), settings.CHAT["MAX_BODY_CHARS"])
     except InvalidMessage as e:
         raise ProtocolError(
             "invalid", e.detail, ref="send", room=room, client_id=client_id, field=e.field

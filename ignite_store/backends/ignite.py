@@ -21,6 +21,8 @@ from pyignite.datatypes.transactions import TransactionConcurrency, TransactionI
 from ..errors import InvalidMessage, StoreError, StoreUnavailable
 from ..types import NOTIFY_LEVELS, ROLES, ROOM_KINDS, AppendResult, Membership, MembershipChange, Message, MyRoom, Room
 from ..validation import (
+    DEFAULT_ROOM_PATTERN,
+    StoreLimits,
     validate_author,
     validate_body,
     validate_choice,
@@ -95,6 +97,9 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         retention_days: int = 0,
         partition_aware: bool = False,
         max_batch: int = 256,
+        max_body_chars: int = 4000,
+        history_page_max: int = 100,
+        room_pattern: str = DEFAULT_ROOM_PATTERN,
     ):
         if not nodes:
             raise ValueError("NODES must list at least one (host, port)")
@@ -105,6 +110,7 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         self.schema = Schema(prefix=table_prefix, backups=backups)
         self.retention_days = int(retention_days or 0)
         self.max_batch = int(max_batch)
+        self.limits = StoreLimits(int(max_body_chars), int(history_page_max), room_pattern)
         self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AppendBatcher] = (
             weakref.WeakKeyDictionary()
         )
@@ -231,8 +237,8 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         return key, value
 
     def append(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
-        room, author = validate_room(room), validate_author(author)
-        body, client_id = validate_body(body), validate_client_id(client_id)
+        room, author = validate_room(room, self.limits.room_pattern), validate_author(author)
+        body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
 
         def operation(client):
             messages = client.get_cache(self.messages_cache)
@@ -259,8 +265,8 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         return self._run(operation, retry=True)
 
     async def aappend(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
-        room, author = validate_room(room), validate_author(author)
-        body, client_id = validate_body(body), validate_client_id(client_id)
+        room, author = validate_room(room, self.limits.room_pattern), validate_author(author)
+        body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
         return await self._batcher().submit(room, author, body, client_id)
 
     def _batcher(self) -> AppendBatcher:
@@ -282,7 +288,7 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
                 retry=False,
             )
         except StoreUnavailable as error:
-            if not error.retryable or is_connection_error(error.__cause__):
+            if not error.retryable or (error.__cause__ is not None and is_connection_error(error.__cause__)):
                 raise
             # A lock wait between processes locking overlapping rooms on different nodes (or a
             # slow cluster) timed the transaction out: fall back to one transaction per room,
@@ -360,7 +366,7 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
 
     # ================================================================ delete (moderation)
     def delete(self, room: str, seq: int, *, by: str) -> Message | None:
-        room, seq, by = validate_room(room), validate_seq(seq), validate_author(by)
+        room, seq, by = validate_room(room, self.limits.room_pattern), validate_seq(seq), validate_author(by)
 
         def operation(client):
             messages = client.get_cache(self.messages_cache)
@@ -377,7 +383,7 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         return self._run(operation, retry=True)
 
     async def adelete(self, room: str, seq: int, *, by: str) -> Message | None:
-        room, seq, by = validate_room(room), validate_seq(seq), validate_author(by)
+        room, seq, by = validate_room(room, self.limits.room_pattern), validate_seq(seq), validate_author(by)
 
         async def operation(client):
             messages = await client.get_cache(self.messages_cache)

@@ -54,10 +54,11 @@ class IgniteAdminMixin:
         """Newest messages across rooms, keyset-paginated on (created_at, room, seq) descending."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= RECENT_MAX:
             raise InvalidMessage("limit", f"must be an integer from 1 to {RECENT_MAX}")
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if room:
             where.append("ROOM = ?")
-            args.append(validate_room(room))
+            args.append(validate_room(room, self.limits.room_pattern))
         if author:
             where.append("AUTHOR = ?")
             args.append(str(author))
@@ -81,10 +82,11 @@ class IgniteAdminMixin:
         self, *, room: str | None = None, since: int | None = None, until: int | None = None
     ) -> Iterator[Message]:
         """Yield messages ordered by (room, seq), one keyset page of EXPORT_PAGE rows in memory at a time."""
-        filters, filter_args = [], []
+        filters: list[str] = []
+        filter_args: list[object] = []
         if room is not None:
             filters.append("ROOM = ?")
-            filter_args.append(validate_room(room))
+            filter_args.append(validate_room(room, self.limits.room_pattern))
         if since is not None:
             filters.append("CREATED_AT >= ?")
             filter_args.append(int(since))
@@ -108,11 +110,11 @@ class IgniteAdminMixin:
     # ---------------------------------------------------------------- import
     def import_message(self, message: Message) -> bool:
         """Store `message` as is (seq, id, created_at); raise the room counter; False when already stored."""
-        room, seq = validate_room(message.room), validate_seq(message.seq)
+        room, seq = validate_room(message.room, self.limits.room_pattern), validate_seq(message.seq)
         if seq < 1:
             raise InvalidMessage("seq", "must be at least 1")
         author, client_id = validate_author(message.author), validate_client_id(message.client_id)
-        body = "" if message.deleted else validate_body(message.body)
+        body = "" if message.deleted else validate_body(message.body, self.limits.max_body_chars)
         if not isinstance(message.id, str) or not message.id:
             raise InvalidMessage("id", "must be a non-empty string")
         created_at = int(message.created_at)
@@ -202,7 +204,7 @@ class IgniteAdminMixin:
             # Two plain counts: COUNT(DISTINCT ...) beside COUNT(*) trips Ignite's distributed query splitter.
             total = self._sql(f"SELECT COUNT(*) FROM {self.messages_table}")[0][0]
             rooms = self._sql(f"SELECT COUNT(*) FROM {self.rooms_table}")[0][0]
-            messages = {"total": int(total), "rooms": int(rooms), "error": None}
+            messages: dict[str, object] = {"total": int(total), "rooms": int(rooms), "error": None}
         except StoreError as exc:
             # Lost partitions or a missing schema make counting fail; that is a finding, not an outage.
             messages = {"total": None, "rooms": None, "error": str(exc)}

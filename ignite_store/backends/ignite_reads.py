@@ -36,7 +36,7 @@ class IgniteReadsMixin:
     """get, last_seq, latest, before and after (sync and async) for IgniteMessageStore."""
 
     def get(self, room: str, seq: int) -> Message | None:
-        room, seq = validate_room(room), validate_seq(seq)
+        room, seq = validate_room(room, self.limits.room_pattern), validate_seq(seq)
 
         def operation(client):
             value = client.get_cache(self.messages_cache).get(MessageKey(ROOM=room, SEQ=seq))
@@ -45,7 +45,7 @@ class IgniteReadsMixin:
         return self._run(operation, retry=True)
 
     async def aget(self, room: str, seq: int) -> Message | None:
-        room, seq = validate_room(room), validate_seq(seq)
+        room, seq = validate_room(room, self.limits.room_pattern), validate_seq(seq)
 
         async def operation(client):
             value = await (await client.get_cache(self.messages_cache)).get(MessageKey(ROOM=room, SEQ=seq))
@@ -54,7 +54,7 @@ class IgniteReadsMixin:
         return await self._arun(operation, retry=True)
 
     def last_seq(self, room: str) -> int:
-        room = validate_room(room)
+        room = validate_room(room, self.limits.room_pattern)
 
         def operation(client):
             counter = client.get_cache(self.rooms_cache).get(room)
@@ -63,7 +63,7 @@ class IgniteReadsMixin:
         return self._run(operation, retry=True)
 
     async def alast_seq(self, room: str) -> int:
-        room = validate_room(room)
+        room = validate_room(room, self.limits.room_pattern)
 
         async def operation(client):
             counter = await (await client.get_cache(self.rooms_cache)).get(room)
@@ -140,15 +140,18 @@ class IgniteReadsMixin:
         return self._page(messages, has_more=high < last)
 
     def latest(self, room: str, limit: int) -> Page:
-        limit, room = validate_limit(limit), validate_room(room)
+        limit = validate_limit(limit, self.limits.history_page_max)
+        room = validate_room(room, self.limits.room_pattern)
         return self._counted_page(self._rows(self._latest_query, [limit, room]), limit)
 
     async def alatest(self, room: str, limit: int) -> Page:
-        limit, room = validate_limit(limit), validate_room(room)
+        limit = validate_limit(limit, self.limits.history_page_max)
+        room = validate_room(room, self.limits.room_pattern)
         return self._counted_page(await self._arows(self._latest_query, [limit, room]), limit)
 
     def before(self, room: str, before_seq: int, limit: int) -> Page:
-        room, before_seq, limit = validate_room(room), validate_seq(before_seq, "before"), validate_limit(limit)
+        room, before_seq = validate_room(room, self.limits.room_pattern), validate_seq(before_seq, "before")
+        limit = validate_limit(limit, self.limits.history_page_max)
         low, high = max(1, before_seq - limit), before_seq - 1
         if high < low:
             return Page([], has_more=False)
@@ -156,7 +159,8 @@ class IgniteReadsMixin:
         return self._page(rows, has_more=bool(rows) and low > 1)
 
     async def abefore(self, room: str, before_seq: int, limit: int) -> Page:
-        room, before_seq, limit = validate_room(room), validate_seq(before_seq, "before"), validate_limit(limit)
+        room, before_seq = validate_room(room, self.limits.room_pattern), validate_seq(before_seq, "before")
+        limit = validate_limit(limit, self.limits.history_page_max)
         low, high = max(1, before_seq - limit), before_seq - 1
         if high < low:
             return Page([], has_more=False)
@@ -164,13 +168,13 @@ class IgniteReadsMixin:
         return self._page(rows, has_more=bool(rows) and low > 1)
 
     def after(self, room: str, after_seq: int, limit: int) -> Page:
-        room, after_seq = validate_room(room), validate_seq(after_seq, "after")
+        room, after_seq = validate_room(room, self.limits.room_pattern), validate_seq(after_seq, "after")
         limit = validate_limit(limit, maximum=CATCHUP_LIMIT_MAX)
         return self._after_page(self._rows(self._after_query, [after_seq + 1, after_seq + limit, room]),
                                 after_seq, limit)
 
     async def aafter(self, room: str, after_seq: int, limit: int) -> Page:
-        room, after_seq = validate_room(room), validate_seq(after_seq, "after")
+        room, after_seq = validate_room(room, self.limits.room_pattern), validate_seq(after_seq, "after")
         limit = validate_limit(limit, maximum=CATCHUP_LIMIT_MAX)
         rows = await self._arows(self._after_query, [after_seq + 1, after_seq + limit, room])
         return self._after_page(rows, after_seq, limit)

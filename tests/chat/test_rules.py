@@ -1,7 +1,11 @@
 """Chat rules that need neither a socket nor a server: rate limits and typing throttle."""
 
+import pytest
+
 from chat.ratelimit import TokenBucket, UserBuckets
 from chat.services import TypingThrottle
+
+pytestmark = pytest.mark.unit
 
 
 class FakeClock:

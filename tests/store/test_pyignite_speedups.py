@@ -137,6 +137,7 @@ def batch_pairs(n: int) -> tuple[Pairs, Pairs]:
 
 
 @pytest.mark.parametrize("compact_footer", [True, False])
+@pytest.mark.unit
 def test_binary_objects_encode_to_identical_bytes(speedups, compact_footer):
     objects = sample_objects()
     plain = encode_all(objects, compact_footer)
@@ -148,6 +149,7 @@ def test_binary_objects_encode_to_identical_bytes(speedups, compact_footer):
 
 
 @pytest.mark.parametrize("compact_footer", [True, False])
+@pytest.mark.unit
 def test_requests_encode_to_identical_bytes(speedups, compact_footer):
     messages, keys = batch_pairs(64)
     rooms = {f"room-{i}": RoomValue(LAST_SEQ=i, LAST_AT=i * 1000) for i in range(20)}
@@ -157,6 +159,7 @@ def test_requests_encode_to_identical_bytes(speedups, compact_footer):
     assert [put_all_request(p, compact_footer) for p in (messages, keys, rooms)] == plain
 
 
+@pytest.mark.unit
 def test_strings_encode_to_identical_bytes(speedups):
     values = [text(n) for n in range(301)] + ["", "\x00", "a\x00b\x00", b"raw\x00bytes", b"", text(4000), None]
 
@@ -201,6 +204,7 @@ def decode_all(blobs: list[bytes]) -> list:
     return out
 
 
+@pytest.mark.unit
 def test_binary_objects_decode_to_identical_values(speedups):
     blobs = [blob for blob, _ in encode_all(sample_objects(), True)[::2]]
     plain = decode_all(blobs)
@@ -211,6 +215,7 @@ def test_binary_objects_decode_to_identical_values(speedups):
         "DELETED_BY": ""})
 
 
+@pytest.mark.unit
 def test_maps_decode_to_identical_values(speedups):
     async def decode(blob):
         client = AioStubClient(True)
@@ -318,6 +323,7 @@ async def test_store_appends_and_reads_with_speedups(speedups, store, room):
 # ---------------------------------------------------------------- install / guard
 
 
+@pytest.mark.unit
 def test_install_is_guarded_by_the_pyignite_version(speedups, monkeypatch, caplog):
     original = String.build_c_type
     monkeypatch.setattr(pyignite, "__version__", "0.7.0")
@@ -328,6 +334,7 @@ def test_install_is_guarded_by_the_pyignite_version(speedups, monkeypatch, caplo
     assert "not installed" in caplog.text
 
 
+@pytest.mark.unit
 def test_uninstall_restores_pyignite(speedups):
     before = {name: vars(BinaryObject)[name] for name in ("from_python_not_null_async", "schema_type")}
     assert speedups.install() and speedups.install()  # idempotent
@@ -337,6 +344,7 @@ def test_uninstall_restores_pyignite(speedups):
     assert not speedups.installed()
 
 
+@pytest.mark.unit
 def test_cached_classes_are_shared(speedups):
     assert speedups.install()
     assert String.build_c_type(12) is String.build_c_type(12)
