@@ -67,14 +67,15 @@ def peers(room: Room, user: str) -> list[str]:
 def room_entry(room: Room, user: str, *, role: str | None, last_seq: int, last_read_seq: int,
                last_at: int | None) -> dict:
     """A room as the `rooms`/`room` frames show it to `user`."""
-    entry = {
+    entry: dict[str, object] = {
         "room": room.id, "name": room.name, "kind": room.kind, "topic": room.topic, "role": role,
         "last_seq": last_seq, "last_read_seq": last_read_seq, "unread": max(0, last_seq - last_read_seq),
         "mentions": 0, "last_at": last_at,
     }
     if room.kind == "direct":
-        entry["peers"] = peers(room, user)
-        entry["name"] = ", ".join(entry["peers"])
+        others = peers(room, user)
+        entry["peers"] = others
+        entry["name"] = ", ".join(others)
     return entry
 
 

@@ -408,12 +408,12 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
 
     # ================================================================ rooms and memberships
     async def acreate_room(self, room: Room, members: dict[str, str]) -> tuple[Room, bool]:
-        room = _valid_room(room)
+        room = _valid_room(room, self.limits.room_pattern)
         members = {validate_author(user): validate_choice(role, "role", ROLES) for user, role in members.items()}
         return await self._rooms.create(room, members)
 
     async def aget_room(self, room: str) -> Room | None:
-        return await self._rooms.get(validate_room(room))
+        return await self._rooms.get(validate_room(room, self.limits.room_pattern))
 
     async def aupdate_room(self, room: str, *, name: str | None = None, topic: str | None = None,
                            archived: bool | None = None) -> Room | None:
@@ -424,7 +424,7 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
             changes["topic"] = validate_topic(topic)
         if archived is not None:
             changes["archived"] = bool(archived)
-        return await self._rooms.update(validate_room(room), changes)
+        return await self._rooms.update(validate_room(room, self.limits.room_pattern), changes)
 
     async def alist_rooms(self, *, kind: str | None = None, search: str | None = None,
                           include_archived: bool = False, limit: int = 100) -> list[tuple[Room, int, int | None]]:
@@ -438,30 +438,30 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
                                          limit=limit)
 
     async def amember_counts(self, rooms: list[str]) -> dict[str, int]:
-        return await self._rooms.member_counts([validate_room(room) for room in rooms])
+        return await self._rooms.member_counts([validate_room(room, self.limits.room_pattern) for room in rooms])
 
     async def amembership(self, room: str, user: str) -> Membership | None:
-        return await self._rooms.membership(validate_room(room), validate_author(user))
+        return await self._rooms.membership(validate_room(room, self.limits.room_pattern), validate_author(user))
 
     async def aadd_member(self, room: str, user: str, role: str = "member") -> MembershipChange:
-        return await self._rooms.add_member(validate_room(room), validate_author(user),
+        return await self._rooms.add_member(validate_room(room, self.limits.room_pattern), validate_author(user),
                                             validate_choice(role, "role", ROLES), now_ms())
 
     async def aremove_member(self, room: str, user: str) -> MembershipChange:
-        return await self._rooms.remove_member(validate_room(room), validate_author(user))
+        return await self._rooms.remove_member(validate_room(room, self.limits.room_pattern), validate_author(user))
 
     async def aset_role(self, room: str, user: str, role: str) -> Membership | None:
-        return await self._rooms.set_role(validate_room(room), validate_author(user),
+        return await self._rooms.set_role(validate_room(room, self.limits.room_pattern), validate_author(user),
                                           validate_choice(role, "role", ROLES))
 
     async def amembers(self, room: str, limit: int = 1000) -> list[Membership]:
-        return await self._rooms.members(validate_room(room), int(limit))
+        return await self._rooms.members(validate_room(room, self.limits.room_pattern), int(limit))
 
     async def auser_rooms(self, user: str) -> list[MyRoom]:
         return await self._rooms.user_rooms(validate_author(user))
 
     async def amark_read(self, markers: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
-        valid = {(validate_room(room), validate_author(user)): validate_seq(seq)
+        valid = {(validate_room(room, self.limits.room_pattern), validate_author(user)): validate_seq(seq)
                  for (room, user), seq in markers.items()}
         return await self._rooms.mark_read(valid) if valid else {}
 
@@ -469,10 +469,10 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         return await self._rooms.all_memberships(after, int(limit))
 
     async def aimport_room(self, room: Room) -> bool:
-        return await self._rooms.put_room(_valid_room(room))
+        return await self._rooms.put_room(_valid_room(room, self.limits.room_pattern))
 
     async def aimport_membership(self, membership: Membership) -> bool:
-        room = await self._rooms.get(validate_room(membership.room))
+        room = await self._rooms.get(validate_room(membership.room, self.limits.room_pattern))
         if room is None:
             raise InvalidMessage("room", "import the room before its memberships")
         validate_author(membership.user)
@@ -489,9 +489,9 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         await self._pool.aclose()
 
 
-def _valid_room(room: Room) -> Room:
+def _valid_room(room: Room, room_pattern: str) -> Room:
     """`room` with its fields validated (name and topic trimmed)."""
-    validate_room(room.id)
+    validate_room(room.id, room_pattern)
     validate_choice(room.kind, "kind", ROOM_KINDS)
     validate_author(room.creator)
     if isinstance(room.created_at, bool) or not isinstance(room.created_at, int) or room.created_at < 0:
