@@ -103,23 +103,31 @@ def room() -> str:
 
 @pytest.fixture
 def new_user(browser):
-    """new_user(base_url, prefix, viewport=DESKTOP) -> a Page signed up through the sign-up form."""
+    """new_user(base_url, prefix, viewport=DESKTOP) -> a Page signed up through the sign-up form.
+
+    With `login_as=username` the page logs that existing user in instead (a second device)."""
     contexts = []
 
-    def make(base_url: str, prefix: str, viewport: dict | None = None):
+    def make(base_url: str, prefix: str = "", viewport: dict | None = None, login_as: str | None = None):
         context = browser.new_context(viewport=viewport or DESKTOP)
         contexts.append(context)
         page = context.new_page()
         page.errors = []
         page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        page.username = f"{prefix}{uuid.uuid4().hex[:6]}"
-        page.goto(f"{base_url}/accounts/signup/")
-        page.fill("#id_username", page.username)
-        page.fill("#id_password1", PASSWORD)
-        page.fill("#id_password2", PASSWORD)
+        if login_as is not None:
+            page.username = login_as
+            page.goto(f"{base_url}/accounts/login/")
+            page.fill("#id_username", login_as)
+            page.fill("#id_password", PASSWORD)
+        else:
+            page.username = f"{prefix}{uuid.uuid4().hex[:6]}"
+            page.goto(f"{base_url}/accounts/signup/")
+            page.fill("#id_username", page.username)
+            page.fill("#id_password1", PASSWORD)
+            page.fill("#id_password2", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(f"{base_url}/**")
-        page.wait_for_selector("#conn-state[data-state=connected]")
+        page.wait_for_selector("#conn-state[data-state=connected]", state="attached")  # hidden in a drawer on a phone
         return page
 
     yield make
