@@ -10,7 +10,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .daphne_patches import DIRECT_SOCKET
+from .direct_write import DIRECT_SOCKET
 from .fanout import Outbox
 from .presence import get_presence
 from .protocol import ProtocolError, encode, error_frame, hello_frame, parse_frame

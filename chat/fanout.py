@@ -37,7 +37,7 @@ def group_name(room: str) -> str:
 # ---------------------------------------------------------------- outbox
 
 class DirectWriter(Protocol):
-    """A socket that takes a frame synchronously (chat.daphne_patches.DirectSocket under Daphne)."""
+    """A socket that takes a frame synchronously (chat.daphne_internals.DirectSocket under chatsite.daphne_main)."""
 
     def write_now(self, text: str) -> bool:
         """Write one frame; False when the client has too much unread, and drained() must be awaited."""
