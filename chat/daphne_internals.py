@@ -27,6 +27,7 @@ import logging
 import socket
 import termios
 from collections import deque
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
@@ -43,10 +44,10 @@ _warned_connection = False
 
 # ---------------------------------------------------------------- version guard
 
-def _version_problem() -> str | None:
+def _version_problem(version_of: Callable[[str], str] = metadata.version) -> str | None:
     for package, majors in _KNOWN_MAJORS.items():
         try:
-            version = metadata.version(package)
+            version = version_of(package)
             major = int(version.split(".")[0])
         except (metadata.PackageNotFoundError, ValueError):
             return f"{package} version unknown"
