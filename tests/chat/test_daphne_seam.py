@@ -71,3 +71,8 @@ def test_a_failed_guard_falls_back_with_one_warning(monkeypatch, caplog):
 @pytest.mark.parametrize("transport", [None, SimpleNamespace(TLS=True), object()])
 def test_a_connection_that_is_not_plain_tcp_is_served_plainly(transport):
     assert not daphne_internals.connection_supported(SimpleNamespace(transport=transport))
+
+
+def test_the_default_server_takes_the_direct_path(daphne_factory):
+    server = daphne_factory(DJANGO_LOG_LEVEL="INFO")  # the server logs which send path it took
+    assert "chat send path: direct writes, send back-pressure" in server.log_tail(200)
