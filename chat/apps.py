@@ -2,7 +2,11 @@ from django.apps import AppConfig
 
 
 class ChatConfig(AppConfig):
-    """The chat app: WebSocket protocol, fan-out and presence (see docs/protocol.md)."""
+    """The chat app: WebSocket protocol, fan-out and presence (see docs/protocol.md).
+
+    Loading it changes nothing in Daphne: the server side lives in chat.daphne_server, which only
+    `python -m chatsite.daphne_main` imports.
+    """
 
     name = "chat"
     verbose_name = "Chat"
@@ -11,11 +15,9 @@ class ChatConfig(AppConfig):
         from django.core.signals import setting_changed
 
         from .revocation import connect_signals
+
         connect_signals()
         setting_changed.connect(_chat_settings_changed, dispatch_uid="chat.settings_changed")
-        from . import daphne_patches
-
-        daphne_patches.install()
 
 
 def _chat_settings_changed(setting: str, **kwargs) -> None:

@@ -10,7 +10,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .daphne_patches import DIRECT_SOCKET
+from .direct_write import DIRECT_SOCKET
 from .fanout import Outbox
 from .protocol import ProtocolError, encode, error_frame, hello_frame, parse_frame
 from .revocation import CLOSE_REVOKED
@@ -89,7 +89,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=encode(error_frame("too_many_connections", "close another tab first")))
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
-        # Under Daphne (chat.daphne_patches) frames skip Channels' send chain; elsewhere self.send.
+        # Under chatsite.daphne_main (chat.daphne_server) frames skip Channels' send chain; elsewhere self.send.
         direct = (self.scope.get("extensions") or {}).get(DIRECT_SOCKET)
         self.outbox = Outbox(self._write, self._slow_consumer, settings.CHAT.get("OUTBOX_MAX_FRAMES", 1000),
                              self.username, on_write_error=self._write_failed, direct=direct)

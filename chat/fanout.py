@@ -38,7 +38,7 @@ def group_name(room: str) -> str:
 # ---------------------------------------------------------------- outbox
 
 class DirectWriter(Protocol):
-    """A socket that takes a frame synchronously (chat.daphne_patches.DirectSocket under Daphne)."""
+    """A socket that takes a frame synchronously (chat.daphne_internals.DirectSocket under chatsite.daphne_main)."""
 
     def write_now(self, text: str) -> bool:
         """Write one frame; False when the client has too much unread, and drained() must be awaited."""
@@ -240,10 +240,11 @@ class RoomHub:
             try:
                 event = await self.layer.receive(self.channel)
                 room, text, control = event.get("room"), event.get("text"), event.get("control")
-                if isinstance(room, str) and isinstance(control, dict):
-                    self.dispatch_control(room, control)
+                # The text first: a revocation's own `removed` frame must reach the sockets it detaches.
                 if isinstance(room, str) and isinstance(text, str):
                     self.dispatch(room, text, event.get("skip"))
+                if isinstance(room, str) and isinstance(control, dict):
+                    self.dispatch_control(room, control)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.daphne import BASE_DIR, DaphneServer, _wait_until_serving, nodes_env
+from tests.fixtures.daphne import BASE_DIR, DAPHNE_COMMAND, DaphneServer, _wait_until_serving, nodes_env
 
 SCREENSHOTS = BASE_DIR / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -46,7 +45,7 @@ class WebServer:
         log_path = self.directory / f"daphne-web-{self.port}.log"
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "chatsite.asgi:application"],
+                [*DAPHNE_COMMAND, "--fd", str(listener.fileno()), "chatsite.asgi:application"],
                 cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
             )
         listener.close()  # only the child listens: while it is down, connections are refused

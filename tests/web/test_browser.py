@@ -483,9 +483,6 @@ def test_a_room_named_in_hangul(live_settings, web, new_user):
     assert not ana.errors and not bo.errors
 
 
-@pytest.mark.xfail(strict=True, reason="server: revoke_room's control detaches every socket from the room before the "
-                   "`removed` frame sent with it is dispatched to the room (chat.fanout.RoomHub._receive_loop), "
-                   "so nobody receives it")
 def test_an_archived_room_leaves_every_sidebar(live_settings, web, new_user):
     ana = new_user(web.url, "ana")
     bo = new_user(web.url, "bo")
