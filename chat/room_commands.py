@@ -176,14 +176,19 @@ async def open_direct(session: ChatSession, cmd: OpenDirect) -> None:
     users = sorted({session.username, cmd.user})
     room = Room(id=direct_room_id(users), name=",".join(users), kind="direct", topic="", creator=session.username,
                 created_at=now_ms())
+    store = session.services.store
     try:
-        stored, _ = await session.services.store.acreate_room(room, {user: "member" for user in users})
-        last_seq = await session.services.store.alast_seq(stored.id)
-        membership = await session.services.store.amembership(stored.id, session.username)
+        stored, created = await store.acreate_room(room, {user: "member" for user in users})
+        if not created:  # one who left the DM is back in it: the conversation belongs to the pair
+            for user in users:
+                await store.aadd_member(stored.id, user, "member")
+        last_seq = await store.alast_seq(stored.id)
+        membership = await store.amembership(stored.id, session.username)
     except StoreUnavailable as e:
         raise _unavailable("open_dm") from e
-    if membership is None:  # not ours: a DM id is derived from its members, so this cannot be a mix-up
+    if membership is None or stored.kind != "direct":
         raise ProtocolError("forbidden", "no such room, or you may not do this in it", ref="open_dm")
+    session.services.access.forget(user=session.username, room=stored.id)
     entry = room_entry(stored, session.username, role=membership.role, last_seq=last_seq,
                        last_read_seq=membership.last_read_seq, last_at=None)
     await session.emit({"type": "created", "room": entry})

@@ -13,11 +13,12 @@ a moment, so a `message` frame whose seq was already stored at the removal count
 from __future__ import annotations
 
 import asyncio
+import os
 import json
 import time
 import uuid
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 
@@ -129,69 +130,96 @@ async def run_example(ops, servers, cookies) -> None:
     for i in range(2):
         asked = time.monotonic()
         await owner.send(type="create_room", name=f"secret {tag} {i}", kind="private")
-        rooms.append((await owner.expect("created"))["room"]["room"])
+        created = await owner.expect("created", "error")
+        assert created["type"] == "created", created
+        rooms.append(created["room"]["room"])
         model.grant("pa0", rooms[-1], asked)
     asked = time.monotonic()
-    await owner.send(type="open_dm", user="pa1")
-    rooms.append((await owner.expect("created"))["room"]["room"])
+    await owner.send(type="open_dm", user="pa1")  # re-opened by every example: both are members again
+    created = await owner.expect("created", "error")
+    assert created["type"] == "created", created
+    rooms.append(created["room"]["room"])
     model.grant("pa0", rooms[-1], asked)
     model.grant("pa1", rooms[-1], asked)
     joined: dict[str, set[str]] = {user: set() for user in USERS}
 
-    for op, actor_index, room_index, target_index in ops:
-        actor, target, room = USERS[actor_index], USERS[target_index], rooms[room_index]
-        client = clients[actor]
-        if op == "invite":
-            asked = time.monotonic()
-            await client.send(type="invite", room=room, user=target)
-            answer = await client.expect("invited", "error", room=room)
-            if answer["type"] == "invited":
-                model.grant(target, room, asked)
-        elif op in ("remove", "leave"):
-            leaving = op == "leave" or target == actor  # removing yourself is leaving
-            victim = actor if leaving else target
-            asked = time.monotonic()
-            if leaving:
-                await client.send(type="leave_room", room=room)
-                answer = await client.expect("removed", "error", room=room)
-            else:
-                await client.send(type="remove_member", room=room, user=target)
-                answer = await client.expect("member_removed", "error", room=room)
-            if answer["type"] != "error" and (leaving or answer.get("changed")):
-                model.revoke(victim, room, asked, time.monotonic())
-                joined[victim].discard(room)
-        elif op == "join":
-            await client.send(type="join", room=room)
-            answer = await client.expect("joined", "error", room=room)
-            if answer["type"] == "joined":
-                joined[actor].add(room)
-        elif op == "send":
-            body = f"private {room} {uuid.uuid4().hex}"
-            await client.send(type="send", room=room, body=body, client_id=uuid.uuid4().hex)
-            answer = await client.expect("ack", "error", room=room)
-            if answer["type"] == "ack":
-                model.last_seq[room] = max(model.last_seq.get(room, 0), answer["seq"])
-                secrets_of[body] = room
-        elif op == "history":
-            await client.send(type="history", room=room)
-            await client.expect("history", "error", room=room)
-        elif op == "catchup":
-            await client.send(type="catchup", room=room, after=0)
-            await client.expect("catchup", "error", room=room)
-        elif op == "typing":
-            await client.send(type="typing", room=room)
-        elif op == "read":
-            await client.send(type="read", room=room, seq=model.last_seq.get(room, 0))
-        elif op == "reconnect":
-            await client.close()
-            where[actor] = 1 - where[actor]
-            await client.open(servers[where[actor]])
-            joined[actor].clear()
+    try:
+        await run_operations(ops, clients, servers, where, rooms, model, secrets_of, joined)
+    finally:
+        for client in clients.values():
+            if client.ws is not None:
+                await client.ws.close()
+    check_no_leaks(clients, rooms, model, secrets_of)
+    await check_members_read_everything(clients, servers, model)
+
+
+async def run_operations(ops, clients, servers, where, rooms, model, secrets_of, joined) -> None:
+    for step, (op, actor_index, room_index, target_index) in enumerate(ops):
+        try:
+            await run_operation(op, actor_index, room_index, target_index, clients, servers, where, rooms, model,
+                                secrets_of, joined)
+        except TimeoutError as e:
+            raise AssertionError(f"step {step} {op} by {USERS[actor_index]} in room {room_index} "
+                                 f"(target {USERS[target_index]}) got no answer") from e
     await asyncio.sleep(0.5)  # let the last live frames arrive
     for client in clients.values():
         await client.close()
 
-    # 1. Nobody received a frame of a room (or a private body) while not a member.
+
+async def run_operation(op, actor_index, room_index, target_index, clients, servers, where, rooms, model,
+                        secrets_of, joined) -> None:
+    actor, target, room = USERS[actor_index], USERS[target_index], rooms[room_index]
+    client = clients[actor]
+    if op == "invite":
+        asked = time.monotonic()
+        await client.send(type="invite", room=room, user=target)
+        answer = await client.expect("invited", "error", room=room)
+        if answer["type"] == "invited":
+            model.grant(target, room, asked)
+    elif op in ("remove", "leave"):
+        leaving = op == "leave" or target == actor  # removing yourself is leaving
+        victim = actor if leaving else target
+        asked = time.monotonic()
+        if leaving:
+            await client.send(type="leave_room", room=room)
+            answer = await client.expect("removed", "error", room=room)
+        else:
+            await client.send(type="remove_member", room=room, user=target)
+            answer = await client.expect("member_removed", "error", room=room)
+        if answer["type"] != "error" and (leaving or answer.get("changed")):
+            model.revoke(victim, room, asked, time.monotonic())
+            joined[victim].discard(room)
+    elif op == "join":
+        await client.send(type="join", room=room)
+        answer = await client.expect("joined", "error", room=room)
+        if answer["type"] == "joined":
+            joined[actor].add(room)
+    elif op == "send":
+        body = f"private {room} {uuid.uuid4().hex}"
+        await client.send(type="send", room=room, body=body, client_id=uuid.uuid4().hex)
+        answer = await client.expect("ack", "error", room=room)
+        if answer["type"] == "ack":
+            model.last_seq[room] = max(model.last_seq.get(room, 0), answer["seq"])
+            secrets_of[body] = room
+    elif op == "history":
+        await client.send(type="history", room=room)
+        await client.expect("history", "error", room=room)
+    elif op == "catchup":
+        await client.send(type="catchup", room=room, after=0)
+        await client.expect("catchup", "error", room=room)
+    elif op == "typing":
+        await client.send(type="typing", room=room)
+    elif op == "read":
+        await client.send(type="read", room=room, seq=model.last_seq.get(room, 0))
+    elif op == "reconnect":
+        await client.close()
+        where[actor] = 1 - where[actor]
+        await client.open(servers[where[actor]])
+        joined[actor].clear()
+
+
+def check_no_leaks(clients, rooms, model, secrets_of) -> None:
+    """Nobody received a frame of a room (or a private body) while not a member."""
     for user, client in clients.items():
         for at, frame in client.log:
             room = room_of(frame)
@@ -204,7 +232,10 @@ async def run_example(ops, servers, cookies) -> None:
                 assert model.member_at(user, room, at) or model.in_flight(user, room, at, frame), (
                     f"{user} got a frame of {room} while not a member: {frame}")
 
-    # 2. Members can read everything that was stored.
+
+
+async def check_members_read_everything(clients, servers, model) -> None:
+    """Members can read everything that was stored."""
     for (user, room) in list(model.since):
         client = clients[user]
         await client.open(servers[0])
@@ -223,7 +254,9 @@ async def run_example(ops, servers, cookies) -> None:
 def test_non_members_never_receive_private_frames(daphne_pair, chat_site):
     cookies = {name: f"sessionid={key}" for name, key in chat_site.login(*USERS).items()}
 
-    @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    # No shrinking: each example runs against real servers, and a failure names its step.
+    @settings(max_examples=int(os.environ.get("ACCESS_EXAMPLES", "6")), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+              phases=[Phase.explicit, Phase.generate])
     @given(operations)
     def check(ops):
         asyncio.run(run_example(ops, daphne_pair, cookies))
