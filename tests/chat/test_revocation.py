@@ -113,7 +113,8 @@ async def test_logout_closes_that_sessions_sockets_only(daphne_pair, chat_site):
     def logout() -> None:
         csrf = "t" * 32
         request = urllib.request.Request(
-            f"http://127.0.0.1:{first.port}/accounts/logout/", method="POST", data=f"csrfmiddlewaretoken={csrf}".encode(),
+            f"http://127.0.0.1:{first.port}/accounts/logout/", method="POST",
+            data=f"csrfmiddlewaretoken={csrf}".encode(),
             headers={"Cookie": f"{cookie}; csrftoken={csrf}", "Content-Type": "application/x-www-form-urlencoded",
                      "Referer": f"http://127.0.0.1:{first.port}/", "Origin": f"http://127.0.0.1:{first.port}"})
         opener = urllib.request.build_opener(NoRedirect)

@@ -13,8 +13,8 @@ a moment, so a `message` frame whose seq was already stored at the removal count
 from __future__ import annotations
 
 import asyncio
-import os
 import json
+import os
 import time
 import uuid
 
@@ -255,8 +255,8 @@ def test_non_members_never_receive_private_frames(daphne_pair, chat_site):
     cookies = {name: f"sessionid={key}" for name, key in chat_site.login(*USERS).items()}
 
     # No shrinking: each example runs against real servers, and a failure names its step.
-    @settings(max_examples=int(os.environ.get("ACCESS_EXAMPLES", "6")), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-              phases=[Phase.explicit, Phase.generate])
+    @settings(max_examples=int(os.environ.get("ACCESS_EXAMPLES", "6")), deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
     @given(operations)
     def check(ops):
         asyncio.run(run_example(ops, daphne_pair, cookies))
