@@ -22,6 +22,8 @@ class ChatConfig(AppConfig):
 
 def _chat_settings_changed(setting: str, **kwargs) -> None:
     if setting in ("CHAT", "IGNITE_STORE"):
+        from .limits import current
         from .services import reset_services
 
+        current.cache_clear()
         reset_services()

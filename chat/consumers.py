@@ -8,7 +8,6 @@ import uuid
 
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
 from .direct_write import DIRECT_SOCKET
 from .fanout import Outbox
@@ -79,7 +78,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept()
         try:
             self.registered = await services.presence.register_connection(
-                self.username, self.conn_id, settings.CHAT["MAX_CONNECTIONS_PER_USER"]
+                self.username, self.conn_id, services.limits.max_connections_per_user
             )
         except Exception:
             # Redis is down: count nothing rather than lock everybody out.
@@ -91,12 +90,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         # Under chatsite.daphne_main (chat.daphne_server) frames skip Channels' send chain; elsewhere self.send.
         direct = (self.scope.get("extensions") or {}).get(DIRECT_SOCKET)
-        self.outbox = Outbox(self._write, self._slow_consumer, settings.CHAT.get("OUTBOX_MAX_FRAMES", 1000),
+        self.outbox = Outbox(self._write, self._slow_consumer, services.limits.outbox_max_frames,
                              self.username, on_write_error=self._write_failed, direct=direct)
         session = self.scope.get("session")
         self.session = ChatSession(self.username, self.conn_id, self.outbox, services,
                                    session_key=getattr(session, "session_key", None), on_revoked=self._revoked)
-        await self.session.emit(hello_frame(self.username))
+        await self.session.emit(hello_frame(self.username, services.limits))
         await self.session.start()
 
     def _revoked(self, reason: str) -> None:
@@ -128,7 +127,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 logger.info("%s ignores the frame rate limit; closing with %d", self.username, CLOSE_FLOODING)
                 await self._close_quietly(CLOSE_FLOODING)
             return
-        limit = settings.CHAT["MAX_FRAME_BYTES"]
+        limit = self.session.services.limits.max_frame_bytes
         size = len(bytes_data or b"") if text_data is None else _utf8_len(text_data, limit)
         if size > limit:
             await self._close_too_big()  # never parsed

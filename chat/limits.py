@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 
 
 @dataclass(frozen=True, slots=True)
 class ChatLimits:
+    max_body_chars: int = 4000
+    max_frame_bytes: int = 32768
+    room_pattern: str = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+    history_page_max: int = 100
+    max_connections_per_user: int = 20
+    outbox_max_frames: int = 1000
     max_rooms_per_socket: int = 50
     send_rate_per_second: float = 5.0
     send_burst: int = 20
@@ -24,6 +31,12 @@ class ChatLimits:
     def from_settings(cls) -> ChatLimits:
         chat = settings.CHAT
         return cls(
+            max_body_chars=chat["MAX_BODY_CHARS"],
+            max_frame_bytes=chat["MAX_FRAME_BYTES"],
+            room_pattern=chat["ROOM_PATTERN"],
+            history_page_max=chat["HISTORY_PAGE_MAX"],
+            max_connections_per_user=chat["MAX_CONNECTIONS_PER_USER"],
+            outbox_max_frames=chat.get("OUTBOX_MAX_FRAMES", 1000),
             max_rooms_per_socket=chat["MAX_ROOMS_PER_SOCKET"],
             send_rate_per_second=chat["SEND_RATE_PER_SECOND"],
             send_burst=chat["SEND_BURST"],
@@ -34,3 +47,9 @@ class ChatLimits:
             grant_ttl_seconds=chat.get("GRANT_TTL_SECONDS", 2.0),
             read_flush_seconds=chat.get("READ_FLUSH_SECONDS", 1.0),
         )
+
+
+@cache
+def current() -> ChatLimits:
+    """The limits of this process, read from settings once (forgotten when a test changes CHAT)."""
+    return ChatLimits.from_settings()

@@ -1,6 +1,6 @@
 """Client frames -> typed commands, and the server frames, for protocol version 1 (docs/protocol.md).
 
-Everything here is pure: no socket, no store, no settings beyond the limits it validates.
+Everything here is pure: no socket, no store; the limits it validates come from chat.limits (read once).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
-from django.conf import settings
 
 from ignite_store import InvalidMessage
 from ignite_store.validation import (
@@ -22,6 +21,8 @@ from ignite_store.validation import (
     validate_seq,
     validate_topic,
 )
+
+from .limits import ChatLimits, current
 
 VERSION = 1
 PING_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -184,7 +185,7 @@ DIRECTORY_LIMIT_MAX = 100
 
 def _room(data: dict, ref: str) -> str:
     try:
-        return validate_room(data.get("room"), settings.CHAT["ROOM_PATTERN"])
+        return validate_room(data.get("room"), current().room_pattern)
     except InvalidMessage as e:
         raise ProtocolError("invalid", e.detail, ref=ref, field="room") from e
 
@@ -201,7 +202,7 @@ def _seq(data: dict, name: str, ref: str, room: str) -> int:
 
 
 def _limit(data: dict, room: str) -> int:
-    maximum = settings.CHAT["HISTORY_PAGE_MAX"]
+    maximum = current().history_page_max
     value = data.get("limit")
     if value is None:
         return min(50, maximum)
@@ -225,12 +226,12 @@ def _parse_send(data: dict) -> Send:
     raw_id = data.get("client_id")
     client_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
     try:
-        room = validate_room(data.get("room"), settings.CHAT["ROOM_PATTERN"])
+        room = validate_room(data.get("room"), current().room_pattern)
     except InvalidMessage as e:
         raise ProtocolError("invalid", e.detail, ref="send", client_id=client_id, field="room") from e
     try:
         client_id = validate_client_id(raw_id)
-        body = validate_body(data.get("body"), settings.CHAT["MAX_BODY_CHARS"])
+        body = validate_body(data.get("body"), current().max_body_chars)
     except InvalidMessage as e:
         raise ProtocolError(
             "invalid", e.detail, ref="send", room=room, client_id=client_id, field=e.field
@@ -414,7 +415,7 @@ def page_frame(frame_type: str, room: str, messages: list, has_more: bool, *, ke
     is always kept. Returns the frame and how many messages it holds.
     """
     dicts = [m.to_dict() for m in messages]
-    limit = settings.CHAT["MAX_FRAME_BYTES"]
+    limit = current().max_frame_bytes
     frame = {"type": frame_type, "room": room, "messages": dicts, "has_more": has_more}
     if len(orjson.dumps(frame)) <= limit:
         return frame, len(dicts)
@@ -436,20 +437,20 @@ def message_frame(message) -> dict:
     return {"type": "message", "message": message.to_dict()}
 
 
-def hello_frame(username: str) -> dict:
+def hello_frame(username: str, limits: ChatLimits | None = None) -> dict:
     """The first frame on an accepted socket: who you are and the limits in force."""
-    chat = settings.CHAT
+    limits = limits or current()
     return {
         "type": "hello",
         "v": VERSION,
         "user": username,
         "limits": {
-            "max_body_chars": chat["MAX_BODY_CHARS"],
-            "max_frame_bytes": chat["MAX_FRAME_BYTES"],
-            "max_rooms": chat["MAX_ROOMS_PER_SOCKET"],
-            "history_page_max": chat["HISTORY_PAGE_MAX"],
-            "send_rate_per_second": chat["SEND_RATE_PER_SECOND"],
-            "send_burst": chat["SEND_BURST"],
-            "typing_min_interval_seconds": chat["TYPING_MIN_INTERVAL_SECONDS"],
+            "max_body_chars": limits.max_body_chars,
+            "max_frame_bytes": limits.max_frame_bytes,
+            "max_rooms": limits.max_rooms_per_socket,
+            "history_page_max": limits.history_page_max,
+            "send_rate_per_second": limits.send_rate_per_second,
+            "send_burst": limits.send_burst,
+            "typing_min_interval_seconds": limits.typing_min_interval_seconds,
         },
     }
