@@ -140,6 +140,8 @@ IGNITE_STORE = {
             "backups": env("IGNITE_BACKUPS", 1, cast=int),
             "table_prefix": env("IGNITE_TABLE_PREFIX", "CHAT"),
             "retention_days": env("CHAT_RETENTION_DAYS", 0, cast=int),
+            # struct encoders/decoders over pyignite 0.6 internals (ignite_store/backends/pyignite_seam.py)
+            "fast_codec": env("IGNITE_FAST_CODEC", True, cast=bool),
         },
     }
 }

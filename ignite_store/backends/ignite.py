@@ -27,6 +27,7 @@ from ..validation import (
     validate_room,
     validate_seq,
 )
+from . import pyignite_seam
 from .base import BaseMessageStore
 from .ignite_admin import IgniteAdminMixin
 from .ignite_batch import AppendBatcher, PendingAppend, settle
@@ -91,6 +92,7 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         retention_days: int = 0,
         partition_aware: bool = False,
         max_batch: int = 256,
+        fast_codec: bool = True,
     ):
         if not nodes:
             raise ValueError("NODES must list at least one (host, port)")
@@ -101,6 +103,9 @@ class IgniteMessageStore(IgniteReadsMixin, IgniteAdminMixin, BaseMessageStore):
         self.schema = Schema(prefix=table_prefix, backups=backups)
         self.retention_days = int(retention_days or 0)
         self.max_batch = int(max_batch)
+        # The pyignite seam (struct encoders and decoders) is process-wide; False keeps this store on
+        # plain pyignite's SQL cursor for reads, and installs nothing.
+        self.fast_codec = bool(fast_codec) and pyignite_seam.install()
         self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AppendBatcher] = (
             weakref.WeakKeyDictionary()
         )

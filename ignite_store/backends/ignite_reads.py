@@ -2,7 +2,7 @@
 
 Mixed into IgniteMessageStore, which provides _run, _arun, _message_from_row, MESSAGE_COLUMNS
 and the table/cache names. Gap-free sequences make every page an exact range [low, high] of the
-(ROOM, SEQ) primary-key index; pages travel through ignite_wire (raw thin-client SQL requests).
+(ROOM, SEQ) primary-key index; pages travel through pyignite_seam's raw thin-client SQL requests when fast_codec is on.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import functools
 from ..types import Message, Page
 from ..validation import validate_limit, validate_room, validate_seq
 from .ignite_client import MessageKey
-from .ignite_wire import UnsupportedValue, asql_rows, sql_rows
+from .ignite_wire import UnsupportedValue
+from .pyignite_seam import asql_rows, sql_rows
 
 CATCHUP_LIMIT_MAX = 10_000  # catch-up pages may be larger than history pages
 PAGE_SIZE = CATCHUP_LIMIT_MAX + 1  # every page arrives in one response (no cursor left open)
@@ -102,21 +103,25 @@ class IgniteReadsMixin:
 
     def _rows(self, query: str, args: list) -> list[list]:
         def operation(client):
-            try:
-                return sql_rows(client, query, args, page_size=PAGE_SIZE)
-            except UnsupportedValue:  # not expected with this schema; pyignite decodes anything
-                with client.sql(query, query_args=args, page_size=PAGE_SIZE, schema="PUBLIC") as cursor:
-                    return [list(row) for row in cursor]
+            if self.fast_codec:
+                try:
+                    return sql_rows(client, query, args, page_size=PAGE_SIZE)
+                except UnsupportedValue:  # not expected with this schema; pyignite decodes anything
+                    pass
+            with client.sql(query, query_args=args, page_size=PAGE_SIZE, schema="PUBLIC") as cursor:
+                return [list(row) for row in cursor]
 
         return self._run(operation, retry=True)
 
     async def _arows(self, query: str, args: list) -> list[list]:
         async def operation(client):
-            try:
-                return await asql_rows(client, query, args, page_size=PAGE_SIZE)
-            except UnsupportedValue:
-                async with client.sql(query, query_args=args, page_size=PAGE_SIZE, schema="PUBLIC") as cursor:
-                    return [list(row) async for row in cursor]
+            if self.fast_codec:
+                try:
+                    return await asql_rows(client, query, args, page_size=PAGE_SIZE)
+                except UnsupportedValue:
+                    pass
+            async with client.sql(query, query_args=args, page_size=PAGE_SIZE, schema="PUBLIC") as cursor:
+                return [list(row) async for row in cursor]
 
         return await self._arun(operation, retry=True)
 
