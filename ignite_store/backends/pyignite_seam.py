@@ -13,7 +13,7 @@ What it does, without changing a byte on the wire:
   LongObject, IntObject and BoolObject fields are handled (ctypes integer fields wrap silently, hence
   the masks); anything else, or the seam not installed, goes through the class's pyignite-made method.
 * SQL rows of history pages are fetched and decoded with `struct` (ignite_wire builds and parses the
-  bytes; `sql_rows`/`asql_rows` here send them through pyignite's connections, with pyignite's shared
+  bytes; `asql_rows` here send them through pyignite's connections, with pyignite's shared
   query-id counter, and record topology changes on the client as pyignite does).
 * The rest has no extension point, so pyignite's classes are patched (`_PATCHES`, reversible):
   - class factories are memoised. pyignite builds a ctypes Structure class per string, per binary object,
@@ -321,30 +321,8 @@ def _payload_start(conn, buf) -> int:
     return pos
 
 
-def sql_rows(client, query: str, args, *, page_size: int = 1024, query_timeout_ms: int = 0) -> list[list]:
-    """Every row of a SELECT, through a connected pyignite Client (which connection: as client.sql)."""
-    conn = client.random_node
-    request = ignite_wire.sql_fields_request(_get_query_id(), query, args, page_size=page_size,
-                                             timeout_ms=query_timeout_ms)
-    buf = conn.request(request)
-    cursor_id, field_count, rows, more = ignite_wire.first_page(buf, _payload_start(conn, buf))
-    try:
-        while more:
-            buf = conn.request(ignite_wire.cursor_page_request(_get_query_id(), cursor_id))
-            page, more = ignite_wire.next_page(buf, _payload_start(conn, buf), field_count)
-            rows += page
-    except Exception:
-        if more:  # failed mid-way: free the server's cursor (the server frees it after the last page)
-            try:
-                conn.request(ignite_wire.close_request(_get_query_id(), cursor_id))
-            except Exception:  # noqa: BLE001 - the original error matters, not this one
-                pass
-        raise
-    return rows
-
-
 async def asql_rows(client, query: str, args, *, page_size: int = 1024, query_timeout_ms: int = 0) -> list[list]:
-    """Async twin of sql_rows, through a connected pyignite AioClient."""
+    """Every row of a SELECT, through a connected pyignite AioClient (which connection: as client.sql)."""
     conn = await client.random_node()
     query_id = _get_query_id()
     buf = await conn.request(query_id, ignite_wire.sql_fields_request(
