@@ -12,7 +12,7 @@ import orjson
 from django.conf import settings
 
 from ignite_store import InvalidMessage
-from ignite_store.validation import validate_body, validate_client_id, validate_room, validate_seq
+from ignite_store.validation import validate_body, validate_client_id, validate_limit, validate_room, validate_seq
 
 VERSION = 1
 PING_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -123,15 +123,13 @@ def _seq(data: dict, name: str, ref: str, room: str, *, required: bool) -> int |
 
 
 def _limit(data: dict, room: str) -> int:
-    maximum = settings.CHAT["HISTORY_PAGE_MAX"]
     value = data.get("limit")
     if value is None:
-        return min(50, maximum)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ProtocolError(
-            "invalid", f"must be an integer from 1 to {maximum}", ref="history", room=room, field="limit"
-        )
-    return value
+        return min(50, settings.CHAT["HISTORY_PAGE_MAX"])
+    try:
+        return validate_limit(value)  # the store's rule, one definition
+    except InvalidMessage as e:
+        raise ProtocolError("invalid", e.detail, ref="history", room=room, field="limit") from e
 
 
 def _parse_join(data: dict) -> Join:

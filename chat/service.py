@@ -39,6 +39,11 @@ _send_buckets: UserBuckets | None = None
 _typing_last: dict[tuple[str, str], float] = {}
 
 
+def retry_after(wait: float) -> float:
+    """Seconds a refused client is told to wait: rounded up to the millisecond, so never 0."""
+    return math.ceil(wait * 1000) / 1000
+
+
 def send_buckets() -> UserBuckets:
     """The per-user send buckets of this process (rebuilt when the limits change)."""
     global _send_buckets
@@ -98,8 +103,7 @@ class ChatSession:
         self.refused_in_a_row += 1
         if self.refused_in_a_row > 1:
             return False
-        retry_after = math.ceil(wait * 1000) / 1000  # never 0 for a refused frame
-        await self.emit(ProtocolError("rate_limited", "too many frames", retry_after=retry_after).to_frame())
+        await self.emit(ProtocolError("rate_limited", "too many frames", retry_after=retry_after(wait)).to_frame())
         return False
 
     @property
@@ -192,7 +196,7 @@ class ChatSession:
         if wait:
             raise ProtocolError(
                 "rate_limited", "slow down", ref="send", room=cmd.room, client_id=cmd.client_id,
-                retry_after=math.ceil(wait * 1000) / 1000,  # never 0 for a refused frame
+                retry_after=retry_after(wait),
             )
         try:
             result = await get_store().aappend(cmd.room, self.username, cmd.body, cmd.client_id)
