@@ -276,5 +276,5 @@ class IgniteMessageStore(BaseMessageStore):
         self._pool.close()
 
     async def aclose(self) -> None:
+        self._bridge.close(self._pool.discard_aio)  # first: pool.aclose() forgets every loop's client
         await self._pool.aclose()
-        self._bridge.close(self._pool.discard_aio)

@@ -2,8 +2,8 @@
 
 `IgniteSession.run(operation, retry=...)` is the one runner of the backend: every operation is an
 `async def operation(client)` on the event loop's AioClient. `SyncBridge` gives the sync API (admin
-views, management commands) the same code: it runs the coroutines on a private event loop in one
-daemon thread per store, so that loop's AioClient is only ever used by the loop it belongs to.
+views, management commands) the same code: it runs the coroutines on the store's private event
+loops, so each loop's AioClient is only ever used by the loop it belongs to.
 """
 
 from __future__ import annotations
@@ -97,10 +97,13 @@ class IgniteSession:
 
 
 class SyncBridge:
-    """Run the store's coroutines for sync callers, on a private event loop in a daemon thread.
+    """Run the store's coroutines for sync callers, each on a private event loop of the store.
 
-    One loop serves every calling thread (its AioClient multiplexes their requests, as in Daphne),
-    and works from threads that run a loop of their own (an async test calling the sync API).
+    The main thread (management commands, tests) gets a loop of its own, run in place: no thread
+    hop. Every other caller (admin views in worker threads, or any thread already running a loop)
+    goes to one loop in a daemon thread, whose AioClient multiplexes their requests as in Daphne.
+    One loop per store and role: a loop's AioClient is only used on that loop, and no thread's exit
+    leaves a loop with open connections behind (per-request threads would).
     """
 
     def __init__(self, name: str = "ignite-store-sync"):
@@ -108,6 +111,7 @@ class SyncBridge:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._main_loop: asyncio.AbstractEventLoop | None = None
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -119,14 +123,29 @@ class SyncBridge:
             return self._loop
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        """Run `coroutine` to completion on the private loop and return (or raise) its outcome."""
+        """Run `coroutine` to completion on a private loop and return (or raise) its outcome."""
+        if threading.current_thread() is threading.main_thread() and asyncio._get_running_loop() is None:
+            if self._main_loop is None or self._main_loop.is_closed():
+                self._main_loop = asyncio.new_event_loop()
+            return self._main_loop.run_until_complete(coroutine)
         if self._thread is not None and threading.current_thread() is self._thread:
             coroutine.close()
             raise RuntimeError("the sync store API was called from its own event loop")
         return asyncio.run_coroutine_threadsafe(coroutine, self._ensure_loop()).result()
 
     def close(self, cleanup: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
-        """Run `cleanup()` on the private loop (the loop's clients), then stop the loop and its thread."""
+        """Run `cleanup()` on each private loop (the loop's clients), then stop and close the loops."""
+        main_loop, self._main_loop = self._main_loop, None
+        if main_loop is not None and not main_loop.is_closed():
+            on_main = threading.current_thread() is threading.main_thread()
+            if on_main and asyncio._get_running_loop() is None:
+                try:
+                    if cleanup is not None:
+                        main_loop.run_until_complete(cleanup())
+                except Exception:  # noqa: BLE001 - closing must not fail
+                    logger.debug("closing the main thread loop's clients failed", exc_info=True)
+                main_loop.close()
+            # Otherwise the loop is dropped unclosed: it belongs to the main thread, which may be using it.
         with self._lock:
             loop, thread = self._loop, self._thread
             self._loop = self._thread = None
