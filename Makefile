@@ -10,11 +10,13 @@ LIB_DIR := ignite_store/server/lib
 JARS_STAMP := $(LIB_DIR)/.pom-stamp
 APT_INSTALL := ./scripts/apt-install.sh
 
-.PHONY: help setup venv jars java redis chromium node run test lint test-faults bench bench-quick clean-data
+.PHONY: help setup venv jars java redis chromium node run test unit check lint test-faults bench bench-quick clean-data
 
 help:
 	@echo "make run         set everything up, then serve http://127.0.0.1:8000 (Ctrl-C stops it all)"
 	@echo "make test        set everything up, then run the test suite against real Ignite and Redis"
+	@echo "make unit        the fast lane: tests marked unit, no Java, Redis or Chromium (under 30 s)"
+	@echo "make check       ruff, import contracts (lint-imports) and mypy on chat/ ignite_store/ chatsite/"
 	@echo "make test-faults long fault scenarios (docs/reliability.md)"
 	@echo "make bench | bench-quick   benchmark -> docs/performance.md (BENCH_ARGS='--scenarios 1,6 --profile --history-messages 200000')"
 	@echo "make lint | clean-data | setup | venv | jars | redis | chromium"
@@ -57,6 +59,16 @@ run: setup
 test: setup
 	@start=$$(date +%s); $(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS); rc=$$?; \
 	echo "make test: pytest exited $$rc after $$(( $$(date +%s) - start ))s"; exit $$rc
+
+# Tests marked `unit`: no server is started, and tests/conftest.py fails any that reaches for one.
+unit: venv
+	@start=$$(date +%s); FUZZ_EXAMPLES=300 $(VENV)/bin/pytest -m unit $(PYTEST_ARGS); rc=$$?; \
+	echo "make unit: pytest exited $$rc after $$(( $$(date +%s) - start ))s"; exit $$rc
+
+check: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 test-faults: setup
 	@start=$$(date +%s); $(VENV)/bin/pytest -m slow $(PYTEST_ARGS); rc=$$?; \

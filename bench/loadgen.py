@@ -99,6 +99,7 @@ class Swarm:
             hello = orjson.loads(await asyncio.wait_for(ws.recv(), 60))
             if hello.get("type") != "hello":
                 raise RuntimeError(f"expected hello, got {hello}")
+            # The rooms frame follows hello; it and any room/member frames are read and skipped below.
             await ws.send(orjson.dumps({"type": "join", "room": client.room}).decode())
             while True:
                 frame = orjson.loads(await asyncio.wait_for(ws.recv(), 60))

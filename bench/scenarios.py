@@ -26,6 +26,12 @@ def passes(step: dict, metric: str) -> bool:
     return bool(step["all_delivered"]) and value is not None and value <= 250.0
 
 
+async def create_rooms(env: Env, cluster, rooms: list[str]) -> None:
+    """Create the chat's rooms (public) in the store: joining a room that does not exist is refused."""
+    result = (await env.workers("create_rooms", {"rooms": rooms}, 1, cluster))[0]
+    log(f"rooms: {result['created']} created of {result['rooms']}")
+
+
 # ---------------------------------------------------------------- storage limit
 
 async def storage_limit(env: Env, cluster, procs: int, levels: list[int], seconds: float, rooms: list[str],
@@ -104,6 +110,7 @@ async def rate_search(label: str, swarm: Swarm, rates: list[float], seconds: flo
 async def persisted_chat(env: Env, cluster, daphnes, cfg: dict, label: str) -> dict:
     """Scenario 1 (and 6): `clients` clients in `rooms` rooms, every client a sender."""
     rooms = [f"{label}-r{i:02d}" for i in range(cfg["rooms"])]
+    await create_rooms(env, cluster, rooms)
     swarm = Swarm(chat_target(daphnes), rooms, cfg["clients"], env.cookies)
     t0 = time.monotonic()
     await swarm.connect()
@@ -153,6 +160,7 @@ async def fanout(env: Env, cluster, target_kind: str, server, cfg: dict, label: 
     for n in cfg["clients"]:
         room = f"{label}-n{n}"
         if target_kind == "chat":
+            await create_rooms(env, cluster, [room])
             # Few distinct users: each user's first join publishes a presence event to the whole room.
             swarm = Swarm(chat_target([server]), [room], n, env.cookies[:20])
             pids = server_pids(env, cluster, [server])
@@ -194,6 +202,7 @@ async def history(env: Env, cluster, cfg: dict) -> dict:
     filled = await (_fill_through_store(env, cluster, cfg, room, count) if method == "store"
                     else _bulk_fill(env, cluster, room, count))
     fill_seconds = time.monotonic() - t0
+    await create_rooms(env, cluster, [room])  # scenario 4 joins it over the WebSocket
     pages = (await env.workers("history", {"room": room, "samples": cfg["history_samples"]}, 1, cluster))[0]
     store_catchup = (await env.workers("catchup", {"room": room, "count": 1000, "page": 200,
                                                    "samples": cfg["history_samples"] // 4 or 5}, 1, cluster))[0]

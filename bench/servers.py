@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ignite_store.server.local import ClusterError, LocalCluster, find_free_port_base
+from tests.fixtures.daphne import DAPHNE_COMMAND
 from tests.fixtures.daphne import DaphneServer as Daphne
 from tests.fixtures.servers import RedisServer, start_on_free_ports
 
@@ -234,7 +235,7 @@ def start_daphne(site: Site, nodes: str, name: str, **extra_env) -> Daphne:
     log_path = site.directory / f"daphne-{name}-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "-v", "0",
+            [*DAPHNE_COMMAND, "--fd", str(listener.fileno()), "-v", "0",
              "--websocket-max-message-size", "32768", "--websocket-max-frame-size", "32768",
              "chatsite.asgi:application"],
             cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],

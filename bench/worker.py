@@ -102,6 +102,24 @@ async def fill(args: dict) -> dict:
     return {"appended": done, "seconds": round(elapsed, 2), "rate": round(done / elapsed, 1)}
 
 
+async def create_rooms(args: dict) -> dict:
+    """Create `rooms` as public rooms owned by "bench" (idempotent): a socket can only join a room that exists."""
+    from ignite_store import get_store
+    from ignite_store.types import Room
+
+    store = get_store()
+    now = time.time_ns() // 1_000_000
+    gate = asyncio.Semaphore(50)  # Ignite allows 100 open transactions per connection
+
+    async def one(slug: str) -> bool:
+        async with gate:
+            room = Room(id=slug, name=slug, kind="public", topic="", creator="bench", created_at=now)
+            return (await store.acreate_room(room, {"bench": "owner"}))[1]
+
+    created = await asyncio.gather(*(one(slug) for slug in args["rooms"]))
+    return {"rooms": len(created), "created": sum(created)}
+
+
 # ---------------------------------------------------------------- bench-only bulk loader
 # Scenario 3 needs a room of 1,000,000 messages; through aappend that takes about an hour. This loader
 # writes the rows with server-side SQL instead (BENCH ONLY: it bypasses the store's append transaction
@@ -222,7 +240,8 @@ async def catchup(args: dict) -> dict:
     return {"messages": got, "page": page, "time": percentiles(times)}
 
 
-TASKS = {"storage": storage, "fill": fill, "bulk_fill": bulk_fill, "history": history, "catchup": catchup}
+TASKS = {"storage": storage, "fill": fill, "bulk_fill": bulk_fill, "history": history, "catchup": catchup,
+         "create_rooms": create_rooms}
 
 
 def main() -> None:

@@ -10,11 +10,12 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .daphne_patches import DIRECT_SOCKET
+from .direct_write import DIRECT_SOCKET
 from .fanout import Outbox
-from .presence import get_presence
 from .protocol import ProtocolError, encode, error_frame, hello_frame, parse_frame
+from .revocation import CLOSE_REVOKED
 from .service import ChatSession
+from .services import get_services
 
 logger = logging.getLogger(__name__)
 
@@ -74,9 +75,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.username = user.get_username()
         self.conn_id = uuid.uuid4().hex
+        services = get_services()
         await self.accept()
         try:
-            self.registered = await get_presence().register_connection(
+            self.registered = await services.presence.register_connection(
                 self.username, self.conn_id, settings.CHAT["MAX_CONNECTIONS_PER_USER"]
             )
         except Exception:
@@ -87,12 +89,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=encode(error_frame("too_many_connections", "close another tab first")))
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
-        # Under Daphne (chat.daphne_patches) frames skip Channels' send chain; elsewhere self.send.
+        # Under chatsite.daphne_main (chat.daphne_server) frames skip Channels' send chain; elsewhere self.send.
         direct = (self.scope.get("extensions") or {}).get(DIRECT_SOCKET)
         self.outbox = Outbox(self._write, self._slow_consumer, settings.CHAT.get("OUTBOX_MAX_FRAMES", 1000),
                              self.username, on_write_error=self._write_failed, direct=direct)
-        self.session = ChatSession(self.username, self.conn_id, self.outbox)
+        session = self.scope.get("session")
+        self.session = ChatSession(self.username, self.conn_id, self.outbox, services,
+                                   session_key=getattr(session, "session_key", None), on_revoked=self._revoked)
         await self.session.emit(hello_frame(self.username))
+        await self.session.start()
+
+    def _revoked(self, reason: str) -> None:
+        logger.info("closing a socket of %s: %s", self.username, reason)
+        self.flood_closed = True  # read nothing more
+        self._closing = asyncio.get_running_loop().create_task(self._close_quietly(CLOSE_REVOKED))
 
     async def _write(self, text: str) -> None:
         await self.send(text_data=text)
@@ -153,7 +163,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.outbox.aclose()
         if self.registered:
             try:
-                await get_presence().unregister_connection(self.username, self.conn_id)
+                await get_services().presence.unregister_connection(self.username, self.conn_id)
             except Exception:
                 logger.warning("connection registry unavailable", exc_info=True)
 

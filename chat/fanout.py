@@ -2,8 +2,9 @@
 
 Publishing is one `group_send` per event carrying the frame already encoded; the process that
 receives it writes that same text into each local member's outbox. There is no per-member
-channel-layer hop (see ../shared/PERFORMANCE_NOTES.md: about 10x the throughput of group_send
-per consumer). The channel layer is only a doorbell, at most once: clients fill gaps by seq.
+channel-layer hop, which costs one Redis message and one consumer dispatch per member (see
+docs/performance.md, "What each change gained"). The channel layer is only a doorbell, at most
+once: clients fill gaps by seq.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def group_name(room: str) -> str:
 # ---------------------------------------------------------------- outbox
 
 class DirectWriter(Protocol):
-    """A socket that takes a frame synchronously (chat.daphne_patches.DirectSocket under Daphne)."""
+    """A socket that takes a frame synchronously (chat.daphne_internals.DirectSocket under chatsite.daphne_main)."""
 
     def write_now(self, text: str) -> bool:
         """Write one frame; False when the client has too much unread, and drained() must be awaited."""
@@ -72,6 +73,9 @@ class Outbox:
         direct: DirectWriter | None = None,
     ):
         self.username = username
+        # Called with the control events of the rooms and user channel this socket is in
+        # (revocations, closes; chat.revocation): set by the socket's ChatSession.
+        self.on_control: Callable[[dict], None] | None = None
         self._on_write_error = on_write_error
         self.closed = False
         self._write = write
@@ -108,7 +112,7 @@ class Outbox:
 
     def _write_now(self, text: str) -> None:
         try:
-            keeping_up = self._direct.write_now(text)
+            keeping_up = self._direct.write_now(text)  # type: ignore[union-attr]  # only called once _ready: set
         except Exception:
             self._write_failed()
             return
@@ -193,6 +197,24 @@ class RoomHub:
                 except Exception:
                     logger.warning("could not unsubscribe from room %s", room, exc_info=True)
 
+    def detach(self, room: str, member: Outbox) -> None:
+        """Remove a local member at once (a revocation: not one more frame); unsubscribe in the background."""
+        members = self.rooms.get(room)
+        if members is None or member not in members:
+            return
+        members.discard(member)
+        if not members:  # the empty set keeps the subscription until the task below drops it
+            asyncio.get_running_loop().create_task(self._unsubscribe_if_empty(room))
+
+    async def _unsubscribe_if_empty(self, room: str) -> None:
+        async with self._lock:
+            if self.rooms.get(room) == set():  # nobody joined since
+                del self.rooms[room]
+                try:
+                    await self.layer.group_discard(group_name(room), self.channel)
+                except Exception:
+                    logger.warning("could not unsubscribe from room %s", room, exc_info=True)
+
     def local_rooms(self) -> list[str]:
         """Rooms that have at least one member in this process."""
         return list(self.rooms)
@@ -203,14 +225,26 @@ class RoomHub:
             if skip is None or member.username != skip:
                 member.deliver(text)
 
+    def dispatch_control(self, room: str, control: dict) -> None:
+        """Hand a control event to every local member of `room` (a room, or a user's channel)."""
+        for member in list(self.rooms.get(room, ())):
+            if member.on_control is not None:
+                try:
+                    member.on_control(control)
+                except Exception:
+                    logger.exception("control event %r failed", control)
+
     async def _receive_loop(self) -> None:
         # Never cancelled while the loop runs: cancelling receive() unsubscribes the channel.
         while True:
             try:
                 event = await self.layer.receive(self.channel)
-                room, text = event.get("room"), event.get("text")
+                room, text, control = event.get("room"), event.get("text"), event.get("control")
+                # The text first: a revocation's own `removed` frame must reach the sockets it detaches.
                 if isinstance(room, str) and isinstance(text, str):
                     self.dispatch(room, text, event.get("skip"))
+                if isinstance(room, str) and isinstance(control, dict):
+                    self.dispatch_control(room, control)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -239,6 +273,19 @@ async def publish(room: str, frame: dict | str, *, skip: str | None = None) -> N
     if skip is not None:
         event["skip"] = skip
     await get_channel_layer().group_send(group_name(room), event)
+
+
+def user_channel(username: str) -> str:
+    """The hub key of a user's own channel: every socket of the user, in every process, is in it."""
+    return "@" + username  # room ids never start with "@"
+
+
+async def publish_control(target: str, control: dict, *, text: dict | str | None = None) -> None:
+    """Send a control event (and optionally a frame) to the local members of `target` in every process."""
+    event: dict = {"type": EVENT_TYPE, "room": target, "control": control}
+    if text is not None:
+        event["text"] = text if isinstance(text, str) else encode(text)
+    await get_channel_layer().group_send(group_name(target), event)
 
 
 async def apublish_deleted(room: str, seq: int, id: str) -> None:

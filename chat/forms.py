@@ -30,7 +30,7 @@ class SignupForm(UserCreationForm):
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True, "maxlength": 30}),
     )
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(UserCreationForm.Meta):  # type: ignore[name-defined]  # django-stubs does not declare it
         model = User
         fields = ("username",)
 

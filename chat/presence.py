@@ -26,7 +26,8 @@ CONN_PREFIX = "chat:conns:"
 
 def redis_url() -> str:
     """The Redis of the channel layer (presence lives next to the fan-out it heals)."""
-    hosts = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {}).get("hosts") or []
+    layers: dict[str, dict] = settings.CHANNEL_LAYERS
+    hosts = layers.get("default", {}).get("CONFIG", {}).get("hosts") or []
     if hosts and isinstance(hosts[0], str):
         return hosts[0]
     if hosts and isinstance(hosts[0], dict) and "address" in hosts[0]:

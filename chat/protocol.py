@@ -12,7 +12,16 @@ import orjson
 from django.conf import settings
 
 from ignite_store import InvalidMessage
-from ignite_store.validation import validate_body, validate_client_id, validate_limit, validate_room, validate_seq
+from ignite_store.validation import (
+    validate_author,
+    validate_body,
+    validate_client_id,
+    validate_limit,
+    validate_room,
+    validate_room_name,
+    validate_seq,
+    validate_topic,
+)
 
 VERSION = 1
 PING_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -100,14 +109,82 @@ class Ping:
     id: str | int | None = None
 
 
-Command = Join | Leave | Send | History | Catchup | Typing | Ping
+@dataclass(frozen=True, slots=True)
+class ListRooms:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Directory:
+    query: str
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRoom:
+    name: str
+    kind: str  # public or private
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDirect:
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    room: str
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveMember:
+    room: str
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveRoom:
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveRoom:
+    room: str
+    archived: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRoom:
+    room: str
+    name: str | None
+    topic: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Members:
+    room: str
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    room: str
+    seq: int
+
+
+Command = (
+    Join | Leave | Send | History | Catchup | Typing | Ping | ListRooms | Directory | CreateRoom | OpenDirect
+    | Invite | RemoveMember | LeaveRoom | ArchiveRoom | UpdateRoom | Members | Read
+)
+DIRECTORY_LIMIT_MAX = 100
 
 
 # ---------------------------------------------------------------- parsing
 
 def _room(data: dict, ref: str) -> str:
     try:
-        return validate_room(data.get("room"))
+        return validate_room(data.get("room"), settings.CHAT["ROOM_PATTERN"])
     except InvalidMessage as e:
         raise ProtocolError("invalid", e.detail, ref=ref, field="room") from e
 
@@ -123,11 +200,12 @@ def _seq(data: dict, name: str, ref: str, room: str, *, required: bool) -> int |
 
 
 def _limit(data: dict, room: str) -> int:
+    maximum = settings.CHAT["HISTORY_PAGE_MAX"]
     value = data.get("limit")
     if value is None:
-        return min(50, settings.CHAT["HISTORY_PAGE_MAX"])
+        return min(50, maximum)
     try:
-        return validate_limit(value)  # the store's rule, one definition
+        return validate_limit(value, maximum)  # the store's rule, one definition
     except InvalidMessage as e:
         raise ProtocolError("invalid", e.detail, ref="history", room=room, field="limit") from e
 
@@ -145,12 +223,12 @@ def _parse_send(data: dict) -> Send:
     raw_id = data.get("client_id")
     client_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= 64 else None
     try:
-        room = validate_room(data.get("room"))
+        room = validate_room(data.get("room"), settings.CHAT["ROOM_PATTERN"])
     except InvalidMessage as e:
         raise ProtocolError("invalid", e.detail, ref="send", client_id=client_id, field="room") from e
     try:
         client_id = validate_client_id(raw_id)
-        body = validate_body(data.get("body"))
+        body = validate_body(data.get("body"), settings.CHAT["MAX_BODY_CHARS"])
     except InvalidMessage as e:
         raise ProtocolError(
             "invalid", e.detail, ref="send", room=room, client_id=client_id, field=e.field
@@ -186,6 +264,71 @@ def _parse_ping(data: dict) -> Ping:
     )
 
 
+def _text(data: dict, name: str, ref: str, validate, room: str | None = None):
+    try:
+        return validate(data.get(name))
+    except InvalidMessage as e:
+        raise ProtocolError("invalid", e.detail, ref=ref, room=room, field=name) from e
+
+
+def _parse_directory(data: dict) -> Directory:
+    query = data.get("query") or ""
+    if not isinstance(query, str) or len(query) > 80:
+        raise ProtocolError("invalid", "must be a string of at most 80 characters", ref="directory", field="query")
+    limit = data.get("limit", 50)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= DIRECTORY_LIMIT_MAX:
+        raise ProtocolError("invalid", f"must be an integer from 1 to {DIRECTORY_LIMIT_MAX}", ref="directory",
+                            field="limit")
+    return Directory(query.strip(), limit)
+
+
+def _parse_create_room(data: dict) -> CreateRoom:
+    name = _text(data, "name", "create_room", validate_room_name)
+    kind = data.get("kind", "public")
+    if kind not in ("public", "private"):
+        raise ProtocolError("invalid", "must be public or private", ref="create_room", field="kind")
+    return CreateRoom(name, kind, _text(data, "topic", "create_room", validate_topic))
+
+
+def _parse_open_direct(data: dict) -> OpenDirect:
+    return OpenDirect(_text(data, "user", "open_dm", validate_author))
+
+
+def _room_and_user(data: dict, ref: str) -> tuple[str, str]:
+    room = _room(data, ref)
+    return room, _text(data, "user", ref, validate_author, room)
+
+
+def _parse_invite(data: dict) -> Invite:
+    return Invite(*_room_and_user(data, "invite"))
+
+
+def _parse_remove_member(data: dict) -> RemoveMember:
+    return RemoveMember(*_room_and_user(data, "remove_member"))
+
+
+def _parse_archive_room(data: dict) -> ArchiveRoom:
+    room = _room(data, "archive_room")
+    archived = data.get("archived", True)
+    if not isinstance(archived, bool):
+        raise ProtocolError("invalid", "must be true or false", ref="archive_room", room=room, field="archived")
+    return ArchiveRoom(room, archived)
+
+
+def _parse_update_room(data: dict) -> UpdateRoom:
+    room = _room(data, "update_room")
+    name = _text(data, "name", "update_room", validate_room_name, room) if "name" in data else None
+    topic = _text(data, "topic", "update_room", validate_topic, room) if "topic" in data else None
+    if name is None and topic is None:
+        raise ProtocolError("invalid", "give a name or a topic", ref="update_room", room=room, field="name")
+    return UpdateRoom(room, name, topic)
+
+
+def _parse_read(data: dict) -> Read:
+    room = _room(data, "read")
+    return Read(room, _seq(data, "seq", "read", room, required=True))
+
+
 _PARSERS = {
     "join": _parse_join,
     "leave": _parse_leave,
@@ -194,6 +337,17 @@ _PARSERS = {
     "catchup": _parse_catchup,
     "typing": _parse_typing,
     "ping": _parse_ping,
+    "rooms": lambda data: ListRooms(),
+    "directory": _parse_directory,
+    "create_room": _parse_create_room,
+    "open_dm": _parse_open_direct,
+    "invite": _parse_invite,
+    "remove_member": _parse_remove_member,
+    "leave_room": lambda data: LeaveRoom(_room(data, "leave_room")),
+    "archive_room": _parse_archive_room,
+    "update_room": _parse_update_room,
+    "members": lambda data: Members(_room(data, "members")),
+    "read": _parse_read,
 }
 CLIENT_FRAME_TYPES = frozenset(_PARSERS)
 

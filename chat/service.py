@@ -1,22 +1,24 @@
-"""The chat rules behind one socket: joins, store-then-ack-then-broadcast, catch-up, limits.
+"""The chat rules behind one socket: joins, store-then-ack-then-broadcast, catch-up, limits, access.
 
-A ChatSession knows nothing of WebSockets: it receives parsed commands and emits frames
-(dicts) through an Outbox, so it is tested without a socket.
+A ChatSession knows nothing of WebSockets: it receives parsed commands and emits frames (dicts)
+through an Outbox, and gets every collaborator (store, hub, presence, access, limits) from the
+ChatServices it is given, so its rules are tested without a socket (tests/chat/test_session_unit.py).
+Every read and write of a room goes through `self.authorize`, i.e. chat.access.Access.authorize.
+Room management (create, invite, remove, DMs, directory) is in chat.room_commands.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-import time
+from collections.abc import Callable
 
-from django.conf import settings
+from ignite_store import InvalidMessage, StoreUnavailable
 
-from ignite_store import InvalidMessage, StoreUnavailable, get_store
-
-from . import fanout
-from .fanout import Outbox
-from .presence import get_presence
+from . import room_commands
+from .access import Action, Forbidden, Grant
+from .fanout import Outbox, user_channel
 from .protocol import (
     Catchup,
     Command,
@@ -25,45 +27,19 @@ from .protocol import (
     Leave,
     Ping,
     ProtocolError,
+    Read,
     Send,
     Typing,
     encode,
     message_frame,
     page_frame,
 )
-from .ratelimit import TokenBucket, UserBuckets
+from .ratelimit import TokenBucket
+from .services import ChatServices
 
 logger = logging.getLogger(__name__)
 
-_send_buckets: UserBuckets | None = None
-_typing_last: dict[tuple[str, str], float] = {}
-
-
-def retry_after(wait: float) -> float:
-    """Seconds a refused client is told to wait: rounded up to the millisecond, so never 0."""
-    return math.ceil(wait * 1000) / 1000
-
-
-def send_buckets() -> UserBuckets:
-    """The per-user send buckets of this process (rebuilt when the limits change)."""
-    global _send_buckets
-    rate, burst = settings.CHAT["SEND_RATE_PER_SECOND"], settings.CHAT["SEND_BURST"]
-    if _send_buckets is None or (_send_buckets.rate, _send_buckets.burst) != (rate, burst):
-        _send_buckets = UserBuckets(rate, burst)
-    return _send_buckets
-
-
-def typing_allowed(username: str, room: str, now: float | None = None) -> bool:
-    """True at most once per CHAT['TYPING_MIN_INTERVAL_SECONDS'] per user and room (per process)."""
-    now = time.monotonic() if now is None else now
-    key = (username, room)
-    last = _typing_last.get(key)
-    if last is not None and now - last < settings.CHAT["TYPING_MIN_INTERVAL_SECONDS"]:
-        return False
-    if len(_typing_last) > 10_000:
-        _typing_last.clear()
-    _typing_last[key] = now
-    return True
+FORBIDDEN_DETAIL = "no such room, or you may not do this in it"
 
 
 def presence_frame(room: str, users: list[str], event: str, user: str | None) -> dict:
@@ -71,21 +47,40 @@ def presence_frame(room: str, users: list[str], event: str, user: str | None) ->
     return {"type": "presence", "room": room, "users": users, "event": event, "user": user}
 
 
+def retry_after(wait: float) -> float:
+    """Seconds to wait, rounded up to the millisecond: never 0 for a refused frame."""
+    return math.ceil(wait * 1000) / 1000
+
+
 class ChatSession:
     """The rooms and rules of one socket of one user."""
 
-    def __init__(self, username: str, conn_id: str, outbox: Outbox):
+    def __init__(self, username: str, conn_id: str, outbox: Outbox, services: ChatServices, *,
+                 session_key: str | None = None, on_revoked: Callable[[str], None] | None = None):
         self.username = username
         self.conn_id = conn_id
         self.outbox = outbox
+        self.services = services
+        self.session_key = session_key
+        self.on_revoked = on_revoked  # the consumer closes the socket (logout, deactivation)
         self.rooms: set[str] = set()
-        chat = settings.CHAT
-        self.frames = TokenBucket(chat.get("FRAME_RATE_PER_SECOND", 20.0), chat.get("FRAME_BURST", 100))
+        limits = services.limits
+        self.frames = TokenBucket(limits.frame_rate_per_second, limits.frame_burst)
         self.refused_in_a_row = 0
+        self._tasks: set[asyncio.Task] = set()
+        outbox.on_control = self.on_control
 
     async def emit(self, frame: dict) -> None:
         """Queue one frame for this socket."""
         await self.outbox.put(encode(frame))
+
+    async def start(self) -> None:
+        """Listen on the user's own channel, then send the user's rooms."""
+        try:
+            await self.services.hub.join(user_channel(self.username), self.outbox)
+        except Exception:
+            logger.warning("subscribing to the user channel of %s failed", self.username, exc_info=True)
+        await room_commands.list_rooms(self, None)
 
     async def admit_frame(self) -> bool:
         """Spend a frame token before the frame is even parsed; False when it is refused.
@@ -117,17 +112,32 @@ class ChatSession:
         except ProtocolError as e:
             await self.emit(e.to_frame())
 
-    # ------------------------------------------------------------ rooms
+    # ------------------------------------------------------------ access
+    async def authorize(self, room: str, action: Action, ref: str, *, client_id: str | None = None,
+                        fresh: bool = False) -> Grant:
+        """The one authorization check, as an error frame: `forbidden` (also for a missing room)."""
+        try:
+            return await self.services.access.authorize(self.username, room, action, fresh=fresh)
+        except Forbidden as e:
+            raise ProtocolError("forbidden", FORBIDDEN_DETAIL, ref=ref, room=room, client_id=client_id) from e
+        except StoreUnavailable as e:
+            raise ProtocolError("store_unavailable", "the store is unavailable, retry", ref=ref, room=room,
+                                client_id=client_id) from e
+
     def _require_joined(self, room: str, ref: str, client_id: str | None = None) -> None:
         if room not in self.rooms:
             raise ProtocolError("not_joined", "join the room first", ref=ref, room=room, client_id=client_id)
 
+    # ------------------------------------------------------------ rooms
     async def join(self, cmd: Join) -> None:
         """Join a room: joined + presence snapshot, then catch-up pages when `after` is given."""
         room, first = cmd.room, cmd.room not in self.rooms
-        if first and len(self.rooms) >= settings.CHAT["MAX_ROOMS_PER_SOCKET"]:
+        if first and len(self.rooms) >= self.services.limits.max_rooms_per_socket:
             raise ProtocolError("too_many_rooms", "leave a room first", ref="join", room=room)
-        hub = fanout.get_hub()
+        grant = await self.authorize(room, Action.JOIN, "join", fresh=first)
+        if grant.membership is None:
+            grant = await room_commands.become_member(self, grant)
+        hub = self.services.hub
         if first:
             # Subscribe before reading last_seq so nothing stored after it can be missed.
             try:
@@ -137,19 +147,23 @@ class ChatSession:
                 raise ProtocolError("unavailable", "live updates are unavailable, retry", ref="join",
                                     room=room) from e
         try:
-            last_seq = await get_store().alast_seq(room)
+            last_seq = await self.services.store.alast_seq(room)
         except StoreUnavailable as e:
             if first:
                 await hub.leave(room, self.outbox)
             raise ProtocolError("store_unavailable", "history is unavailable, retry", ref="join", room=room) from e
         self.rooms.add(room)
-        await self.emit({"type": "joined", "room": room, "last_seq": last_seq})
+        await self.emit({
+            "type": "joined", "room": room, "last_seq": last_seq, "name": grant.room.name, "kind": grant.room.kind,
+            "topic": grant.room.topic, "role": grant.role,
+            "last_read_seq": grant.membership.last_read_seq if grant.membership else 0,
+        })
         await self._enter_presence(room, first)
         if cmd.after is not None:
             await self._catchup(room, cmd.after, "join")
 
     async def _enter_presence(self, room: str, first: bool) -> None:
-        presence = get_presence()
+        presence = self.services.presence
         try:
             if first:
                 users, arrived = await presence.enter(room, self.username, self.conn_id)
@@ -161,45 +175,71 @@ class ChatSession:
         await self.emit(presence_frame(room, users, "snapshot", None))
         if arrived:
             # skip: the user has no other socket in the room, and this one got the snapshot.
-            await self._publish(room, presence_frame(room, users, "join", self.username), skip=self.username)
+            await self.publish(room, presence_frame(room, users, "join", self.username), skip=self.username)
 
     async def leave(self, cmd: Leave) -> None:
-        """Leave a room."""
+        """Stop receiving a room on this socket (the membership stays)."""
         self._require_joined(cmd.room, "leave")
         await self._leave(cmd.room)
         await self.emit({"type": "left", "room": cmd.room})
 
-    async def _leave(self, room: str) -> None:
+    async def _leave(self, room: str, *, detached: bool = False) -> None:
         self.rooms.discard(room)
-        await fanout.get_hub().leave(room, self.outbox)
+        if not detached:
+            await self.services.hub.leave(room, self.outbox)
         try:
-            users, gone = await get_presence().leave(room, self.username, self.conn_id)
+            users, gone = await self.services.presence.leave(room, self.username, self.conn_id)
         except Exception:
             logger.warning("presence unavailable for %s", room, exc_info=True)
             return
         if gone:
-            await self._publish(room, presence_frame(room, users, "leave", self.username), skip=self.username)
+            await self.publish(room, presence_frame(room, users, "leave", self.username), skip=self.username)
 
     async def close(self) -> None:
-        """Leave every room (the socket closed)."""
+        """Leave every room and the user channel (the socket closed)."""
         for room in list(self.rooms):
             try:
                 await self._leave(room)
             except Exception:
                 logger.warning("leaving %s on close failed", room, exc_info=True)
+        try:
+            await self.services.hub.leave(user_channel(self.username), self.outbox)
+        except Exception:
+            logger.warning("leaving the user channel failed", exc_info=True)
+
+    # ------------------------------------------------------------ revocation (chat.revocation)
+    def on_control(self, control: dict) -> None:
+        """A control event from the hub; runs synchronously so no later frame of a revoked room gets out."""
+        room = control.get("revoke") or control.get("revoke_room")
+        if isinstance(room, str):
+            self.services.access.forget(user=self.username, room=room)
+            if room in self.rooms:
+                self.services.hub.detach(room, self.outbox)  # before any other event is dispatched
+                self._spawn(self._leave(room, detached=True))
+        close = control.get("close")
+        if close is not None and control.get("session") in (None, self.session_key):
+            self.services.access.forget(user=self.username)
+            for room in list(self.rooms):
+                self.services.hub.detach(room, self.outbox)
+            if self.on_revoked is not None:
+                self.on_revoked(str(close))
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------ messages
     async def send(self, cmd: Send) -> None:
         """Store, then ack, then broadcast; a store failure broadcasts nothing."""
         self._require_joined(cmd.room, "send", cmd.client_id)
-        wait = send_buckets().take(self.username)
+        grant = await self.authorize(cmd.room, Action.WRITE, "send", client_id=cmd.client_id)
+        wait = self.services.send_buckets.take(self.username)
         if wait:
-            raise ProtocolError(
-                "rate_limited", "slow down", ref="send", room=cmd.room, client_id=cmd.client_id,
-                retry_after=retry_after(wait),
-            )
+            raise ProtocolError("rate_limited", "slow down", ref="send", room=cmd.room, client_id=cmd.client_id,
+                                retry_after=retry_after(wait))
         try:
-            result = await get_store().aappend(cmd.room, self.username, cmd.body, cmd.client_id)
+            result = await self.services.store.aappend(cmd.room, self.username, cmd.body, cmd.client_id)
         except StoreUnavailable as e:
             raise ProtocolError(
                 "store_unavailable", "the message was not stored, retry with the same client_id",
@@ -214,12 +254,15 @@ class ChatSession:
             "type": "ack", "room": message.room, "client_id": message.client_id,
             "id": message.id, "seq": message.seq, "created_at": message.created_at,
         })
-        await self._publish(message.room, message_frame(message))
+        await self.publish(message.room, message_frame(message))
+        if grant.room.kind == "direct" and message.seq == 1 and result.created:
+            await room_commands.announce_direct(self, grant.room)
 
     async def history(self, cmd: History) -> None:
         """One page of older messages (the newest page when `before` is absent)."""
         self._require_joined(cmd.room, "history")
-        store = get_store()
+        await self.authorize(cmd.room, Action.READ, "history")
+        store = self.services.store
         try:
             if cmd.before is None:
                 page = await store.alatest(cmd.room, cmd.limit)
@@ -237,8 +280,9 @@ class ChatSession:
         await self._catchup(cmd.room, cmd.after, "catchup")
 
     async def _catchup(self, room: str, after: int, ref: str) -> None:
-        store, size = get_store(), settings.CHAT["CATCHUP_PAGE"]
+        store, size = self.services.store, self.services.limits.catchup_page
         while True:
+            await self.authorize(room, Action.READ, ref)  # again per page: a long catch-up stops when revoked
             try:
                 page = await store.aafter(room, after, size)
             except StoreUnavailable as e:
@@ -251,26 +295,33 @@ class ChatSession:
                 return
             after = page.messages[count - 1].seq
 
+    async def read(self, cmd: Read) -> None:
+        """Move the user's read marker forward; echoed to every socket of the user, stored within a second."""
+        await self.authorize(cmd.room, Action.WRITE, "read")
+        self.services.reads.note(cmd.room, self.username, cmd.seq)
+        await self.publish(user_channel(self.username), {"type": "read", "room": cmd.room, "seq": cmd.seq})
+
     # ------------------------------------------------------------ ephemera
     async def typing(self, cmd: Typing) -> None:
         """Tell the other members that this user types (throttled, dropped silently)."""
         self._require_joined(cmd.room, "typing")
-        if typing_allowed(self.username, cmd.room):
-            await self._publish(cmd.room, {"type": "typing", "room": cmd.room, "user": self.username},
-                                skip=self.username)
+        await self.authorize(cmd.room, Action.WRITE, "typing")
+        if self.services.typing.allow(self.username, cmd.room):
+            await self.publish(cmd.room, {"type": "typing", "room": cmd.room, "user": self.username},
+                               skip=self.username)
 
     async def ping(self, cmd: Ping) -> None:
         """Answer pong with the same id."""
         await self.emit({"type": "pong", "id": cmd.id})
 
-    async def _publish(self, room: str, frame: dict, skip: str | None = None) -> None:
-        # Fan-out is a doorbell: a failure here loses no stored message (clients fill gaps by seq).
+    async def publish(self, room: str, frame: dict, skip: str | None = None) -> None:
+        """Publish to a room (or a user channel); a failure loses no stored message (clients fill gaps by seq)."""
         try:
-            await fanout.publish(room, frame, skip=skip)
+            await self.services.publisher.publish(room, frame, skip=skip)
         except Exception:
             logger.warning("publish to %s failed", room, exc_info=True)
 
-    _HANDLERS = {
+    _HANDLERS: dict = {
         Join: join,
         Leave: leave,
         Send: send,
@@ -278,4 +329,6 @@ class ChatSession:
         Catchup: catchup,
         Typing: typing,
         Ping: ping,
+        Read: read,
+        **room_commands.HANDLERS,
     }

@@ -22,24 +22,24 @@ def _chat_config(request: HttpRequest, room: str | None) -> dict:
     return {
         "user": request.user.get_username(),
         "wsPath": "/ws/chat/",
-        "roomPattern": chat["ROOM_PATTERN"],
         "maxBodyChars": chat["MAX_BODY_CHARS"],
         "historyPage": min(50, chat["HISTORY_PAGE_MAX"]),
         "initialRoom": room,
         "roomUrl": reverse("chat:room", args=["ROOM"]),
         "indexUrl": reverse("chat:index"),
+        "loginUrl": reverse("login"),
     }
 
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    """The chat application (rooms remembered by the browser)."""
+    """The chat application (the room list comes from the server over the socket)."""
     return render(request, "chat/index.html", {"chat_config": _chat_config(request, None)})
 
 
 @login_required
 def room(request: HttpRequest, name: str) -> HttpResponse:
-    """Deep link to one room: the same page, opening `name` first."""
+    """Deep link to one room (by id): the same page, opening it first; the socket decides who may see it."""
     if not re.fullmatch(settings.CHAT["ROOM_PATTERN"], name):
         raise Http404("No such room name")
     return render(request, "chat/index.html", {"chat_config": _chat_config(request, name)})

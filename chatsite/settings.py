@@ -121,6 +121,12 @@ CHANNEL_LAYERS = {
     }
 }
 
+# Limits that both the chat (CHAT below) and the store (its OPTIONS) enforce, read once here.
+# Lower case, so they are not settings of their own.
+max_body_chars = env("CHAT_MAX_BODY_CHARS", 4000, cast=int)
+history_page_max = env("CHAT_HISTORY_PAGE_MAX", 100, cast=int)
+room_pattern = env("CHAT_ROOM_PATTERN", r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
 # ---------------------------------------------------------------- Ignite store
 # Shaped like CACHES: one alias per store; OPTIONS map onto the backend's constructor.
 IGNITE_STORE = {
@@ -140,6 +146,10 @@ IGNITE_STORE = {
             "backups": env("IGNITE_BACKUPS", 1, cast=int),
             "table_prefix": env("IGNITE_TABLE_PREFIX", "CHAT"),
             "retention_days": env("CHAT_RETENTION_DAYS", 0, cast=int),
+            # What the store accepts (ignite_store.validation.StoreLimits).
+            "max_body_chars": max_body_chars,
+            "history_page_max": history_page_max,
+            "room_pattern": room_pattern,
             # struct encoders/decoders over pyignite 0.6 internals (ignite_store/backends/pyignite_seam.py)
             "fast_codec": env("IGNITE_FAST_CODEC", True, cast=bool),
         },
@@ -176,14 +186,14 @@ IGNITE_SERVER = {
 
 # ---------------------------------------------------------------- Chat limits
 CHAT = {
-    "MAX_BODY_CHARS": env("CHAT_MAX_BODY_CHARS", 4000, cast=int),
+    "MAX_BODY_CHARS": max_body_chars,
     "MAX_FRAME_BYTES": env("CHAT_MAX_FRAME_BYTES", 32768, cast=int),
-    "ROOM_PATTERN": env("CHAT_ROOM_PATTERN", r"^[a-z0-9][a-z0-9_-]{0,63}$"),
+    "ROOM_PATTERN": room_pattern,
     "MAX_ROOMS_PER_SOCKET": env("CHAT_MAX_ROOMS_PER_SOCKET", 50, cast=int),
     "MAX_CONNECTIONS_PER_USER": env("CHAT_MAX_CONNECTIONS_PER_USER", 20, cast=int),
     "SEND_RATE_PER_SECOND": env("CHAT_SEND_RATE_PER_SECOND", 5.0, cast=float),
     "SEND_BURST": env("CHAT_SEND_BURST", 20, cast=int),
-    "HISTORY_PAGE_MAX": env("CHAT_HISTORY_PAGE_MAX", 100, cast=int),
+    "HISTORY_PAGE_MAX": history_page_max,
     "CATCHUP_PAGE": env("CHAT_CATCHUP_PAGE", 200, cast=int),
     "PRESENCE_TTL_SECONDS": env("CHAT_PRESENCE_TTL_SECONDS", 30, cast=int),
     # Unread bytes (Daphne's buffer + the kernel's send queue) above which writes to a socket wait.

@@ -6,4 +6,17 @@ Django's `caches` is configured by CACHES.
 
 from .connection import get_store, stores  # noqa: F401
 from .errors import InvalidMessage, SchemaError, StoreError, StoreUnavailable  # noqa: F401
-from .types import AppendResult, Message, Page, RoomInfo  # noqa: F401
+from .sync_bridge import run_sync  # noqa: F401
+from .types import (  # noqa: F401
+    NOTIFY_LEVELS,
+    ROLES,
+    ROOM_KINDS,
+    AppendResult,
+    Membership,
+    MembershipChange,
+    Message,
+    MyRoom,
+    Page,
+    Room,
+    RoomInfo,
+)

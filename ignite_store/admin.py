@@ -1,26 +1,37 @@
-"""Chat-store pages in the Django admin: recent messages (moderation), rooms, cluster.
+"""Chat-store pages in the Django admin: the cluster here, and pages other apps register.
 
 Nothing here is a model: the history lives in Ignite, never in Django's database. The pages
 are plain admin views added to the default site, wrapped by `site.admin_view` (staff only)
-and listed on the admin index as a "Chat store (Apache Ignite)" section.
+and listed on the admin index as a "Chat store (Apache Ignite)" section. The chat app adds
+recent messages (moderation) and rooms (presence) with `register_page` from its own admin.py,
+so the store imports nothing of the chat.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.contrib.admin import AdminSite
+from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, path, reverse
 
 from . import admin_views
 
 APP_LABEL = "ignite_store"
 APP_NAME = "Chat store (Apache Ignite)"
-PAGES = [
-    # (url name, object name, title, view)
-    ("messages", "RecentMessages", "Recent messages", admin_views.messages_view),
-    ("rooms", "Rooms", "Rooms", admin_views.rooms_view),
+View = Callable[[HttpRequest], HttpResponse]
+PAGES: list[tuple[str, str, str, View]] = [
+    # (url name, object name, title, view); listed on the index by title, like Django's models
     ("cluster", "Cluster", "Cluster", admin_views.cluster_view),
 ]
+
+
+def register_page(page: str, object_name: str, title: str, view: View) -> None:
+    """Add a page at /admin/ignite_store/<page>/ (URL name 'ignite_store_<page>'); call it from an admin.py."""
+    if any(existing == page for existing, _, _, _ in PAGES):
+        raise ValueError(f"the chat-store admin page {page!r} is already registered")
+    PAGES.append((page, object_name, title, view))
 
 
 def url_name(page: str) -> str:
@@ -31,7 +42,7 @@ def url_name(page: str) -> str:
 def app_entry(site: AdminSite) -> dict:
     """Our section of the admin index, shaped like an entry of AdminSite.get_app_list()."""
     models = []
-    for page, object_name, title, _ in PAGES:
+    for page, object_name, title, _ in sorted(PAGES, key=lambda entry: entry[2].lower()):
         url = reverse(f"{site.name}:{url_name(page)}", current_app=site.name)
         models.append(
             {
@@ -60,7 +71,7 @@ def install(site: AdminSite) -> None:
     """
     if getattr(site, "_ignite_store_installed", False):
         return
-    site._ignite_store_installed = True
+    site._ignite_store_installed = True  # type: ignore[attr-defined]  # a mark on this instance only
     original_get_urls, original_get_app_list = site.get_urls, site.get_app_list
 
     def get_urls():
@@ -79,8 +90,9 @@ def install(site: AdminSite) -> None:
                 pass
         return app_list
 
-    site.get_urls = get_urls
-    site.get_app_list = get_app_list
+    # Per instance, not on AdminSite: see the docstring.
+    site.get_urls = get_urls  # type: ignore[method-assign]
+    site.get_app_list = get_app_list  # type: ignore[method-assign]
 
 
 install(admin.site)

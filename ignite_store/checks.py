@@ -129,7 +129,7 @@ def check_store_reachable(app_configs=None, **kwargs) -> list[Error | Warning]:
 
     if check_store_settings():
         return []  # configuration errors are already reported; connecting would only repeat them
-    messages = []
+    messages: list[Error | Warning] = []
     for alias in settings.IGNITE_STORE:
         try:
             problems = stores[alias].check_schema()

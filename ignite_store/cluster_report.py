@@ -7,6 +7,7 @@ SYS.CACHE_GROUPS, SYS.PARTITION_STATES, ...) and this module decides what is hea
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 HEALTHY = "healthy"
 DEGRADED = "degraded"
@@ -34,7 +35,7 @@ def format_duration(ms: int | None) -> str:
 def _nodes(views: dict) -> list[dict]:
     ports = {str(node_id): value for node_id, value in views["ports"]}
     uptimes = {str(node_id): uptime for node_id, uptime in views["metrics"]}
-    nodes = []
+    nodes: list[dict[str, Any]] = []
     for node_id, consistent_id, version, is_client, order, addresses in views["nodes"]:
         node_id = str(node_id)
         port = ports.get(node_id)
@@ -136,12 +137,12 @@ def _partition_groups(views: dict, caches: list[dict], nodes: list[dict], baseli
 def build_report(*, state: int, views: dict, messages: dict, chat_caches: list[str]) -> dict:
     """Assemble the cluster report and classify it healthy or degraded, listing every problem found."""
     nodes = _nodes(views)
-    baseline_nodes = sorted(
+    baseline_nodes: list[dict[str, Any]] = sorted(
         ({"consistent_id": str(cid), "online": bool(online)} for cid, online in views["baseline"]),
         key=lambda node: node["consistent_id"],
     )
     offline = [node["consistent_id"] for node in baseline_nodes if not node["online"]]
-    baseline = {
+    baseline: dict[str, Any] = {
         "total": len(baseline_nodes),
         "online": len(baseline_nodes) - len(offline),
         "offline": offline,

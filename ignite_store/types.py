@@ -50,3 +50,58 @@ class RoomInfo:
     last_seq: int
     message_count: int
     last_activity: int | None  # milliseconds since the epoch, None when the room has no message
+
+
+ROOM_KINDS = ("public", "private", "direct")
+ROLES = ("owner", "admin", "member")
+NOTIFY_LEVELS = ("all", "mentions", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """A room's settings. `id` is its URL-safe slug, the key of its messages; `name` is any script."""
+
+    id: str
+    name: str
+    kind: str  # one of ROOM_KINDS
+    topic: str
+    creator: str
+    created_at: int  # milliseconds since the epoch
+    archived: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """One user's membership of one room, with the user's read marker."""
+
+    room: str
+    user: str
+    role: str  # one of ROLES
+    joined_at: int
+    last_read_seq: int = 0
+    notify: str = "all"  # one of NOTIFY_LEVELS
+
+
+@dataclass(frozen=True, slots=True)
+class MyRoom:
+    """A room as one member sees it in their room list: settings, membership and the room's counter."""
+
+    room: Room
+    membership: Membership
+    last_seq: int
+    last_at: int | None
+
+    @property
+    def unread(self) -> int:
+        return max(0, self.last_seq - self.membership.last_read_seq)
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipChange:
+    """What add_member/remove_member did: the membership, and whether this call changed anything."""
+
+    membership: Membership | None
+    changed: bool

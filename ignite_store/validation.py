@@ -1,17 +1,38 @@
 """Validation of everything that goes into the store, in one place.
 
-Limits come from settings.CHAT (documented in README, "Configuration"):
-room names match CHAT["ROOM_PATTERN"], bodies are 1..CHAT["MAX_BODY_CHARS"] characters.
+The store's own limits (room name pattern, longest body, largest history page) are a frozen
+`StoreLimits`, built once by the backend from its IGNITE_STORE OPTIONS (filled in
+chatsite/settings.py from the same environment variables as the chat's limits, see README,
+"Configuration"). The functions take the limit they check explicitly: the store never reads
+another app's settings.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
-from django.conf import settings
-
 from .errors import InvalidMessage
+
+DEFAULT_ROOM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLimits:
+    """What the store accepts; read once from the backend's options."""
+
+    max_body_chars: int = 4000
+    history_page_max: int = 100
+    room_pattern: str = DEFAULT_ROOM_PATTERN
+
+    def __post_init__(self) -> None:
+        if self.max_body_chars < 1 or self.history_page_max < 1:
+            raise ValueError("max_body_chars and history_page_max must be at least 1")
+        try:
+            re.compile(self.room_pattern)
+        except re.error as e:
+            raise ValueError(f"room_pattern {self.room_pattern!r} is not a regular expression: {e}") from e
 
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_AUTHOR_CHARS = 150  # Django's username max_length
@@ -23,12 +44,12 @@ def _room_regex(pattern: str) -> re.Pattern:
     return re.compile(pattern)
 
 
-def validate_room(room: object) -> str:
-    """Return `room` when it is a valid room name, else raise InvalidMessage."""
+def validate_room(room: object, pattern: str) -> str:
+    """Return `room` when it is a string matching `pattern` (a room name), else raise InvalidMessage."""
     if not isinstance(room, str):
         raise InvalidMessage("room", "must be a string")
-    if not _room_regex(settings.CHAT["ROOM_PATTERN"]).fullmatch(room):
-        raise InvalidMessage("room", f"must match {settings.CHAT['ROOM_PATTERN']}")
+    if not _room_regex(pattern).fullmatch(room):
+        raise InvalidMessage("room", f"must match {pattern}")
     return room
 
 
@@ -40,11 +61,10 @@ _FORBIDDEN_IN_AUTHOR = re.compile(f"[{_CONTROLS}]")
 _FORBIDDEN_IN_BODY = re.compile(f"[{_CONTROLS}]".replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))  # \t \n allowed
 
 
-def validate_body(body: object) -> str:
-    """Return `body` when it is a valid message body, else raise InvalidMessage."""
+def validate_body(body: object, limit: int) -> str:
+    """Return `body` when it is a valid message body of at most `limit` characters, else raise InvalidMessage."""
     if not isinstance(body, str):
         raise InvalidMessage("body", "must be a string")
-    limit = settings.CHAT["MAX_BODY_CHARS"]
     if not body.strip():
         raise InvalidMessage("body", "must not be empty")
     if len(body) > limit:
@@ -77,9 +97,48 @@ def validate_seq(value: object, field: str = "seq") -> int:
     return value
 
 
-def validate_limit(value: object, maximum: int | None = None) -> int:
-    """Return `value` when it is an int in 1..maximum (CHAT['HISTORY_PAGE_MAX'] by default)."""
-    maximum = maximum or settings.CHAT["HISTORY_PAGE_MAX"]
+def validate_limit(value: object, maximum: int) -> int:
+    """Return `value` when it is an int in 1..maximum, else raise InvalidMessage."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
         raise InvalidMessage("limit", f"must be an integer from 1 to {maximum}")
+    return value
+
+
+# ---------------------------------------------------------------- rooms and memberships
+ROOM_NAME_MAX_CHARS = 80
+ROOM_TOPIC_MAX_CHARS = 250
+# Controls, plus the invisible bidi and zero-width format characters that make a name lie about itself.
+_FORBIDDEN_IN_NAME = re.compile(f"[{_CONTROLS}\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def validate_room_name(name: object) -> str:
+    """Return the trimmed display name when it is 1..80 characters of any script without controls."""
+    if not isinstance(name, str):
+        raise InvalidMessage("name", "must be a string")
+    name = name.strip()
+    if not 1 <= len(name) <= ROOM_NAME_MAX_CHARS:
+        raise InvalidMessage("name", f"must be 1 to {ROOM_NAME_MAX_CHARS} characters")
+    if _FORBIDDEN_IN_NAME.search(name):
+        raise InvalidMessage("name", "must not contain control or invisible characters")
+    return name
+
+
+def validate_topic(topic: object) -> str:
+    """Return the trimmed topic (may be empty) when it is at most 250 characters without controls."""
+    if topic is None:
+        return ""
+    if not isinstance(topic, str):
+        raise InvalidMessage("topic", "must be a string")
+    topic = topic.strip()
+    if len(topic) > ROOM_TOPIC_MAX_CHARS:
+        raise InvalidMessage("topic", f"must be at most {ROOM_TOPIC_MAX_CHARS} characters")
+    if _FORBIDDEN_IN_NAME.search(topic):
+        raise InvalidMessage("topic", "must not contain control or invisible characters")
+    return topic
+
+
+def validate_choice(value: object, field: str, choices: tuple[str, ...]) -> str:
+    """Return `value` when it is one of `choices`."""
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidMessage(field, f"must be one of {', '.join(choices)}")
     return value

@@ -68,9 +68,10 @@ $PY manage.py collectstatic --noinput -v 0
 echo "Serving http://$HOST:$PORT/ (Ctrl-C to stop)"
 # The frame limit is enforced by Daphne (autobahn) so that oversized frames close with 1009 unparsed.
 MAX_FRAME="$($PY -c 'import django; django.setup(); from django.conf import settings; print(settings.CHAT["MAX_FRAME_BYTES"])')"
-# Daphne runs in the background and the script waits for it, so that a signal (Ctrl-C, or a TERM
-# from a supervisor) reaches the trap at once, which stops Daphne and then what we started.
-.venv/bin/daphne -b "$HOST" -p "$PORT" --ping-interval 20 --ping-timeout 30 \
+# Daphne runs through the project's entry point (chatsite/daphne_main.py: Daphne's command line with
+# the chat's server class), in the background; the script waits for it, so that a signal (Ctrl-C, or
+# a TERM from a supervisor) reaches the trap at once, which stops Daphne and then what we started.
+$PY -m chatsite.daphne_main -b "$HOST" -p "$PORT" --ping-interval 20 --ping-timeout 30 \
     --websocket-max-message-size "$MAX_FRAME" --websocket-max-frame-size "$MAX_FRAME" chatsite.asgi:application &
 daphne_pid=$!
 wait "$daphne_pid"

@@ -12,7 +12,7 @@ in ascending `seq` order, whatever the paging direction.
 
 from __future__ import annotations
 
-from ..types import AppendResult, Message, Page, RoomInfo
+from ..types import AppendResult, Membership, MembershipChange, Message, MyRoom, Page, Room, RoomInfo
 
 
 class BaseMessageStore:
@@ -119,6 +119,71 @@ class BaseMessageStore:
     def cluster_info(self) -> dict:
         """Cluster state, nodes, caches and partition distribution as plain data (see ignite_status)."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide a cluster_info() method")
+
+    # ------------------------------------------------------------------ rooms and memberships
+    # Async only; sync callers (admin, commands) go through ignite_store.sync_bridge.run_sync.
+    # These store what they are given: who may do what is chat.access's decision, not the store's.
+    async def acreate_room(self, room: Room, members: dict[str, str]) -> tuple[Room, bool]:
+        """Store a room and its first members (username -> role); (existing room, False) when the id exists."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an acreate_room() method")
+
+    async def aget_room(self, room: str) -> Room | None:
+        """A room's settings, or None."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aget_room() method")
+
+    async def aupdate_room(self, room: str, *, name: str | None = None, topic: str | None = None,
+                           archived: bool | None = None) -> Room | None:
+        """Change a room's name, topic or archived flag; None when the room does not exist."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aupdate_room() method")
+
+    async def alist_rooms(self, *, kind: str | None = None, search: str | None = None,
+                          include_archived: bool = False, limit: int = 100) -> list[tuple[Room, int, int | None]]:
+        """(room, last_seq, last_at) by name, filtered by kind and a case-insensitive name substring."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an alist_rooms() method")
+
+    async def amember_counts(self, rooms: list[str]) -> dict[str, int]:
+        """Number of members of each room (rooms without members are absent)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an amember_counts() method")
+
+    async def amembership(self, room: str, user: str) -> Membership | None:
+        """The user's membership of the room (with read marker), or None: one key read."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an amembership() method")
+
+    async def aadd_member(self, room: str, user: str, role: str = "member") -> MembershipChange:
+        """Add a member (idempotent: an existing membership is returned unchanged)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aadd_member() method")
+
+    async def aremove_member(self, room: str, user: str) -> MembershipChange:
+        """Remove a member from both sides of the membership."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aremove_member() method")
+
+    async def aset_role(self, room: str, user: str, role: str) -> Membership | None:
+        """Change a member's role; None when not a member."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aset_role() method")
+
+    async def amembers(self, room: str, limit: int = 1000) -> list[Membership]:
+        """The room's members by username (without read markers)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an amembers() method")
+
+    async def auser_rooms(self, user: str) -> list[MyRoom]:
+        """Every room of a user with role, read marker and the room's last seq: one partition's rows."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an auser_rooms() method")
+
+    async def amark_read(self, markers: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+        """Move read markers {(room, user): seq} forward only, in one transaction; the stored markers."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an amark_read() method")
+
+    async def amemberships_page(self, after: tuple[str, str] | None, limit: int) -> list[Membership]:
+        """Memberships ordered by (room, user) after a cursor, for export."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an amemberships_page() method")
+
+    async def aimport_room(self, room: Room) -> bool:
+        """Store a room's settings as is unless the id exists; True when created."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aimport_room() method")
+
+    async def aimport_membership(self, membership: Membership) -> bool:
+        """Store a membership unless it exists (its read marker only moves forward); True when created."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aimport_membership() method")
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:

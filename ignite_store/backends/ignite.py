@@ -19,23 +19,41 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from ..errors import InvalidMessage
-from ..types import AppendResult, Message, Page, RoomInfo
+from ..types import (
+    NOTIFY_LEVELS,
+    ROLES,
+    ROOM_KINDS,
+    AppendResult,
+    Membership,
+    MembershipChange,
+    Message,
+    MyRoom,
+    Page,
+    Room,
+    RoomInfo,
+)
 from ..validation import (
+    DEFAULT_ROOM_PATTERN,
+    StoreLimits,
     validate_author,
     validate_body,
+    validate_choice,
     validate_client_id,
     validate_limit,
     validate_room,
+    validate_room_name,
     validate_seq,
+    validate_topic,
 )
 from . import pyignite_seam
 from .base import BaseMessageStore
 from .ignite_admin import Admin
 from .ignite_batch import AppendBatcher, PendingAppend
 from .ignite_client import ClientPool, ssl_tls_kwargs
-from .ignite_codec import MESSAGE_COLUMNS, message_from_row
+from .ignite_codec import MESSAGE_COLUMNS, message_from_row, now_ms
 from .ignite_queries import CATCHUP_LIMIT_MAX, EXPORT_PAGE, Queries
 from .ignite_reads import Reads
+from .ignite_rooms import IgniteRooms
 from .ignite_schema import Schema
 from .ignite_session import IgniteSession, SyncBridge
 from .ignite_writes import Writes
@@ -66,6 +84,9 @@ class IgniteMessageStore(BaseMessageStore):
         partition_aware: bool = False,
         max_batch: int = 256,
         fast_codec: bool = True,
+        max_body_chars: int = 4000,
+        history_page_max: int = 100,
+        room_pattern: str = DEFAULT_ROOM_PATTERN,
     ):
         if not nodes:
             raise ValueError("NODES must list at least one (host, port)")
@@ -76,6 +97,7 @@ class IgniteMessageStore(BaseMessageStore):
         self.schema = Schema(prefix=table_prefix, backups=backups)
         self.retention_days = int(retention_days or 0)
         self.max_batch = int(max_batch)
+        self.limits = StoreLimits(int(max_body_chars), int(history_page_max), room_pattern)
         # The pyignite seam (struct encoders and decoders) is process-wide; False keeps this store on
         # plain pyignite's SQL cursor for reads, and installs nothing.
         self.fast_codec = bool(fast_codec) and pyignite_seam.install()
@@ -95,10 +117,11 @@ class IgniteMessageStore(BaseMessageStore):
         )
         self._session = IgniteSession(self._pool, timeout=self.timeout, fast_codec=self.fast_codec)
         self._bridge = SyncBridge()
-        self._queries = Queries(self.schema)
+        self._queries = Queries(self.schema, self.limits.room_pattern)
         self._reads = Reads(self._session, self._queries)
         self._writes = Writes(self._session, self.schema)
         self._admin = Admin(self._session, self._queries)
+        self._rooms = IgniteRooms(self._arun, self.schema, self.timeout)
 
     # Names used by the admin views and by tests.
     messages_table = property(lambda self: self.schema.messages_table)
@@ -140,13 +163,13 @@ class IgniteMessageStore(BaseMessageStore):
 
     # ================================================================ writes
     async def aappend(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
-        room, author = validate_room(room), validate_author(author)
-        body, client_id = validate_body(body), validate_client_id(client_id)
+        room, author = validate_room(room, self.limits.room_pattern), validate_author(author)
+        body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
         return await self._batcher().submit(room, author, body, client_id)
 
     def append(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
-        room, author = validate_room(room), validate_author(author)
-        body, client_id = validate_body(body), validate_client_id(client_id)
+        room, author = validate_room(room, self.limits.room_pattern), validate_author(author)
+        body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
         return self._sync(self._append_now(room, author, body, client_id))
 
     async def _append_now(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
@@ -166,7 +189,7 @@ class IgniteMessageStore(BaseMessageStore):
         return await self._writes.commit_batch(batch)
 
     async def adelete(self, room: str, seq: int, *, by: str) -> Message | None:
-        room, seq, by = validate_room(room), validate_seq(seq), validate_author(by)
+        room, seq, by = validate_room(room, self.limits.room_pattern), validate_seq(seq), validate_author(by)
         return await self._writes.delete(room, seq, by)
 
     def delete(self, room: str, seq: int, *, by: str) -> Message | None:
@@ -174,11 +197,11 @@ class IgniteMessageStore(BaseMessageStore):
 
     async def aimport_message(self, message: Message) -> bool:
         """Store `message` as is (seq, id, created_at); raise the room counter; False when already stored."""
-        room, seq = validate_room(message.room), validate_seq(message.seq)
+        room, seq = validate_room(message.room, self.limits.room_pattern), validate_seq(message.seq)
         if seq < 1:
             raise InvalidMessage("seq", "must be at least 1")
         author, client_id = validate_author(message.author), validate_client_id(message.client_id)
-        body = "" if message.deleted else validate_body(message.body)
+        body = "" if message.deleted else validate_body(message.body, self.limits.max_body_chars)
         if not isinstance(message.id, str) or not message.id:
             raise InvalidMessage("id", "must be a non-empty string")
         return await self._writes.import_message(Message(
@@ -191,35 +214,37 @@ class IgniteMessageStore(BaseMessageStore):
 
     # ================================================================ reads
     async def aget(self, room: str, seq: int) -> Message | None:
-        room, seq = validate_room(room), validate_seq(seq)
+        room, seq = validate_room(room, self.limits.room_pattern), validate_seq(seq)
         return await self._reads.get(room, seq)
 
     def get(self, room: str, seq: int) -> Message | None:
         return self._sync(self.aget(room, seq))
 
     async def alast_seq(self, room: str) -> int:
-        return await self._reads.last_seq(validate_room(room))
+        return await self._reads.last_seq(validate_room(room, self.limits.room_pattern))
 
     def last_seq(self, room: str) -> int:
         return self._sync(self.alast_seq(room))
 
     async def alatest(self, room: str, limit: int) -> Page:
-        limit, room = validate_limit(limit), validate_room(room)
+        limit = validate_limit(limit, self.limits.history_page_max)
+        room = validate_room(room, self.limits.room_pattern)
         return await self._reads.latest(room, limit)
 
     def latest(self, room: str, limit: int) -> Page:
         return self._sync(self.alatest(room, limit))
 
     async def abefore(self, room: str, before_seq: int, limit: int) -> Page:
-        room, before_seq, limit = validate_room(room), validate_seq(before_seq, "before"), validate_limit(limit)
+        room, before_seq = validate_room(room, self.limits.room_pattern), validate_seq(before_seq, "before")
+        limit = validate_limit(limit, self.limits.history_page_max)
         return await self._reads.before(room, before_seq, limit)
 
     def before(self, room: str, before_seq: int, limit: int) -> Page:
         return self._sync(self.abefore(room, before_seq, limit))
 
     async def aafter(self, room: str, after_seq: int, limit: int) -> Page:
-        room, after_seq = validate_room(room), validate_seq(after_seq, "after")
-        limit = validate_limit(limit, maximum=CATCHUP_LIMIT_MAX)
+        room, after_seq = validate_room(room, self.limits.room_pattern), validate_seq(after_seq, "after")
+        limit = validate_limit(limit, CATCHUP_LIMIT_MAX)
         return await self._reads.after(room, after_seq, limit)
 
     def after(self, room: str, after_seq: int, limit: int) -> Page:
@@ -270,6 +295,81 @@ class IgniteMessageStore(BaseMessageStore):
     def cluster_info(self) -> dict:
         return self._sync(self.acluster_info())
 
+    # ================================================================ rooms and memberships (ignite_rooms)
+    async def acreate_room(self, room: Room, members: dict[str, str]) -> tuple[Room, bool]:
+        room = _valid_room(room, self.limits.room_pattern)
+        members = {validate_author(user): validate_choice(role, "role", ROLES) for user, role in members.items()}
+        return await self._rooms.create(room, members)
+
+    async def aget_room(self, room: str) -> Room | None:
+        return await self._rooms.get(validate_room(room, self.limits.room_pattern))
+
+    async def aupdate_room(self, room: str, *, name: str | None = None, topic: str | None = None,
+                           archived: bool | None = None) -> Room | None:
+        changes: dict = {}
+        if name is not None:
+            changes["name"] = validate_room_name(name)
+        if topic is not None:
+            changes["topic"] = validate_topic(topic)
+        if archived is not None:
+            changes["archived"] = bool(archived)
+        return await self._rooms.update(validate_room(room, self.limits.room_pattern), changes)
+
+    async def alist_rooms(self, *, kind: str | None = None, search: str | None = None,
+                          include_archived: bool = False, limit: int = 100) -> list[tuple[Room, int, int | None]]:
+        if kind is not None:
+            validate_choice(kind, "kind", ROOM_KINDS)
+        if search is not None and (not isinstance(search, str) or len(search) > 80):
+            raise InvalidMessage("search", "must be a string of at most 80 characters")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidMessage("limit", "must be an integer from 1 to 10000")
+        return await self._rooms.listing(kind=kind, search=search or None, include_archived=include_archived,
+                                         limit=limit)
+
+    async def amember_counts(self, rooms: list[str]) -> dict[str, int]:
+        return await self._rooms.member_counts([validate_room(room, self.limits.room_pattern) for room in rooms])
+
+    async def amembership(self, room: str, user: str) -> Membership | None:
+        return await self._rooms.membership(validate_room(room, self.limits.room_pattern), validate_author(user))
+
+    async def aadd_member(self, room: str, user: str, role: str = "member") -> MembershipChange:
+        return await self._rooms.add_member(validate_room(room, self.limits.room_pattern), validate_author(user),
+                                            validate_choice(role, "role", ROLES), now_ms())
+
+    async def aremove_member(self, room: str, user: str) -> MembershipChange:
+        return await self._rooms.remove_member(validate_room(room, self.limits.room_pattern), validate_author(user))
+
+    async def aset_role(self, room: str, user: str, role: str) -> Membership | None:
+        return await self._rooms.set_role(validate_room(room, self.limits.room_pattern), validate_author(user),
+                                          validate_choice(role, "role", ROLES))
+
+    async def amembers(self, room: str, limit: int = 1000) -> list[Membership]:
+        return await self._rooms.members(validate_room(room, self.limits.room_pattern), int(limit))
+
+    async def auser_rooms(self, user: str) -> list[MyRoom]:
+        return await self._rooms.user_rooms(validate_author(user))
+
+    async def amark_read(self, markers: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+        valid = {(validate_room(room, self.limits.room_pattern), validate_author(user)): validate_seq(seq)
+                 for (room, user), seq in markers.items()}
+        return await self._rooms.mark_read(valid) if valid else {}
+
+    async def amemberships_page(self, after: tuple[str, str] | None, limit: int) -> list[Membership]:
+        return await self._rooms.all_memberships(after, int(limit))
+
+    async def aimport_room(self, room: Room) -> bool:
+        return await self._rooms.put_room(_valid_room(room, self.limits.room_pattern))
+
+    async def aimport_membership(self, membership: Membership) -> bool:
+        room = await self._rooms.get(validate_room(membership.room, self.limits.room_pattern))
+        if room is None:
+            raise InvalidMessage("room", "import the room before its memberships")
+        validate_author(membership.user)
+        validate_choice(membership.role, "role", ROLES)
+        validate_choice(membership.notify, "notify", NOTIFY_LEVELS)
+        validate_seq(membership.last_read_seq, "last_read_seq")
+        return await self._rooms.import_membership(membership, room.kind)
+
     # ================================================================ lifecycle
     def close(self) -> None:
         self._bridge.close(self._pool.discard_aio)
@@ -278,3 +378,14 @@ class IgniteMessageStore(BaseMessageStore):
     async def aclose(self) -> None:
         self._bridge.close(self._pool.discard_aio)  # first: pool.aclose() forgets every loop's client
         await self._pool.aclose()
+
+
+def _valid_room(room: Room, room_pattern: str) -> Room:
+    """`room` with its fields validated (name and topic trimmed)."""
+    validate_room(room.id, room_pattern)
+    validate_choice(room.kind, "kind", ROOM_KINDS)
+    validate_author(room.creator)
+    if isinstance(room.created_at, bool) or not isinstance(room.created_at, int) or room.created_at < 0:
+        raise InvalidMessage("created_at", "must be a non-negative integer")
+    return Room(id=room.id, name=validate_room_name(room.name), kind=room.kind, topic=validate_topic(room.topic),
+                creator=room.creator, created_at=room.created_at, archived=bool(room.archived))

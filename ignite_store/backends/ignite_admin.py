@@ -100,7 +100,7 @@ class Admin:
             # Two plain counts: COUNT(DISTINCT ...) beside COUNT(*) trips Ignite's distributed query splitter.
             total = (await self.session.sql(f"SELECT COUNT(*) FROM {self.schema.messages_table}"))[0][0]
             rooms = (await self.session.sql(f"SELECT COUNT(*) FROM {self.schema.rooms_table}"))[0][0]
-            messages = {"total": int(total), "rooms": int(rooms), "error": None}
+            messages: dict[str, object] = {"total": int(total), "rooms": int(rooms), "error": None}
         except StoreError as exc:
             # Lost partitions or a missing schema make counting fail; that is a finding, not an outage.
             messages = {"total": None, "rooms": None, "error": str(exc)}

@@ -1,6 +1,8 @@
 """pyignite connections, binary types and error translation for the Ignite backend.
 
-This module and its siblings in ignite_store/backends are the only code that imports pyignite.
+Only ignite_store imports pyignite (an import-linter contract in pyproject.toml): this module and
+its siblings in ignite_store/backends for the store, and ignite_store/server (local.py,
+membership.py) to manage local nodes' cluster state.
 """
 
 from __future__ import annotations

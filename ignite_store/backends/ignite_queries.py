@@ -41,10 +41,11 @@ CLUSTER_VIEWS = {
 
 
 class Queries:
-    """SQL statements for one schema (table prefix)."""
+    """SQL statements for one schema (table prefix); room filters validated against `room_pattern`."""
 
-    def __init__(self, schema: Schema):
+    def __init__(self, schema: Schema, room_pattern: str):
         self.schema = schema
+        self.room_pattern = room_pattern
 
     # ---------------------------------------------------------------- history pages
     @functools.cached_property
@@ -79,10 +80,10 @@ class Queries:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= RECENT_MAX:
             raise InvalidMessage("limit", f"must be an integer from 1 to {RECENT_MAX}")
         where: list[str] = []
-        args: list = []
+        args: list[object] = []
         if room:
             where.append("ROOM = ?")
-            args.append(validate_room(room))
+            args.append(validate_room(room, self.room_pattern))
         if author:
             where.append("AUTHOR = ?")
             args.append(str(author))
@@ -104,10 +105,10 @@ class Queries:
     def export(self, *, room: str | None, since: int | None, until: int | None) -> tuple[str, list]:
         """One keyset page ordered by (room, seq); append (cursor room, cursor room, cursor seq) to the args."""
         filters: list[str] = []
-        args: list = []
+        args: list[object] = []
         if room is not None:
             filters.append("ROOM = ?")
-            args.append(validate_room(room))
+            args.append(validate_room(room, self.room_pattern))
         if since is not None:
             filters.append("CREATED_AT >= ?")
             args.append(int(since))

@@ -54,7 +54,7 @@ class Schema:
     def idempotency_cache(self) -> str:
         return f"{self.prefix.lower()}_idempotency"
 
-    def _with(self, cache: str, *, key_type: str | None, value_type: str, affinity: bool) -> str:
+    def _with(self, cache: str, *, key_type: str | None, value_type: str, affinity: bool | str) -> str:
         parts = [
             "template=partitioned",
             f"backups={self.backups}",
@@ -66,7 +66,7 @@ class Schema:
         if key_type:
             parts.append(f"key_type={key_type}")
         if affinity:
-            parts.append("affinity_key=ROOM")
+            parts.append(f"affinity_key={'ROOM' if affinity is True else affinity}")
         return ",".join(parts)
 
     def tables(self) -> dict[str, str]:
@@ -87,6 +87,42 @@ class Schema:
                 f"CREATE TABLE IF NOT EXISTS {self.idempotency_table} ("
                 "ROOM VARCHAR, CLIENT_ID VARCHAR, SEQ BIGINT, PRIMARY KEY (ROOM, CLIENT_ID)) "
                 f'WITH "{self._with(self.idempotency_cache, key_type="ChatIdempotencyKey", value_type="ChatIdempotency", affinity=True)}"'  # noqa: E501
+            ),
+            **self.room_tables(),
+        }
+
+    # ---------------------------------------------------------------- rooms and memberships
+    # <P>_ROOM_INFO ROOM -> settings: same key as the counter, so the two sit in one partition.
+    # <P>_MEMBERS (ROOM, USERNAME), affinity ROOM: a room's members in one partition.
+    # <P>_USER_ROOMS (USERNAME, ROOM), affinity USERNAME: one user's rooms and read markers in
+    # one partition, so a user's room list is one single-partition query. Both membership rows
+    # are written in one transaction.
+    def table(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+    def cache(self, name: str) -> str:
+        return f"{self.prefix.lower()}_{name.lower()}"
+
+    def room_tables(self) -> dict[str, str]:
+        info, members, user_rooms = self.table("ROOM_INFO"), self.table("MEMBERS"), self.table("USER_ROOMS")
+        with_info = self._with(self.cache("ROOM_INFO"), key_type=None, value_type="ChatRoomInfo", affinity=False)
+        with_members = self._with(self.cache("MEMBERS"), key_type="ChatMemberKey", value_type="ChatMember",
+                                  affinity=True)
+        with_user_rooms = self._with(self.cache("USER_ROOMS"), key_type="ChatUserRoomKey",
+                                     value_type="ChatUserRoom", affinity="USERNAME")
+        return {
+            info: (
+                f"CREATE TABLE IF NOT EXISTS {info} (ROOM VARCHAR PRIMARY KEY, NAME VARCHAR, KIND VARCHAR, "
+                f'TOPIC VARCHAR, CREATOR VARCHAR, CREATED_AT BIGINT, ARCHIVED BOOLEAN) WITH "{with_info}"'
+            ),
+            members: (
+                f"CREATE TABLE IF NOT EXISTS {members} (ROOM VARCHAR, USERNAME VARCHAR, ROLE VARCHAR, "
+                f'JOINED_AT BIGINT, PRIMARY KEY (ROOM, USERNAME)) WITH "{with_members}"'
+            ),
+            user_rooms: (
+                f"CREATE TABLE IF NOT EXISTS {user_rooms} (USERNAME VARCHAR, ROOM VARCHAR, ROLE VARCHAR, "
+                "KIND VARCHAR, JOINED_AT BIGINT, LAST_READ_SEQ BIGINT, NOTIFY VARCHAR, "
+                f'PRIMARY KEY (USERNAME, ROOM)) WITH "{with_user_rooms}"'
             ),
         }
 

@@ -126,7 +126,7 @@ def decode_rows(buf, pos: int, row_count: int, field_count: int) -> tuple[list[l
     rows = []
     unpack_int, unpack_long = _INT.unpack_from, _LONG.unpack_from
     for _ in range(row_count):
-        row = []
+        row: list = []
         append = row.append
         for _ in range(field_count):
             code = buf[pos]

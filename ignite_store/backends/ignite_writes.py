@@ -64,7 +64,7 @@ class Writes:
                 retry=False,
             )
         except StoreUnavailable as error:
-            if not error.retryable or is_connection_error(error.__cause__):
+            if not error.retryable or (error.__cause__ is not None and is_connection_error(error.__cause__)):
                 raise
             # A lock wait between processes locking overlapping rooms on different nodes (or a
             # slow cluster) timed the transaction out: fall back to one transaction per room,

@@ -36,6 +36,7 @@ import logging
 import struct
 from collections import OrderedDict
 from io import SEEK_CUR
+from typing import Any
 
 import pyignite
 from pyignite import GenericObjectMeta
@@ -63,7 +64,7 @@ logger = logging.getLogger(__name__)
 _CACHE_SIZE = 2048
 _LES = ctypes.LittleEndianStructure
 _TC_STRING = 9  # pyignite.datatypes.type_codes.TC_STRING
-_originals: dict[tuple[object, str], object] = {}
+_originals: dict[tuple[object, str], Any] = {}
 _state = {"active": False, "refused": False}
 
 
@@ -83,8 +84,9 @@ def _struct_factory(maxsize: int = _CACHE_SIZE):
         except TypeError:  # an unhashable field description: build it as pyignite would
             return type(name, (base,), {"_pack_": 1, "_fields_": fields})
 
-    build.cache_info = cached.cache_info
-    build.cache_clear = cached.cache_clear
+    # lru_cache's own helpers on the wrapper, so callers inspect and clear it as a cached function
+    build.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    build.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
     return build
 
 

@@ -6,6 +6,7 @@ all on 127.0.0.1, and keeps its config, log, pid file and persistent data in hom
 
 from __future__ import annotations
 
+import builtins
 import os
 import shutil
 import signal
@@ -371,7 +372,7 @@ class LocalCluster(MembershipMixin):
             result.append(NodeInfo(i, self.pid(i), self.is_alive(i), client, disco, comm, self.node_dir(i)))
         return result
 
-    def client_addresses(self) -> list[tuple[str, int]]:
+    def client_addresses(self) -> builtins.list[tuple[str, int]]:
         """Thin-client (host, port) of every running node."""
         return [(LOOPBACK, self.ports(i)[0]) for i in self._known_indices() if self.is_alive(i)]
 
@@ -381,7 +382,7 @@ class LocalCluster(MembershipMixin):
         shutil.rmtree(self.home, ignore_errors=True)
 
     # ------------------------------------------------------------------ internals
-    def _known_indices(self) -> list[int]:
+    def _known_indices(self) -> builtins.list[int]:  # `list` is a method of this class
         return [i for i in range(self.max_nodes) if self.node_dir(i).is_dir()]
 
     def _signal(self, i: int, sig: int) -> None:

@@ -1,5 +1,7 @@
-// The chat page: speaks docs/protocol.md over one socket, keeps each joined room in order by seq.
+// The chat page: speaks docs/protocol.md over one socket. The server owns the room list and the
+// read markers (the `rooms` frame); each joined room keeps its messages in order by seq.
 
+import { errorText, setupDialogs } from "./dialogs.js";
 import { newClientId, Prefs } from "./prefs.js";
 import { refreshTimes } from "./render.js";
 import { Room } from "./room.js";
@@ -8,10 +10,9 @@ import * as ui from "./ui.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const me = config.user;
-const roomRe = new RegExp(config.roomPattern);
 const prefs = new Prefs(me);
 const socket = new ChatSocket(socketUrl(config.wsPath));
-const rooms = new Map();
+const rooms = new Map(); // id -> Room: the sidebar's rooms, plus one being opened by link or directory
 const $ = (id) => document.getElementById(id);
 const input = $("message-input");
 const logs = $("logs");
@@ -21,64 +22,105 @@ const ACK_TIMEOUT_MS = 12000;
 const RETRY_ROOM_MS = 3000;
 const TYPING_SEND_EVERY_MS = 2500;
 const TYPING_SHOWN_MS = 5000;
+const READ_EVERY_MS = 1000; // at most one `read` per room per second
+const REVOKED_REDIRECT_MS = 2500;
 let limits = { max_body_chars: config.maxBodyChars, max_rooms: 50, history_page_max: 100 };
 let active = null;
 let lastTypingSent = 0;
+let wanted = config.initialRoom || prefs.active; // opened once the first `rooms` frame arrives
+let listedOnce = false;
 const chrome = ui.setupChrome(me);
+const dialogs = setupDialogs({ send: (frame) => socket.send(frame), joinRoom: openDirectoryRoom, openDirect, me });
 
 // ------------------------------------------------------------------ rooms
 function activeRoom() {
   return active ? rooms.get(active) : null;
 }
 
-function saveRooms() {
-  prefs.rooms = [...rooms.keys()];
-}
-
 function refreshSidebar() {
-  ui.renderRoomList(rooms, active, (name) => {
-    activate(name);
+  ui.renderRoomList(rooms, active, (id) => {
+    activate(id);
     chrome.setSidebar(false);
   });
 }
 
-function addRoom(name) {
-  let room = rooms.get(name);
-  if (room) return room;
-  room = new Room(name, me);
-  room.readSeq = prefs.readSeq(name);
-  room.log.addEventListener("scroll", () => onScroll(room), { passive: true });
-  logs.append(room.log);
-  rooms.set(name, room);
-  saveRooms();
-  if (socket.isOpen) joinRoom(room);
+/** Add or refresh a room from an entry ({room, name, kind, ...}); `listed` puts it in the sidebar. */
+function upsertRoom(entry, listed) {
+  let room = rooms.get(entry.room);
+  if (room) {
+    room.applyEntry(entry);
+  } else {
+    room = new Room(entry, me);
+    room.log.addEventListener("scroll", () => onScroll(room), { passive: true });
+    logs.append(room.log);
+    rooms.set(room.id, room);
+  }
+  if (listed) room.listed = true;
+  if (room.id === active) ui.showRoomHeader(room);
   return room;
+}
+
+function dropRoom(room) {
+  clearTimeout(room.readTimer);
+  room.log.remove();
+  rooms.delete(room.id);
+  if (room.id === active) {
+    const next = [...rooms.values()].find((r) => r.listed);
+    activate(next ? next.id : null);
+  } else {
+    refreshSidebar();
+  }
 }
 
 function joinRoom(room) {
   // After a reconnect, `after` makes the server send only what we missed (as catchup pages).
-  const frame = { type: "join", room: room.name };
+  const frame = { type: "join", room: room.id };
   if (room.synced) {
     frame.after = room.lastSeq;
     room.catchupSince = Date.now();
   }
-  socket.send(frame);
+  room.joining = socket.send(frame);
 }
 
-function activate(name) {
+/** Join a room on this socket; `evict` makes room by leaving the room looked at longest ago. */
+function ensureJoined(room, evict) {
+  if (room.joined || room.joining || !socket.isOpen) return;
+  const joined = [...rooms.values()].filter((r) => r.joined || r.joining);
+  if (joined.length >= limits.max_rooms) {
+    if (!evict) return;
+    const oldest = joined.filter((r) => r.id !== active).sort((a, b) => a.lastViewed - b.lastViewed)[0];
+    if (!oldest) return;
+    socket.send({ type: "leave", room: oldest.id }); // the membership stays; the room rejoins when opened
+    oldest.joined = oldest.joining = false;
+  }
+  joinRoom(room);
+}
+
+/** On connect: the open room first, then the most recently active ones, up to the server's limit. */
+function joinRooms() {
+  const order = [...rooms.values()].sort((a, b) => (b.lastAt || 0) - (a.lastAt || 0));
+  const current = activeRoom();
+  if (current) ensureJoined(current, true);
+  for (const room of order) ensureJoined(room, false);
+}
+
+function activate(id) {
   const previous = activeRoom();
   if (previous) previous.savedScroll = previous.isAtBottom() ? null : previous.log.scrollTop;
-  for (const room of rooms.values()) room.log.hidden = room.name !== name;
-  active = rooms.has(name) ? name : null;
+  for (const room of rooms.values()) room.log.hidden = room.id !== id;
+  active = rooms.has(id) ? id : null;
   prefs.active = active;
-  ui.showRoomHeader(active);
   const room = activeRoom();
+  ui.showRoomHeader(room);
   newMessagesBtn.hidden = true;
   if (room) {
+    if (room !== previous) room.setMarker(room.unread > 0 ? room.readSeq : null);
+    room.lastViewed = Date.now();
+    ensureJoined(room, true);
     if (room.savedScroll == null) room.scrollToBottom();
     else room.log.scrollTop = room.savedScroll;
     markRead(room);
-    const url = config.roomUrl.replace("ROOM", room.name);
+    const url = config.roomUrl.replace("ROOM", room.id);
     if (location.pathname !== url) history.replaceState(null, "", url);
     maybeLoadOlder(room);
   } else if (location.pathname !== config.indexUrl) {
@@ -89,70 +131,78 @@ function activate(name) {
   refreshSidebar();
 }
 
-function leave(name) {
-  const room = rooms.get(name);
-  if (!room) return;
-  socket.send({ type: "leave", room: name });
-  room.log.remove();
-  rooms.delete(name);
-  prefs.forget(name);
-  saveRooms();
-  activate(rooms.keys().next().value ?? null);
+/** A room picked in the directory: join it (public rooms make the user a member) and open it. */
+function openDirectoryRoom(entry) {
+  upsertRoom({ room: entry.room, name: entry.name, topic: entry.topic, kind: "public", last_seq: entry.last_seq },
+    entry.joined);
+  activate(entry.room);
+  chrome.setSidebar(false);
 }
 
+function openDirect(user) {
+  return socket.send({ type: "open_dm", user });
+}
+
+// ------------------------------------------------------------------ read markers
+/** The user sees the bottom of the open room: move the read marker to the newest seq seen. */
 function markRead(room) {
-  if (room.name !== active || document.hidden || !room.isAtBottom()) return;
-  room.unread = 0;
-  if (room.synced) {
-    room.readSeq = Math.max(room.readSeq ?? 0, room.newestSeq);
-    prefs.setReadSeq(room.name, room.readSeq);
-  }
+  if (room.id !== active || document.hidden || !room.isAtBottom()) return;
   newMessagesBtn.hidden = true;
+  if (!room.synced || room.newestSeq <= room.readSeq) return;
+  room.readSeq = room.newestSeq;
+  flushRead(room);
   refreshSidebar();
 }
 
-// ------------------------------------------------------------------ messages
-function countUnread(room, added) {
-  for (const msg of added) {
-    if (msg.author !== me && !msg.deleted && msg.seq > (room.readSeq ?? 0)) room.unread += 1;
-  }
+/** Send the marker now, or once READ_EVERY_MS has passed since the last `read` of this room. */
+function flushRead(room) {
+  if (room.readTimer || room.readSeq <= room.serverReadSeq) return;
+  const wait = Math.max(0, room.readSentAt + READ_EVERY_MS - Date.now());
+  room.readTimer = setTimeout(() => {
+    room.readTimer = null;
+    if (rooms.get(room.id) !== room || room.readSeq <= room.serverReadSeq) return;
+    if (socket.send({ type: "read", room: room.id, seq: room.readSeq })) {
+      room.serverReadSeq = room.readSeq;
+      room.readSentAt = Date.now();
+    } // else: sent again when the room is re-joined
+  }, wait);
 }
 
-/** Messages that arrived live or by catchup: unread counts, auto-scroll or the marker. */
+// ------------------------------------------------------------------ messages
+/** Messages that arrived live or by catchup: read marker, auto-scroll or the "new messages" button. */
 function showNew(room, added, wasAtBottom) {
   if (!added.length) return;
-  for (const msg of added) room.typers.delete(msg.author);
-  const isActive = room.name === active;
-  if (isActive && (wasAtBottom || added.some((m) => m.author === me))) room.scrollToBottom();
-  if (isActive && !document.hidden && room.isAtBottom()) {
-    markRead(room);
-  } else {
-    countUnread(room, added);
-    if (isActive && !room.isAtBottom()) newMessagesBtn.hidden = false;
+  for (const msg of added) {
+    room.typers.delete(msg.author);
+    if (msg.author === me) room.readSeq = Math.max(room.readSeq, msg.seq); // one's own messages are read
   }
+  const isActive = room.id === active;
+  if (isActive && (wasAtBottom || added.some((m) => m.author === me))) room.scrollToBottom();
+  if (isActive && !document.hidden && room.isAtBottom()) markRead(room);
+  else if (isActive && !room.isAtBottom()) newMessagesBtn.hidden = false;
   if (isActive) ui.renderTyping(room);
   refreshSidebar();
 }
 
 function requestCatchup(room) {
   room.catchupSince = Date.now();
-  socket.send({ type: "catchup", room: room.name, after: room.lastSeq });
+  socket.send({ type: "catchup", room: room.id, after: room.lastSeq });
 }
 
 function onScroll(room) {
-  if (room.name !== active) return;
+  if (room.id !== active) return;
   if (room.isAtBottom()) markRead(room);
   maybeLoadOlder(room);
 }
 
 function maybeLoadOlder(room) {
-  if (!room.synced || !room.hasMore || room.historyRequest || !socket.isOpen) return;
+  if (!room.synced || !room.hasMore || room.historyRequest || !room.joined || !socket.isOpen) return;
   const nearTop = room.log.scrollTop < 200;
   const notScrollable = room.log.scrollHeight <= room.log.clientHeight + 4;
-  if (room.name !== active || !(nearTop || notScrollable)) return;
+  if (room.id !== active || !(nearTop || notScrollable)) return;
   room.historyRequest = "older";
   room.setTop("loading");
-  const frame = { type: "history", room: room.name, limit: config.historyPage };
+  const frame = { type: "history", room: room.id, limit: config.historyPage };
   if (room.oldestSeq !== null) frame.before = room.oldestSeq;
   socket.send(frame);
 }
@@ -174,11 +224,7 @@ function onHistory(room, frame) {
     const added = room.insert(messages);
     room.markSynced(messages);
     room.setTop(room.hasMore ? "" : "start");
-    if (room.readSeq === null) {
-      room.readSeq = room.newestSeq;
-      prefs.setReadSeq(room.name, room.readSeq);
-    }
-    if (room.name === active && (atBottom || room.savedScroll == null)) room.scrollToBottom();
+    if (room.id === active && (atBottom || room.savedScroll == null)) room.scrollToBottom();
     showNew(room, added, true);
   }
   setTimeout(() => maybeLoadOlder(room), 0);
@@ -189,7 +235,7 @@ function sendPending(room, clientId) {
   if (!entry) return;
   room.setPendingStatus(clientId, "pending");
   if (!socket.isOpen || !room.joined) return; // sent again once the room is re-joined
-  socket.send({ type: "send", room: room.name, body: entry.msg.body, client_id: clientId });
+  socket.send({ type: "send", room: room.id, body: entry.msg.body, client_id: clientId });
   const stamp = (entry.sentAt = Date.now());
   setTimeout(() => {
     const still = room.pending.get(clientId);
@@ -219,11 +265,11 @@ function submitMessage() {
 function requestFirstPage(room) {
   if (room.synced || room.historyRequest) return;
   room.historyRequest = "initial";
-  socket.send({ type: "history", room: room.name, limit: config.historyPage });
+  socket.send({ type: "history", room: room.id, limit: config.historyPage });
 }
 
 function retryRoom(room, what) {
-  if (rooms.get(room.name) !== room || !socket.isOpen) return; // left, or a reconnect re-joins anyway
+  if (rooms.get(room.id) !== room || !socket.isOpen) return; // gone, or a reconnect re-joins anyway
   if (what === "join") joinRoom(room);
   else if (what === "catchup") requestCatchup(room);
   else if (!room.synced) requestFirstPage(room);
@@ -231,16 +277,75 @@ function retryRoom(room, what) {
 }
 
 // ------------------------------------------------------------------ frames
+// Frames about one room are dropped when the room is not (or no longer) on this page.
+const ROOM_FRAMES = new Set(["joined", "ack", "history", "catchup", "presence", "typing", "deleted", "read",
+  "removed", "room_updated", "left"]);
+
 const handlers = {
   hello(frame) {
     limits = { ...limits, ...(frame.limits || {}) };
-    for (const room of rooms.values()) joinRoom(room);
+  },
+  rooms(frame) {
+    const entries = Array.isArray(frame.rooms) ? frame.rooms : [];
+    const ids = new Set(entries.map((entry) => entry.room));
+    for (const room of [...rooms.values()]) if (room.listed && !ids.has(room.id)) dropRoom(room); // gone meanwhile
+    for (const entry of entries) upsertRoom(entry, true).lastAt = entry.last_at || 0;
+    if (!listedOnce) {
+      listedOnce = true;
+      if (wanted && !rooms.has(wanted)) upsertRoom({ room: wanted }, false); // a link to a public room
+      const desktop = window.matchMedia("(min-width: 720px)").matches;
+      const first = [...rooms.values()].find((r) => r.listed && r.kind !== "direct");
+      activate(rooms.has(wanted) ? wanted : desktop && first ? first.id : null);
+      if (active && desktop) input.focus();
+    }
+    joinRooms();
+    refreshSidebar();
+  },
+  room(frame) {
+    if (!frame.room || typeof frame.room.room !== "string") return;
+    const room = upsertRoom(frame.room, true);
+    ensureJoined(room, false);
+    refreshSidebar();
+  },
+  created(frame) {
+    if (!frame.room || typeof frame.room.room !== "string") return;
+    dialogs.created();
+    upsertRoom(frame.room, true);
+    activate(frame.room.room);
+    chrome.setSidebar(false);
+    input.focus();
+  },
+  removed(frame, room) {
+    const reason = { removed: `You were removed from ${room.title}.`, archived: `${room.title} was archived.` };
+    if (reason[frame.reason]) ui.toast(reason[frame.reason]);
+    dropRoom(room);
+  },
+  room_updated(frame, room) {
+    room.applyEntry({ name: frame.name, topic: frame.topic });
+    refreshSidebar();
+  },
+  read(frame, room) {
+    if (!Number.isInteger(frame.seq)) return;
+    room.noteRead(frame.seq); // forward only: an older echo changes nothing
+    refreshSidebar();
   },
   joined(frame, room) {
+    room.applyEntry(frame);
+    room.listed = true;
     room.joined = true;
+    room.joining = false;
+    if (room.id === active) {
+      ui.showRoomHeader(room);
+      if (!room.synced && room.unread > 0) room.setMarker(room.readSeq);
+    }
     if (room.synced && !(frame.last_seq > room.lastSeq)) room.catchupSince = 0; // nothing missed
     requestFirstPage(room);
     for (const [clientId, entry] of room.pending) if (entry.msg.status === "pending") sendPending(room, clientId);
+    flushRead(room);
+    refreshSidebar();
+  },
+  left(frame, room) {
+    room.joined = room.joining = false;
   },
   ack(frame, room) {
     const wasAtBottom = room.isAtBottom();
@@ -269,18 +374,29 @@ const handlers = {
   presence(frame, room) {
     room.users = Array.isArray(frame.users) ? frame.users : [];
     if (frame.event === "leave") room.typers.delete(frame.user);
-    if (room.name === active) ui.renderPresence(room, me);
+    if (room.id === active) ui.renderPresence(room, me);
   },
   typing(frame, room) {
     if (frame.user === me) return;
     room.typers.set(frame.user, Date.now() + TYPING_SHOWN_MS);
-    if (room.name === active) ui.renderTyping(room);
+    if (room.id === active) ui.renderTyping(room);
   },
   deleted(frame, room) {
     room.markDeleted(frame.seq);
   },
+  directory: (frame) => dialogs.showDirectory(frame),
+  members: (frame) => dialogs.showMembers(frame),
+  member: (frame) => dialogs.membersChanged(frame),
+  invited(frame) {
+    ui.toast(frame.changed ? `${frame.user} was added.` : `${frame.user} is already a member.`);
+    dialogs.membersChanged(frame);
+  },
+  member_removed(frame) {
+    if (frame.changed) ui.toast(`${frame.user} was removed.`);
+    dialogs.membersChanged(frame);
+  },
   error(frame) {
-    const room = frame.room ? rooms.get(frame.room) : null;
+    const room = typeof frame.room === "string" ? rooms.get(frame.room) : null;
     const owner = frame.client_id
       ? room && room.pending.has(frame.client_id)
         ? room
@@ -290,22 +406,25 @@ const handlers = {
       owner.setPendingStatus(frame.client_id, "failed", ui.sendErrorText(frame));
       return;
     }
+    if (dialogs.showError(frame)) return;
     const transient = ["store_unavailable", "unavailable", "rate_limited", "internal"].includes(frame.code);
     if (room && transient && ["join", "history", "catchup"].includes(frame.ref)) {
       // The store or Redis hiccuped: ask again shortly, the room stays in the sidebar.
+      if (frame.ref === "join") room.joining = false;
       if (frame.ref === "history") room.historyRequest = null;
       if (frame.ref === "catchup") room.catchupSince = 0;
       setTimeout(() => retryRoom(room, frame.ref), RETRY_ROOM_MS);
       return;
     }
     if (room && frame.ref === "join") {
-      ui.toast(`Could not join #${room.name}: ${frame.detail || frame.code}`, "error");
-      leave(room.name);
+      ui.toast(`Could not open ${room.title}: ${errorText(frame)}`, "error");
+      dropRoom(room);
       return;
     }
     if (room && frame.ref === "history") room.historyRequest = null;
     if (room && frame.ref === "catchup") room.catchupSince = 0;
-    if (frame.ref !== "typing") ui.toast(frame.detail || frame.code || "Something went wrong.", "error");
+    if (frame.ref === "read" && room && frame.code === "forbidden") return; // the room is going away
+    if (frame.ref !== "typing") ui.toast(errorText(frame), "error");
   },
 };
 
@@ -313,14 +432,14 @@ socket.addEventListener("frame", (event) => {
   const frame = event.detail;
   const handler = handlers[frame.type];
   if (!handler) return;
-  const room = frame.room ? rooms.get(frame.room) : null;
-  if (frame.room && !room && frame.type !== "error") return;
+  const room = ROOM_FRAMES.has(frame.type) ? rooms.get(frame.room) : null;
+  if (ROOM_FRAMES.has(frame.type) && !room) return;
   handler(frame, room);
 });
 
 socket.addEventListener("disconnected", () => {
   for (const room of rooms.values()) {
-    room.joined = false;
+    room.joined = room.joining = false;
     room.catchupSince = 0;
     room.typers.clear();
     if (room.historyRequest) {
@@ -333,6 +452,13 @@ socket.addEventListener("disconnected", () => {
 
 socket.addEventListener("state", async (event) => {
   ui.showConnection(event.detail);
+  if (event.detail === "revoked") {
+    // Logged out, deactivated or a new password: this page may not reconnect; log in again.
+    ui.showSignedOut();
+    const next = encodeURIComponent(location.pathname);
+    setTimeout(() => location.assign(`${config.loginUrl}?next=${next}`), REVOKED_REDIRECT_MS);
+    return;
+  }
   if (event.detail !== "offline") return;
   // A socket refused at the handshake may mean the session ended: go log in again.
   try {
@@ -361,9 +487,9 @@ input.addEventListener("input", () => {
   autoGrow();
   const room = activeRoom();
   const now = Date.now();
-  if (room && input.value.trim() && now - lastTypingSent > TYPING_SEND_EVERY_MS && socket.isOpen) {
+  if (room?.joined && input.value.trim() && now - lastTypingSent > TYPING_SEND_EVERY_MS && socket.isOpen) {
     lastTypingSent = now;
-    socket.send({ type: "typing", room: room.name });
+    socket.send({ type: "typing", room: room.id });
   }
 });
 $("composer").addEventListener("submit", (e) => {
@@ -384,31 +510,34 @@ newMessagesBtn.addEventListener("click", () => {
   newMessagesBtn.hidden = true;
 });
 
-$("leave-btn").addEventListener("click", () => active && leave(active));
+$("presence-list").addEventListener("click", (e) => {
+  const name = e.target.closest("[data-dm]");
+  if (name) openDirect(name.dataset.dm);
+});
+$("new-dm-btn").addEventListener("click", () => dialogs.open("dm"));
+$("create-btn").addEventListener("click", () => dialogs.open("create"));
+$("browse-btn").addEventListener("click", () => dialogs.open("browse"));
 
-$("join-form").addEventListener("submit", (e) => {
-  e.preventDefault();
-  const field = $("room-input");
-  const error = $("join-error");
-  const name = field.value.trim().toLowerCase().replace(/^#/, "");
-  if (!roomRe.test(name)) {
-    error.textContent = name
-      ? "Room names use a-z, 0-9, - and _, start with a letter or digit, and have at most 64 characters."
-      : "Type a room name.";
-    field.setAttribute("aria-invalid", "true");
-    return;
-  }
-  if (!rooms.has(name) && rooms.size >= limits.max_rooms) {
-    error.textContent = `You can be in at most ${limits.max_rooms} rooms. Leave one first.`;
-    return;
-  }
-  error.textContent = "";
-  field.removeAttribute("aria-invalid");
-  field.value = "";
-  addRoom(name);
-  activate(name);
-  chrome.setSidebar(false);
-  input.focus();
+const setRoomMenu = ui.setupRoomMenu();
+$("members-btn").addEventListener("click", () => {
+  setRoomMenu(false);
+  if (activeRoom()) dialogs.openMembers(activeRoom());
+});
+$("leave-btn").addEventListener("click", async () => {
+  setRoomMenu(false);
+  const room = activeRoom();
+  if (!room) return;
+  const text = room.kind === "private"
+    ? `Leave ${room.title}? It is private: you will need an invitation to come back.`
+    : `Leave ${room.title}?`;
+  if (await dialogs.confirm(text, "Leave")) socket.send({ type: "leave_room", room: room.id });
+});
+$("archive-btn").addEventListener("click", async () => {
+  setRoomMenu(false);
+  const room = activeRoom();
+  if (!room?.canManage) return;
+  const text = `Archive ${room.title}? It leaves everyone's sidebar and nobody can read or write in it any more.`;
+  if (await dialogs.confirm(text, "Archive")) socket.send({ type: "archive_room", room: room.id, archived: true });
 });
 
 document.addEventListener("visibilitychange", () => {
@@ -427,13 +556,7 @@ setInterval(() => {
 }, 30000);
 
 // ------------------------------------------------------------------ start
-const saved = prefs.rooms;
-const initial = (saved ?? ["general"]).filter((name) => roomRe.test(name));
-if (config.initialRoom && !initial.includes(config.initialRoom)) initial.push(config.initialRoom);
-for (const name of initial) addRoom(name);
-const start = config.initialRoom || (rooms.has(prefs.active) ? prefs.active : initial[0]) || null;
-activate(start);
+activate(null);
 ui.showConnection(socket.state);
 socket.start();
-if (start && window.matchMedia("(min-width: 720px)").matches) input.focus();
 window.chatApp = { rooms, socket }; // for debugging and the browser tests

@@ -1,8 +1,16 @@
-// What the browser remembers per user: joined rooms, the open room, and the last seq read per room.
+// What the browser remembers per user: only the open room. The room list and the read markers
+// are the server's (the `rooms` frame), so every device shows the same.
 
 export class Prefs {
   constructor(user) {
     this.prefix = `ember:${user}:`;
+    try {
+      // Left by the page before the server kept rooms and read markers.
+      localStorage.removeItem(`${this.prefix}rooms`);
+      localStorage.removeItem(`${this.prefix}read`);
+    } catch {
+      // Storage disabled: nothing to clean.
+    }
   }
 
   read(key, fallback) {
@@ -22,39 +30,12 @@ export class Prefs {
     }
   }
 
-  get rooms() {
-    const rooms = this.read("rooms", null);
-    return Array.isArray(rooms) ? rooms.filter((r) => typeof r === "string") : null;
-  }
-
-  set rooms(names) {
-    this.write("rooms", names);
-  }
-
   get active() {
     return this.read("active", null);
   }
 
   set active(name) {
     this.write("active", name);
-  }
-
-  readSeq(room) {
-    const seq = this.read("read", {})[room];
-    return Number.isInteger(seq) ? seq : null;
-  }
-
-  setReadSeq(room, seq) {
-    const all = this.read("read", {});
-    if (all[room] === seq) return;
-    all[room] = seq;
-    this.write("read", all);
-  }
-
-  forget(room) {
-    const all = this.read("read", {});
-    delete all[room];
-    this.write("read", all);
   }
 }
 

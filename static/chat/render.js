@@ -149,12 +149,13 @@ export function regroup(list) {
   for (const row of list.children) {
     const ts = Number(row.dataset.ts);
     const newDay = !prev || !sameDay(Number(prev.dataset.ts), ts);
-    const divider = row.firstElementChild;
+    const divider = row.querySelector(":scope > .day-divider");
     divider.hidden = !newDay;
     if (newDay) divider.firstElementChild.textContent = formatDay(ts);
     const continued =
       prev &&
       !newDay &&
+      !row.querySelector(":scope > .new-divider") &&
       prev.dataset.author === row.dataset.author &&
       ts - Number(prev.dataset.ts) < GROUP_GAP_MS;
     row.classList.toggle("continued", Boolean(continued));

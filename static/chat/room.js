@@ -1,13 +1,29 @@
-// One joined room: its messages ordered by seq, pending sends, and its own scrolling log.
+// One room of the sidebar: what the server says of it (name, kind, role, read marker) and, once
+// joined, its messages ordered by seq, pending sends and its own scrolling log.
 
 import { createMessageElement, regroup, updateMessageElement } from "./render.js";
 
 const AT_BOTTOM_PX = 48;
 
 export class Room {
-  constructor(name, me) {
-    this.name = name;
+  constructor(entry, me) {
+    this.id = entry.room;
     this.me = me;
+    this.title = entry.room;
+    this.kind = "public";
+    this.topic = "";
+    this.role = null;
+    this.peers = [];
+    this.readSeq = 0; // the user's read marker (server-side, shared by every device)
+    this.serverReadSeq = 0; // the marker the server has (from a frame or our last `read`)
+    this.readSentAt = 0;
+    this.readTimer = null;
+    this.joining = false;
+    this.knownLastSeq = 0; // the highest seq the server or a frame told us of
+    this.listed = false; // in the sidebar (the server says the user is a member)
+    this.lastViewed = 0;
+    this.markerSeq = null; // "New messages" goes above the first row after this seq
+    this.applyEntry(entry);
     this.messages = new Map(); // seq -> message
     this.rows = new Map(); // seq -> element
     this.order = []; // ascending seqs shown
@@ -18,20 +34,18 @@ export class Room {
     this.hasMore = true;
     this.historyRequest = null; // "initial" | "older" | null
     this.catchupSince = 0; // when the last catchup was asked for (0: none running)
-    this.unread = 0;
-    this.readSeq = null;
     this.users = [];
     this.typers = new Map(); // user -> expiry time
 
     this.log = document.createElement("div");
     this.log.className = "log";
-    this.log.id = `log-${name}`;
+    this.log.id = `log-${this.id}`;
     this.log.tabIndex = 0;
     this.log.setAttribute("role", "log");
     this.log.setAttribute("aria-live", "polite");
     this.log.setAttribute("aria-relevant", "additions");
-    this.log.setAttribute("aria-label", `Messages in #${name}`);
-    this.log.dataset.room = name;
+    this.log.setAttribute("aria-label", `Messages in ${this.title}`);
+    this.log.dataset.room = this.id;
     this.log.hidden = true;
     this.top = document.createElement("div");
     this.top.className = "log-top";
@@ -39,6 +53,40 @@ export class Room {
     this.list.className = "msg-list";
     this.log.append(this.top, this.list);
     this.setTop("loading");
+  }
+
+  /** Take what a `rooms`/`room`/`created`/`joined` frame says; the read marker only moves forward. */
+  applyEntry(entry) {
+    if (["public", "private", "direct"].includes(entry.kind)) this.kind = entry.kind;
+    if (typeof entry.name === "string" && entry.name) this.title = entry.name;
+    if (Array.isArray(entry.peers)) {
+      this.peers = entry.peers;
+    } else if (this.kind === "direct" && typeof entry.name === "string") {
+      // `joined` carries a DM's stored name, its usernames joined by ","; show the other people.
+      const users = entry.name.split(",");
+      this.peers = users.filter((u) => u !== this.me);
+      if (!this.peers.length) this.peers = users;
+    }
+    if (this.kind === "direct" && this.peers.length) this.title = this.peers.join(", ");
+    if (typeof entry.topic === "string") this.topic = entry.topic;
+    if (entry.role !== undefined) this.role = entry.role;
+    if (Number.isInteger(entry.last_read_seq)) this.noteRead(entry.last_read_seq);
+    if (Number.isInteger(entry.last_seq)) this.knownLastSeq = Math.max(this.knownLastSeq, entry.last_seq);
+    this.log?.setAttribute("aria-label", `Messages in ${this.title}`);
+  }
+
+  /** The server says the marker is at `seq` (a frame, or the echo of a `read`). */
+  noteRead(seq) {
+    this.readSeq = Math.max(this.readSeq, seq);
+    this.serverReadSeq = Math.max(this.serverReadSeq, seq);
+  }
+
+  get unread() {
+    return Math.max(0, this.knownLastSeq - this.readSeq);
+  }
+
+  get canManage() {
+    return this.kind !== "direct" && (this.role === "owner" || this.role === "admin");
   }
 
   get oldestSeq() {
@@ -67,7 +115,7 @@ export class Room {
   setTop(state) {
     this.top.dataset.state = state;
     this.top.textContent =
-      state === "loading" ? "Loading messages…" : state === "start" ? `This is the beginning of #${this.name}.` : "";
+      state === "loading" ? "Loading messages…" : state === "start" ? `This is the beginning of ${this.kind === "direct" ? "your conversation with " : ""}${this.title}.` : "";
   }
 
   /** Insert server messages (any order, duplicates ignored); return those that were new. */
@@ -93,9 +141,11 @@ export class Room {
       }
       this.placeRow(msg.seq, row);
       added.push(clean);
+      this.knownLastSeq = Math.max(this.knownLastSeq, msg.seq);
     }
     if (added.length) {
       while (this.messages.has(this.lastSeq + 1)) this.lastSeq += 1;
+      this.placeMarker();
       regroup(this.list);
     }
     return added;
@@ -148,7 +198,7 @@ export class Room {
   }
 
   addPending(body, clientId) {
-    const msg = { author: this.me, body, client_id: clientId, created_at: Date.now(), status: "pending", room: this.name };
+    const msg = { author: this.me, body, client_id: clientId, created_at: Date.now(), status: "pending", room: this.id };
     const row = createMessageElement(msg, this.me);
     this.pending.set(clientId, { msg, row, sentAt: 0 });
     this.list.append(row);
@@ -169,6 +219,34 @@ export class Room {
     const entry = this.pending.get(ack.client_id);
     if (!entry) return;
     this.insert([{ ...entry.msg, id: ack.id, seq: ack.seq, created_at: ack.created_at, deleted: false }]);
+  }
+
+  /** Show "New messages" above the first message of someone else after `seq` (null: none). */
+  setMarker(seq) {
+    this.markerSeq = seq;
+    this.placeMarker();
+    regroup(this.list);
+  }
+
+  placeMarker() {
+    let target = null;
+    if (this.markerSeq !== null) {
+      for (let i = this.order.length - 1; i >= 0 && this.order[i] > this.markerSeq; i -= 1) {
+        const msg = this.messages.get(this.order[i]);
+        if (msg.author !== this.me) target = this.rows.get(this.order[i]);
+      }
+    }
+    const current = this.list.querySelector(".new-divider");
+    if (current && current.parentElement === target) return;
+    current?.remove();
+    if (!target) return;
+    const line = document.createElement("div");
+    line.className = "new-divider";
+    line.setAttribute("role", "separator");
+    const label = document.createElement("span");
+    label.textContent = "New messages";
+    line.append(label);
+    target.prepend(line);
   }
 
   typingText() {

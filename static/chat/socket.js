@@ -7,6 +7,9 @@ const PING_EVERY_MS = 25000;
 const PONG_TIMEOUT_MS = 10000;
 // After this many failed attempts in a row the badge says "offline" (we keep retrying).
 const OFFLINE_AFTER_ATTEMPTS = 4;
+// The server closes with this when the user's access ended (logout, deactivation, new password):
+// reconnecting would only be refused again.
+export const CLOSE_REVOKED = 4401;
 
 export function socketUrl(path) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -53,7 +56,7 @@ export class ChatSocket extends EventTarget {
     }
     this.ws = ws;
     ws.addEventListener("message", (event) => this.onMessage(event));
-    ws.addEventListener("close", () => this.onClose(ws));
+    ws.addEventListener("close", (event) => this.onClose(ws, event.code));
     // "error" is always followed by "close"; nothing to do here.
   }
 
@@ -75,11 +78,16 @@ export class ChatSocket extends EventTarget {
     this.dispatchEvent(new CustomEvent("frame", { detail: frame }));
   }
 
-  onClose(ws) {
+  onClose(ws, code) {
     if (ws !== this.ws) return;
     this.ws = null;
     this.stopHeartbeat();
     this.dispatchEvent(new Event("disconnected"));
+    if (code === CLOSE_REVOKED) {
+      this.stopped = true;
+      this.setState("revoked");
+      return;
+    }
     if (!this.stopped) this.scheduleRetry();
   }
 

@@ -9,6 +9,7 @@ const STATE_TEXT = {
   connected: "Connected",
   reconnecting: "Reconnecting…",
   offline: "Offline",
+  revoked: "Signed out",
 };
 
 export function showConnection(state) {
@@ -18,45 +19,85 @@ export function showConnection(state) {
   document.body.dataset.conn = state;
 }
 
-export function renderRoomList(rooms, activeName, onSelect) {
-  const list = $("room-list");
-  const items = [];
-  let total = 0;
-  for (const room of rooms.values()) {
-    total += room.unread;
-    const li = document.createElement("li");
-    const btn = document.createElement("button");
-    btn.type = "button";
-    btn.className = "room-item";
-    btn.dataset.room = room.name;
-    if (room.name === activeName) btn.setAttribute("aria-current", "page");
-    const hash = document.createElement("span");
-    hash.className = "hash";
-    hash.setAttribute("aria-hidden", "true");
-    hash.textContent = "#";
-    const name = document.createElement("span");
-    name.className = "room-name";
-    name.textContent = room.name;
-    btn.append(hash, name);
-    if (room.unread > 0) {
-      const badge = document.createElement("span");
-      badge.className = "unread";
-      badge.dataset.count = String(room.unread);
-      badge.textContent = room.unread > 99 ? "99+" : String(room.unread);
-      badge.setAttribute("aria-label", `${room.unread} unread`);
-      btn.append(badge);
-      btn.classList.add("has-unread");
-    }
-    btn.addEventListener("click", () => onSelect(room.name));
-    li.append(btn);
-    items.push(li);
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** The small icon before a room's name: # public, a lock for private, an avatar for a DM. */
+export function roomIcon(room) {
+  if (room.kind === "direct") {
+    const avatar = document.createElement("span");
+    avatar.className = "avatar avatar-xs";
+    avatar.setAttribute("aria-hidden", "true");
+    fillAvatar(avatar, room.peers[0] || room.title);
+    return avatar;
   }
-  list.replaceChildren(...items);
+  const icon = document.createElement("span");
+  icon.className = "hash";
+  icon.setAttribute("aria-hidden", "true");
+  if (room.kind === "private") {
+    icon.classList.add("lock");
+    icon.title = "Private room";
+    const svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "14");
+    svg.setAttribute("height", "14");
+    const path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", "M7 10V7a5 5 0 0 1 10 0v3h1a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H6a1 1 0 0 1-1-1v-9a1 1 0 0 1 1-1h1Zm2 0h6V7a3 3 0 0 0-6 0v3Z");
+    path.setAttribute("fill", "currentColor");
+    svg.append(path);
+    icon.append(svg);
+  } else {
+    icon.textContent = "#";
+  }
+  return icon;
+}
+
+function roomItem(room, activeId, onSelect) {
+  const li = document.createElement("li");
+  const btn = document.createElement("button");
+  btn.type = "button";
+  btn.className = "room-item";
+  btn.dataset.room = room.id;
+  btn.dataset.kind = room.kind;
+  if (room.id === activeId) btn.setAttribute("aria-current", "page");
+  const name = document.createElement("span");
+  name.className = "room-name";
+  name.textContent = room.title;
+  btn.append(roomIcon(room), name);
+  if (room.kind === "private") btn.title = `${room.title} (private)`;
+  const unread = room.unread;
+  if (unread > 0) {
+    const badge = document.createElement("span");
+    badge.className = "unread";
+    badge.dataset.count = String(unread);
+    badge.textContent = unread > 99 ? "99+" : String(unread);
+    badge.setAttribute("aria-label", `${unread} unread`);
+    btn.append(badge);
+    btn.classList.add("has-unread");
+  }
+  btn.addEventListener("click", () => onSelect(room.id));
+  li.append(btn);
+  return { li, unread };
+}
+
+/** The sidebar's two sections (rooms, direct messages), with unread badges; returns the total unread. */
+export function renderRoomList(rooms, activeId, onSelect) {
+  const byTitle = (a, b) => a.title.localeCompare(b.title);
+  const listed = [...rooms.values()].filter((room) => room.listed).sort(byTitle);
+  let total = 0;
+  const fill = (listId, emptyId, items) => {
+    const rendered = items.map((room) => roomItem(room, activeId, onSelect));
+    for (const item of rendered) total += item.unread;
+    $(listId).replaceChildren(...rendered.map((item) => item.li));
+    $(emptyId).hidden = rendered.length > 0;
+  };
+  fill("room-list", "room-list-empty", listed.filter((room) => room.kind !== "direct"));
+  fill("dm-list", "dm-list-empty", listed.filter((room) => room.kind === "direct"));
   const menuUnread = $("menu-unread");
   menuUnread.hidden = total === 0;
   menuUnread.textContent = total > 99 ? "99+" : String(total);
-  const active = activeName ? `#${activeName} · ` : "";
-  document.title = `${total ? `(${total}) ` : ""}${active}Ember Chat`;
+  const active = activeId ? rooms.get(activeId) : null;
+  document.title = `${total ? `(${total}) ` : ""}${active ? `${active.title} · ` : ""}Ember Chat`;
+  return total;
 }
 
 export function renderPresence(room, me) {
@@ -69,9 +110,15 @@ export function renderPresence(room, me) {
     avatar.className = "avatar avatar-sm";
     avatar.setAttribute("aria-hidden", "true");
     fillAvatar(avatar, user);
-    const name = document.createElement("span");
+    // Another user's name opens a direct message with them.
+    const name = document.createElement(user === me ? "span" : "button");
     name.className = "presence-name";
     name.textContent = user === me ? `${user} (you)` : user;
+    if (user !== me) {
+      name.type = "button";
+      name.dataset.dm = user;
+      name.title = `Message ${user}`;
+    }
     li.append(avatar, name);
     return li;
   });
@@ -121,12 +168,48 @@ export function setupChrome(me) {
   };
 }
 
-export function showRoomHeader(name) {
-  $("room-name").textContent = name || "No room";
-  $("leave-btn").hidden = !name;
-  $("presence-btn").hidden = !name;
-  $("empty-state").hidden = Boolean(name);
-  $("composer").hidden = !name;
+/** The header of the open room: icon, name, topic, and the actions the user's role allows. */
+export function showRoomHeader(room) {
+  $("room-icon").replaceChildren(...(room ? [roomIcon(room)] : []));
+  $("room-name").textContent = room ? room.title : "No room";
+  $("room-topic").textContent = room ? room.topic : "";
+  $("room-topic").hidden = !room || !room.topic;
+  $("room-actions-btn").hidden = !room;
+  $("presence-btn").hidden = !room;
+  $("archive-btn").hidden = !room || !room.canManage;
+  $("leave-btn").hidden = !room || room.kind === "direct";
+  $("members-btn").textContent = room?.kind === "direct" ? "People" : "Members";
+  $("empty-state").hidden = Boolean(room);
+  $("composer").hidden = !room;
+  $("message-input").placeholder = room ? `Message ${room.kind === "public" ? "#" : ""}${room.title}` : "Message";
+}
+
+/** The ⋯ menu of the room header; returns set(open). Closes on Escape and on a click elsewhere. */
+export function setupRoomMenu() {
+  const button = $("room-actions-btn");
+  const menu = $("room-menu");
+  const set = (open) => {
+    menu.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+    if (open) menu.querySelector("button:not([hidden])")?.focus();
+  };
+  button.addEventListener("click", () => set(menu.hidden));
+  document.addEventListener("click", (e) => {
+    if (!menu.hidden && !e.target.closest(".room-actions")) set(false);
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !menu.hidden) {
+      set(false);
+      button.focus();
+    }
+  });
+  return set;
+}
+
+/** The session ended on the server (close code 4401): say so before going to the login page. */
+export function showSignedOut() {
+  $("signed-out").hidden = false;
+  $("composer").hidden = true;
 }
 
 const SEND_ERRORS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import orjson
@@ -29,6 +30,8 @@ async def open_socket(username: str) -> tuple[WebsocketCommunicator, dict]:
     assert connected
     hello = await comm.receive_json_from(timeout=TIMEOUT)
     assert hello["type"] == "hello"
+    rooms = await comm.receive_json_from(timeout=TIMEOUT)
+    assert rooms["type"] == "rooms", rooms
     return comm, hello
 
 
@@ -38,7 +41,7 @@ async def recv(comm: WebsocketCommunicator, *types: str) -> dict:
         frame = orjson.loads(await comm.receive_from(timeout=TIMEOUT))
         if not types or frame["type"] in types:
             return frame
-        assert frame["type"] in ("presence", "typing", "message"), frame
+        assert frame["type"] in ("presence", "typing", "message", "rooms", "room", "member", "read"), frame
 
 
 async def send(comm: WebsocketCommunicator, **frame) -> None:
@@ -46,8 +49,27 @@ async def send(comm: WebsocketCommunicator, **frame) -> None:
     await comm.send_to(text_data=orjson.dumps(frame).decode())
 
 
-async def join(comm: WebsocketCommunicator, room: str, **extra) -> dict:
-    """Join `room`; return the `joined` frame (the presence snapshot is consumed too)."""
+async def public_room(room: str, creator: str = "system", nodes: list | None = None) -> None:
+    """Make sure `room` exists as a public room (rooms are created before they are joined).
+
+    In the default store, or in a store on `nodes` (a test's own cluster)."""
+    from ignite_store import Room, get_store
+    from ignite_store.backends.ignite import IgniteMessageStore
+
+    store = get_store() if nodes is None else IgniteMessageStore(nodes)
+    try:
+        await store.acreate_room(
+            Room(id=room, name=room, kind="public", topic="", creator=creator, created_at=int(time.time() * 1000)),
+            {})
+    finally:
+        if nodes is not None:
+            await store.aclose()
+
+
+async def join(comm: WebsocketCommunicator, room: str, *, create: bool = True, **extra) -> dict:
+    """Join `room` (created as a public room first); return `joined` (the presence snapshot is consumed too)."""
+    if create:
+        await public_room(room)
     await send(comm, type="join", room=room, **extra)
     joined = await recv(comm, "joined")
     snapshot = await recv(comm, "presence")

@@ -77,7 +77,8 @@ async def test_join_presence_and_leave(room):
     ana, bob = unique("ana"), unique("bob")
     a, _ = await open_socket(ana)
     joined = await join(a, room)
-    assert joined == {"type": "joined", "room": room, "last_seq": 0}
+    assert {k: joined[k] for k in ("type", "room", "last_seq", "kind", "role")} == {
+        "type": "joined", "room": room, "last_seq": 0, "kind": "public", "role": "member"}
     b, _ = await open_socket(bob)
     await send(b, type="join", room=room)
     assert (await recv(b, "joined"))["last_seq"] == 0

@@ -3,7 +3,7 @@
 import asyncio
 import struct
 
-from chat.daphne_patches import text_frame
+from chat.direct_write import text_frame
 from chat.fanout import Outbox, RoomHub
 
 

@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from .helpers import unique
+from .helpers import public_room, unique
 
 TIMEOUT = 15.0
 USERS = ["ana", "bob", "cyd", "dan", "eve", "fay", "gus", "hal", "ivy", "jon"]
@@ -34,6 +34,8 @@ async def open_client(server, cookie: str | None, origin: str | None = "self") -
     )
     hello = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
     assert hello["type"] == "hello"
+    rooms = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    assert rooms["type"] == "rooms"
     return ws
 
 
@@ -43,15 +45,17 @@ async def recv(ws: ClientConnection, *types: str) -> dict:
         frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
         if not types or frame["type"] in types:
             return frame
-        assert frame["type"] in ("presence", "typing", "message"), frame
+        assert frame["type"] in ("presence", "typing", "message", "room", "member", "read"), frame
 
 
 async def put(ws: ClientConnection, **frame) -> None:
     await ws.send(json.dumps(frame))
 
 
-async def join(ws: ClientConnection, room: str, **extra) -> tuple[dict, dict]:
-    """Join; return (joined, presence snapshot)."""
+async def join(ws: ClientConnection, room: str, *, create: bool = True, **extra) -> tuple[dict, dict]:
+    """Join (the room is created as a public room first); return (joined, presence snapshot)."""
+    if create:
+        await public_room(room)
     await put(ws, type="join", room=room, **extra)
     return await recv(ws, "joined"), await recv(ws, "presence")
 
@@ -226,10 +230,11 @@ async def test_store_down_no_broadcast_then_retry_stored_once(daphne_factory, cl
     await asyncio.to_thread(chat_site.manage, "ignite_init", "-v", "0", nodes=nodes)
     server = daphne_factory(nodes=nodes, IGNITE_TIMEOUT=2)
     room = unique("e2e")
+    await public_room(room, nodes=nodes)
     jon = await open_client(server, cookies["jon"])
     ivy = await open_client(server, cookies["ivy"])
-    await join(jon, room)
-    await join(ivy, room)
+    await join(jon, room, create=False)
+    await join(ivy, room, create=False)
     await put(jon, type="send", room=room, body="first", client_id="ok-1")
     assert (await recv(jon, "ack"))["seq"] == 1
     await recv(ivy, "message")

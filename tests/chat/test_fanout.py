@@ -2,7 +2,11 @@
 
 import asyncio
 
+import pytest
+
 from chat.fanout import Outbox, RoomHub, group_name
+
+pytestmark = pytest.mark.unit
 
 
 async def test_outbox_writes_in_order():

@@ -17,6 +17,8 @@ from chat.protocol import (
     parse_frame,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def frame(**fields) -> str:
     return orjson.dumps(fields).decode()

@@ -1,7 +1,11 @@
 """Chat rules that need neither a socket nor a server: rate limits and typing throttle."""
 
+import pytest
+
 from chat.ratelimit import TokenBucket, UserBuckets
-from chat.service import typing_allowed
+from chat.services import TypingThrottle
+
+pytestmark = pytest.mark.unit
 
 
 class FakeClock:
@@ -41,10 +45,16 @@ def test_user_buckets_are_independent_and_forget_idle_users():
     assert len(buckets._buckets) <= 2
 
 
-def test_typing_throttle(settings):
-    settings.CHAT = {**settings.CHAT, "TYPING_MIN_INTERVAL_SECONDS": 2.0}
-    assert typing_allowed("ana", "t-room", now=1000.0)
-    assert not typing_allowed("ana", "t-room", now=1001.0)
-    assert typing_allowed("bob", "t-room", now=1001.0)
-    assert typing_allowed("ana", "t-other", now=1001.0)
-    assert typing_allowed("ana", "t-room", now=1002.5)
+def test_typing_throttle():
+    now = [1000.0]
+    throttle = TypingThrottle(2.0, clock=lambda: now[0])
+
+    def allowed(user: str, room: str, at: float) -> bool:
+        now[0] = at
+        return throttle.allow(user, room)
+
+    assert allowed("ana", "t-room", 1000.0)
+    assert not allowed("ana", "t-room", 1001.0)
+    assert allowed("bob", "t-room", 1001.0)
+    assert allowed("ana", "t-other", 1001.0)
+    assert allowed("ana", "t-room", 1002.5)

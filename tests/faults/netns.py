@@ -105,7 +105,7 @@ def launch_node(home: Path, i: int, namespace: str, addresses: list[str]) -> sub
 def start_daphne(home: Path, base_dir: str, env: dict) -> subprocess.Popen:
     """Daphne on the app namespace's loopback (port 8000 is private to the namespace)."""
     with open(home / "daphne.log", "wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "8000",
+        return subprocess.Popen([sys.executable, "-m", "chatsite.daphne_main", "-b", "127.0.0.1", "-p", "8000",
                                  "chatsite.asgi:application"], cwd=base_dir, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
 

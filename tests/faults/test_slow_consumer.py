@@ -118,7 +118,7 @@ async def test_slow_consumer_closed_with_documented_code(slow_run):
     """4008 for a client that reads within SLOW_CONSUMER_CLOSE_SECONDS; else the TCP cut then (1006).
 
     Found failing first (1006 from Daphne's ping timeout after ~15 s, the outbox never filled);
-    fixed by the back-pressure of chat/daphne_patches.py. docs/protocol.md, "Close codes".
+    fixed by the back-pressure on send (chat/daphne_server.py). docs/protocol.md, "Close codes".
     """
     figures = slow_run["figures"]
     dropped = figures["server_dropped_socket_after_s"]

@@ -57,6 +57,7 @@ def test_malformed_ignite_store_is_reported(store_setting, expected):
         assert expected in ids(checks.run_checks())  # registered: runs with every manage.py command
 
 
+@pytest.mark.unit
 def test_well_formed_settings_pass():
     with override_settings(IGNITE_STORE={"default": GOOD}):
         assert check_store_settings() == []

@@ -117,7 +117,7 @@ def test_fuzz_ran_enough_frames_and_stored_only_valid_messages(fuzz_socket):
     assert [m.seq for m in stored] == list(range(1, len(stored) + 1))
     assert {m.client_id: m.seq for m in stored} == fuzz_socket.acked  # exactly the acked ones, once each
     for message in stored:
-        assert validate_body(message.body) == message.body and message.author == "sec_fuzz"
+        assert validate_body(message.body, store.limits.max_body_chars) == message.body and message.author == "sec_fuzz"
     for room in NOT_JOINED:
         assert store.last_seq(room) == 0
     print(f"\nFIGURES live_fuzz: frames={fuzz_socket.frames} acked={len(fuzz_socket.acked)} stored={len(stored)}")

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import os
+
 import orjson
 import pytest
+from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chat.protocol import Catchup, History, Ping, ProtocolError, Send, encode, parse_frame
-from ignite_store.validation import validate_body, validate_client_id, validate_room
+from ignite_store.validation import StoreLimits, validate_body, validate_client_id, validate_room
 
 from .strategies import frame_dicts, frame_texts
 
-EXAMPLES = 2500
+pytestmark = pytest.mark.unit
+
+
+# `make unit` runs fewer (FUZZ_EXAMPLES=300) to stay a fast lane; `make test` runs them all.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2500"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 ROOMS = ["general", "r-1"]
 ERROR_CODES = {"bad_json", "bad_frame", "unknown_type", "unsupported_version", "invalid"}
+
+
+def store_limits() -> StoreLimits:
+    """The limits the default store enforces, from its IGNITE_STORE options (no connection)."""
+    options = django_settings.IGNITE_STORE["default"]["OPTIONS"]
+    return StoreLimits(options["max_body_chars"], options["history_page_max"], options["room_pattern"])
 
 
 def assert_parse_is_safe(text: str) -> None:
@@ -28,10 +41,11 @@ def assert_parse_is_safe(text: str) -> None:
         assert frame["type"] == "error" and frame["code"] in ERROR_CODES, frame
         return
     # Whatever is accepted is valid by the store's own rules, so nothing invalid can be stored.
+    limits = store_limits()
     if hasattr(command, "room"):
-        assert validate_room(command.room) == command.room
+        assert validate_room(command.room, limits.room_pattern) == command.room
     if isinstance(command, Send):
-        assert validate_body(command.body) == command.body
+        assert validate_body(command.body, limits.max_body_chars) == command.body
         assert validate_client_id(command.client_id) == command.client_id
     for name in ("after", "before"):
         value = getattr(command, name, None)

@@ -55,6 +55,7 @@ def test_two_nodes_form_one_cluster_and_a_third_joins_the_baseline(cluster_facto
     assert cluster.cluster_state() is None
 
 
+@pytest.mark.unit
 def test_missing_jars_are_reported(tmp_path):
     cluster = new_test_cluster(tmp_path, lib_dir=tmp_path / "nowhere")
     with pytest.raises(ClusterError, match="make jars"):
@@ -68,6 +69,7 @@ def test_a_node_that_dies_at_start_fails_with_its_log_tail(tmp_path):
     assert cluster.client_addresses() == []
 
 
+@pytest.mark.unit
 def test_config_keeps_rest_off_unless_asked(tmp_path):
     off = new_test_cluster(tmp_path / "off").render_config(0).read_text()
     assert '<property name="connectorConfiguration"><null/></property>' in off
@@ -89,6 +91,7 @@ def test_rest_when_asked_answers_http_on_loopback(cluster_factory):
     assert answer["successStatus"] == 0 and answer["response"].startswith("2.17")
 
 
+@pytest.mark.unit
 def test_discovery_only_lists_its_own_port_range(tmp_path):
     cluster = LocalCluster(tmp_path, discovery_port=30000, max_nodes=3)
     assert "<value>127.0.0.1:30000..30002</value>" in cluster.render_config(2).read_text()

@@ -139,6 +139,7 @@ def batch_pairs(n: int) -> tuple[Pairs, Pairs]:
 
 
 @pytest.mark.parametrize("compact_footer", [True, False])
+@pytest.mark.unit
 def test_binary_objects_encode_to_identical_bytes(speedups, compact_footer):
     objects = sample_objects()
     plain = encode_all(objects, compact_footer)
@@ -150,6 +151,7 @@ def test_binary_objects_encode_to_identical_bytes(speedups, compact_footer):
 
 
 @pytest.mark.parametrize("compact_footer", [True, False])
+@pytest.mark.unit
 def test_requests_encode_to_identical_bytes(speedups, compact_footer):
     messages, keys = batch_pairs(64)
     rooms = {f"room-{i}": RoomValue(LAST_SEQ=i, LAST_AT=i * 1000) for i in range(20)}
@@ -159,6 +161,7 @@ def test_requests_encode_to_identical_bytes(speedups, compact_footer):
     assert [put_all_request(p, compact_footer) for p in (messages, keys, rooms)] == plain
 
 
+@pytest.mark.unit
 def test_strings_encode_to_identical_bytes(speedups):
     values = [text(n) for n in range(301)] + ["", "\x00", "a\x00b\x00", b"raw\x00bytes", b"", text(4000), None]
 
@@ -203,6 +206,7 @@ def decode_all(blobs: list[bytes]) -> list:
     return out
 
 
+@pytest.mark.unit
 def test_binary_objects_decode_to_identical_values(speedups):
     blobs = [blob for blob, _ in encode_all(sample_objects(), True)[::2]]
     plain = decode_all(blobs)
@@ -213,6 +217,7 @@ def test_binary_objects_decode_to_identical_values(speedups):
         "DELETED_BY": ""})
 
 
+@pytest.mark.unit
 def test_maps_decode_to_identical_values(speedups):
     async def decode(blob):
         client = AioStubClient(True)
@@ -321,6 +326,7 @@ async def test_store_appends_and_reads_both_ways(store, room):
 # ---------------------------------------------------------------- install / guard
 
 
+@pytest.mark.unit
 def test_install_is_guarded_by_the_pyignite_version(speedups, caplog):
     original = String.build_c_type
     with pytest.MonkeyPatch.context() as patch:  # undone before the fixture puts the seam back
@@ -336,6 +342,7 @@ def test_install_is_guarded_by_the_pyignite_version(speedups, caplog):
         assert "fast codec off" not in caplog.text  # logged once
 
 
+@pytest.mark.unit
 def test_install_is_guarded_by_the_internals_it_uses(speedups, caplog):
     with pytest.MonkeyPatch.context() as patch:
         patch.delattr(BinaryObject, "schema_type")
@@ -359,6 +366,7 @@ def test_store_falls_back_to_plain_pyignite(speedups, live_settings):
         store.close()
 
 
+@pytest.mark.unit
 def test_uninstall_restores_pyignite(speedups):
     before = {name: vars(BinaryObject)[name] for name in ("to_python_not_null_async", "schema_type")}
     plain_write = MessageValue._from_python
@@ -380,6 +388,7 @@ def test_importing_the_store_installs_nothing():
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+@pytest.mark.unit
 def test_cached_classes_are_shared(speedups):
     assert speedups.install()
     assert String.build_c_type(12) is String.build_c_type(12)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures.daphne import BASE_DIR, DaphneServer, _wait_until_serving, nodes_env
+from tests.fixtures.daphne import BASE_DIR, DAPHNE_COMMAND, DaphneServer, _wait_until_serving, nodes_env
 
 SCREENSHOTS = BASE_DIR / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -46,7 +45,7 @@ class WebServer:
         log_path = self.directory / f"daphne-web-{self.port}.log"
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "chatsite.asgi:application"],
+                [*DAPHNE_COMMAND, "--fd", str(listener.fileno()), "chatsite.asgi:application"],
                 cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
             )
         listener.close()  # only the child listens: while it is down, connections are refused
@@ -103,23 +102,31 @@ def room() -> str:
 
 @pytest.fixture
 def new_user(browser):
-    """new_user(base_url, prefix, viewport=DESKTOP) -> a Page signed up through the sign-up form."""
+    """new_user(base_url, prefix, viewport=DESKTOP) -> a Page signed up through the sign-up form.
+
+    With `login_as=username` the page logs that existing user in instead (a second device)."""
     contexts = []
 
-    def make(base_url: str, prefix: str, viewport: dict | None = None):
+    def make(base_url: str, prefix: str = "", viewport: dict | None = None, login_as: str | None = None):
         context = browser.new_context(viewport=viewport or DESKTOP)
         contexts.append(context)
         page = context.new_page()
         page.errors = []
         page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        page.username = f"{prefix}{uuid.uuid4().hex[:6]}"
-        page.goto(f"{base_url}/accounts/signup/")
-        page.fill("#id_username", page.username)
-        page.fill("#id_password1", PASSWORD)
-        page.fill("#id_password2", PASSWORD)
+        if login_as is not None:
+            page.username = login_as
+            page.goto(f"{base_url}/accounts/login/")
+            page.fill("#id_username", login_as)
+            page.fill("#id_password", PASSWORD)
+        else:
+            page.username = f"{prefix}{uuid.uuid4().hex[:6]}"
+            page.goto(f"{base_url}/accounts/signup/")
+            page.fill("#id_username", page.username)
+            page.fill("#id_password1", PASSWORD)
+            page.fill("#id_password2", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url(f"{base_url}/**")
-        page.wait_for_selector("#conn-state[data-state=connected]")
+        page.wait_for_selector("#conn-state[data-state=connected]", state="attached")  # hidden in a drawer on a phone
         return page
 
     yield make

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 
@@ -34,6 +35,24 @@ def send(page, text: str) -> None:
     page.press("#message-input", "Enter")
 
 
+def make_room(room: str, members: dict | None = None, nodes: list | None = None) -> str:
+    """Create `room` as a public room (rooms exist before anyone opens them); `members`: user -> role."""
+    from ignite_store import Room, get_store, run_sync
+    from ignite_store.backends.ignite import IgniteMessageStore
+
+    async def create() -> None:
+        store = get_store() if nodes is None else IgniteMessageStore(nodes)
+        try:
+            await store.acreate_room(Room(id=room, name=room, kind="public", topic="", creator="system",
+                                          created_at=int(time.time() * 1000)), members or {})
+        finally:
+            if nodes is not None:
+                await store.aclose()
+
+    run_sync(create())
+    return room
+
+
 def open_room(page, base_url: str, room: str) -> None:
     page.goto(f"{base_url}/room/{room}/")
     expect(page.locator("#conn-state")).to_have_attribute("data-state", "connected", timeout=TIMEOUT_MS)
@@ -43,6 +62,7 @@ def open_room(page, base_url: str, room: str) -> None:
 def seed(room: str, count: int, author: str = "seed") -> None:
     from ignite_store import get_store
 
+    make_room(room)
     store = get_store()
     for i in range(1, count + 1):
         store.append(room, author, f"seeded message {i}", f"seed-{uuid.uuid4().hex[:12]}")
@@ -62,6 +82,7 @@ def start_again(cluster) -> None:
 
 
 def test_two_users_chat_with_presence_typing_unread_and_history(live_settings, web, new_user, room):
+    make_room(room)
     ana = new_user(web.url, "ana")
     bo = new_user(web.url, "bo")
     open_room(ana, web.url, room)
@@ -92,28 +113,36 @@ def test_two_users_chat_with_presence_typing_unread_and_history(live_settings, w
     assert ana.input_value("#message-input") == "draft\n"
     ana.fill("#message-input", "")
 
-    # Unread counts: Ana moves to another room while Bo keeps talking in this one.
-    other = f"{room}-x"
-    ana.fill("#room-input", other)
-    ana.press("#room-input", "Enter")
-    expect(log(ana, other)).to_be_visible()
+    # Unread counts: Ana moves to another room (found in the directory) while Bo keeps talking in this one.
+    other = make_room(f"{room}-x")
+    ana.click("#browse-btn")
+    ana.fill("#directory-query", other)
+    ana.locator(f'.directory-item[data-room="{other}"] button').click()
+    expect(log(ana, other)).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ana.locator("#room-name")).to_have_text(other)
     send(bo, "are you there?")
     send(bo, "ping")
     badge = ana.locator(f'.room-item[data-room="{room}"] .unread')
     expect(badge).to_have_text("2", timeout=TIMEOUT_MS)
     ana.click(f'.room-item[data-room="{room}"]')
+    expect(log(ana, room).locator(".new-divider")).to_have_count(1)  # above "are you there?"
+    assert log(ana, room).locator(".msg:has(.new-divider) .msg-body").inner_text() == "are you there?"
     expect(badge).to_have_count(0)
 
-    # Invalid room names are refused with a message, nothing is joined.
-    ana.fill("#room-input", "Bad Room!")
-    ana.press("#room-input", "Enter")
-    expect(ana.locator("#join-error")).to_contain_text("a-z, 0-9")
+    # A name the server refuses is explained in the dialog, nothing is created.
+    ana.click("#create-btn")
+    ana.fill("#create-name", "bad\u200bname")
+    ana.press("#create-name", "Enter")
+    expect(ana.locator("#create-error")).to_contain_text("Name: must not contain control or invisible characters",
+                                                          timeout=TIMEOUT_MS)
+    ana.keyboard.press("Escape")
 
     ana.reload()
     expect(log(ana, room).locator('.msg[data-status="confirmed"]')).to_have_count(4, timeout=TIMEOUT_MS)
     assert bodies(ana, room)[-2:] == ["are you there?", "ping"]
     assert seqs(ana, room) == [1, 2, 3, 4]
-    expect(ana.locator(f'.room-item[data-room="{other}"]')).to_be_visible()  # rooms are remembered
+    expect(ana.locator(f'.room-item[data-room="{other}"]')).to_be_visible()  # the server keeps the rooms
+    assert ana.evaluate("Object.keys(localStorage).filter(k => /:(rooms|read)$/.test(k))") == []
     screenshot(ana, "desktop-chat")
 
     bo.set_viewport_size(PHONE)
@@ -124,6 +153,12 @@ def test_two_users_chat_with_presence_typing_unread_and_history(live_settings, w
     bo.wait_for_timeout(400)  # let the drawer finish sliding in
     screenshot(bo, "phone-sidebar")
     bo.keyboard.press("Escape")
+    bo.set_viewport_size({"width": 1280, "height": 800})
+
+    # A name in the online list starts a direct message.
+    ana.click(f'#presence-list [data-dm="{bo.username}"]')
+    expect(ana.locator("#room-name")).to_have_text(bo.username, timeout=TIMEOUT_MS)
+    assert re.search(r"/room/dm-[0-9a-f]+/$", ana.url)
     assert not ana.errors and not bo.errors
 
 
@@ -159,6 +194,7 @@ def test_scrolling_up_loads_older_pages_without_jumping(live_settings, web, new_
 
 
 def test_messages_sent_during_a_server_restart_arrive_once_in_order(live_settings, web, new_user, room):
+    make_room(room)
     ana = new_user(web.url, "ana")
     bo = new_user(web.url, "bo")
     open_room(ana, web.url, room)
@@ -192,6 +228,7 @@ def test_html_in_messages_is_shown_as_text(live_settings, web, new_user, room):
     ana = new_user(web.url, "ana")
     dialogs = []
     ana.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    make_room(room)
     open_room(ana, web.url, room)
     payloads = [
         "<script>window.__pwned = 1; alert('script')</script>",
@@ -222,6 +259,7 @@ def test_a_send_that_fails_while_ignite_is_down_succeeds_on_retry(live_settings,
         private.ensure_schema()
     finally:
         private.close()
+    make_room(room, nodes=cluster.client_addresses())
     server = web_server_factory(nodes=cluster.client_addresses(), IGNITE_TIMEOUT=3)
     ana = new_user(server.url, "ana")
     open_room(ana, server.url, room)
@@ -249,3 +287,215 @@ def test_a_send_that_fails_while_ignite_is_down_succeeds_on_retry(live_settings,
     expect(row).to_have_attribute("data-seq", "2")
     assert bodies(ana, room) == ["stored before the outage", "sent while Ignite is down"]
     assert not ana.errors
+
+
+# ---------------------------------------------------------------- rooms that belong to people
+def active_room(page) -> str:
+    """The id of the room open on the page (its sidebar item is the current one)."""
+    item = page.locator('.room-item[aria-current="page"]')
+    expect(item).to_have_count(1, timeout=TIMEOUT_MS)
+    return item.get_attribute("data-room")
+
+
+def create_room(page, name: str, kind: str = "public", topic: str = "") -> str:
+    """Create a room through the dialog; return its id once it is open."""
+    page.click("#create-btn")
+    page.fill("#create-name", name)
+    page.check(f'#create-dialog input[name="kind"][value="{kind}"]')
+    page.fill("#create-topic", topic)
+    page.click("#create-submit")
+    expect(page.locator("#create-dialog")).not_to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator("#room-name")).to_have_text(name)
+    room = active_room(page)
+    expect(log(page, room).locator(".log-top")).to_have_attribute("data-state", "start", timeout=TIMEOUT_MS)
+    return room
+
+
+def record_frames(page) -> None:
+    """Keep every frame the page's socket receives in window.__frames."""
+    page.evaluate("() => { window.__frames = [];"
+                  " window.chatApp.socket.addEventListener('frame', (e) => window.__frames.push(e.detail)); }")
+
+
+def test_a_private_room_is_seen_by_its_members_only(live_settings, web, new_user):
+    ana = new_user(web.url, "ana")
+    bo = new_user(web.url, "bo")
+    cy = new_user(web.url, "cy")
+    name = f"Plans {uuid.uuid4().hex[:6]}"
+    room = create_room(ana, name, kind="private", topic="<b>not bold</b>")
+    expect(ana.locator(f'#room-list .room-item[data-room="{room}"] .lock')).to_have_count(1)
+    expect(ana.locator("#room-topic")).to_have_text("<b>not bold</b>")
+    send(ana, "the plan is secret")
+    expect(log(ana, room).locator('.msg[data-status="confirmed"]')).to_have_count(1, timeout=TIMEOUT_MS)
+
+    # The owner invites Bo from the members dialog.
+    ana.click("#room-actions-btn")
+    expect(ana.locator("#archive-btn")).to_be_visible()  # an owner may archive
+    ana.click("#members-btn")
+    expect(ana.locator(f'#members-list li[data-user="{ana.username}"] .member-role')).to_have_text("owner",
+                                                                                                   timeout=TIMEOUT_MS)
+    ana.fill("#invite-user", bo.username)
+    ana.press("#invite-user", "Enter")
+    expect(ana.locator(f'#members-list li[data-user="{bo.username}"]')).to_be_visible(timeout=TIMEOUT_MS)
+    ana.fill("#invite-user", "nobody-" + uuid.uuid4().hex[:6])
+    ana.press("#invite-user", "Enter")
+    expect(ana.locator("#members-error")).to_have_text("Username: no such user.", timeout=TIMEOUT_MS)
+    ana.keyboard.press("Escape")
+
+    item = bo.locator(f'#room-list .room-item[data-room="{room}"]')
+    expect(item).to_contain_text(name, timeout=TIMEOUT_MS)
+    expect(item.locator(".unread")).to_have_text("1", timeout=TIMEOUT_MS)
+    item.click()
+    expect(log(bo, room).locator('.msg[data-status="confirmed"]')).to_have_count(1, timeout=TIMEOUT_MS)
+    assert bodies(bo, room) == ["the plan is secret"]
+    expect(item.locator(".unread")).to_have_count(0)
+    bo.click("#room-actions-btn")
+    expect(bo.locator("#archive-btn")).to_be_hidden()  # a member may not
+    bo.keyboard.press("Escape")
+
+    # Cy sees it nowhere, and a join forced over the socket is refused.
+    expect(cy.locator(f'.room-item[data-room="{room}"]')).to_have_count(0)
+    cy.click("#browse-btn")
+    cy.fill("#directory-query", name)
+    expect(cy.locator("#directory-status")).to_contain_text("No public room", timeout=TIMEOUT_MS)
+    expect(cy.locator(".directory-item")).to_have_count(0)
+    cy.keyboard.press("Escape")
+    record_frames(cy)
+    cy.evaluate("room => window.chatApp.socket.send({type: 'join', room})", room)
+    cy.evaluate("room => window.chatApp.socket.send({type: 'history', room})", room)
+    cy.wait_for_function(
+        "room => window.__frames.some(f => f.type === 'error' && f.ref === 'join' && f.room === room"
+        " && f.code === 'forbidden')", arg=room, timeout=TIMEOUT_MS)
+    cy.wait_for_timeout(500)
+    assert not cy.evaluate("room => window.__frames.some(f => f.type === 'message' || f.type === 'history'"
+                           " && f.room === room)", room)
+    expect(cy.locator(".msg")).to_have_count(0)
+
+    # Removed from the room, Bo loses it at once.
+    ana.click("#room-actions-btn")
+    ana.click("#members-btn")
+    ana.locator(f'#members-list li[data-user="{bo.username}"] button', has_text="Remove").click()
+    expect(ana.locator(f'#members-list li[data-user="{bo.username}"]')).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(item).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(log(bo, room)).to_have_count(0)
+    assert not ana.errors and not bo.errors and not cy.errors
+
+
+def test_a_direct_message_shows_under_direct_messages_with_a_badge(live_settings, web, new_user):
+    ana = new_user(web.url, "ana")
+    bo = new_user(web.url, "bo")
+    ana.click("#new-dm-btn")
+    ana.fill("#dm-user", bo.username)
+    ana.press("#dm-user", "Enter")
+    expect(ana.locator("#room-name")).to_have_text(bo.username, timeout=TIMEOUT_MS)
+    room = active_room(ana)
+    assert room.startswith("dm-")
+    expect(ana.locator(f'#dm-list .room-item[data-room="{room}"]')).to_be_visible()
+    expect(bo.locator(f'.room-item[data-room="{room}"]')).to_have_count(0)  # nothing said yet
+
+    send(ana, "hi Bo, just between us")
+    expect(log(ana, room).locator('.msg[data-status="confirmed"]')).to_have_count(1, timeout=TIMEOUT_MS)
+    item = bo.locator(f'#dm-list .room-item[data-room="{room}"]')
+    expect(item).to_have_text(re.compile(rf"{ana.username}\s*1"), timeout=TIMEOUT_MS)
+    expect(item.locator(".unread")).to_have_text("1")
+    expect(bo.locator("#room-list .room-item")).to_have_count(0)
+    item.click()
+    expect(log(bo, room).locator('.msg[data-status="confirmed"]')).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(item.locator(".unread")).to_have_count(0)
+    send(bo, "sure")
+    expect(log(ana, room).locator('.msg[data-status="confirmed"]')).to_have_count(2, timeout=TIMEOUT_MS)
+
+    # Both sections of the sidebar, with a badge on the conversation (the screenshot in the docs).
+    create_room(ana, "Design review", kind="private", topic="Mockups for the new onboarding")
+    launch = create_room(ana, "Product launch", topic="Everything about the May release")
+    send(ana, "The press kit is ready: https://example.com/press")
+    expect(log(ana, launch).locator('.msg[data-status="confirmed"]')).to_have_count(1, timeout=TIMEOUT_MS)
+    send(bo, "one more thing")
+    expect(ana.locator(f'#dm-list .room-item[data-room="{room}"] .unread')).to_have_text("1", timeout=TIMEOUT_MS)
+    screenshot(ana, "desktop-rooms")
+
+    # An unknown user is explained in the picker.
+    ana.click("#new-dm-btn")
+    ana.fill("#dm-user", "nobody-" + uuid.uuid4().hex[:6])
+    ana.press("#dm-user", "Enter")
+    expect(ana.locator("#dm-error")).to_have_text("Username: no such user.", timeout=TIMEOUT_MS)
+    ana.keyboard.press("Escape")
+    assert not ana.errors and not bo.errors
+
+
+def test_reading_on_one_device_clears_the_badge_on_the_other(live_settings, web, new_user, room):
+    desk = new_user(web.url, "dee")
+    phone = new_user(web.url, viewport=PHONE, login_as=desk.username)
+    bo = new_user(web.url, "bo")
+    quiet = make_room(f"{room}-quiet", {desk.username: "member"})
+    busy = make_room(room, {desk.username: "member", bo.username: "member"})
+    for page in (desk, phone):
+        open_room(page, web.url, quiet)
+        expect(page.locator(f'.room-item[data-room="{busy}"]')).to_have_count(1)
+    open_room(bo, web.url, busy)
+
+    send(bo, "news for Dee")
+    for page in (desk, phone):
+        expect(page.locator(f'.room-item[data-room="{busy}"] .unread')).to_have_text("1", timeout=TIMEOUT_MS)
+    expect(phone.locator("#menu-unread")).to_have_text("1")
+
+    phone.click("#menu-btn")
+    phone.click(f'.room-item[data-room="{busy}"]')
+    expect(log(phone, busy).locator('.msg[data-status="confirmed"]')).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(phone.locator("#sidebar")).not_to_be_in_viewport()  # the drawer closed
+    expect(phone.locator(f'.room-item[data-room="{busy}"] .unread')).to_have_count(0)
+    expect(desk.locator(f'.room-item[data-room="{busy}"] .unread')).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(desk.locator("title")).not_to_have_text(re.compile(r"^\(\d"))
+
+    # The marker is the server's: a reload on the desktop still shows it read (stored within a second).
+    desk.wait_for_timeout(1500)
+    desk.reload()
+    expect(desk.locator(f'.room-item[data-room="{busy}"]')).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(desk.locator("#conn-state")).to_have_attribute("data-state", "connected", timeout=TIMEOUT_MS)
+    expect(desk.locator(f'.room-item[data-room="{busy}"] .unread')).to_have_count(0)
+    assert not desk.errors and not phone.errors and not bo.errors
+
+
+def test_a_room_named_in_hangul(live_settings, web, new_user):
+    ana = new_user(web.url, "ana")
+    bo = new_user(web.url, "bo")
+    name = "개발팀"
+    room = create_room(ana, name, topic="주간 회의")
+    assert re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", room)
+    expect(ana.locator(f'.room-item[data-room="{room}"] .room-name')).to_have_text(name)
+    expect(ana.locator("#room-topic")).to_have_text("주간 회의")
+    assert name in ana.title()
+    send(ana, "안녕하세요, 팀!")
+    expect(log(ana, room).locator('.msg[data-status="confirmed"]')).to_have_count(1, timeout=TIMEOUT_MS)
+
+    bo.click("#browse-btn")
+    bo.fill("#directory-query", "개발")
+    found = bo.locator(f'.directory-item[data-room="{room}"]')
+    expect(found).to_contain_text(name, timeout=TIMEOUT_MS)
+    found.get_by_role("button", name=f"Join {name}").click()
+    expect(bo.locator("#room-name")).to_have_text(name, timeout=TIMEOUT_MS)
+    expect(log(bo, room).locator('.msg[data-status="confirmed"]')).to_have_count(1, timeout=TIMEOUT_MS)
+    assert bodies(bo, room) == ["안녕하세요, 팀!"]
+    expect(bo.locator(f'#room-list .room-item[data-room="{room}"] .room-name')).to_have_text(name)
+    send(bo, "반갑습니다")
+    expect(log(ana, room).locator('.msg[data-status="confirmed"]')).to_have_count(2, timeout=TIMEOUT_MS)
+
+    assert not ana.errors and not bo.errors
+
+
+def test_an_archived_room_leaves_every_sidebar(live_settings, web, new_user):
+    ana = new_user(web.url, "ana")
+    bo = new_user(web.url, "bo")
+    name = f"Old project {uuid.uuid4().hex[:4]}"
+    room = create_room(ana, name)
+    bo.click("#browse-btn")
+    bo.fill("#directory-query", name)
+    bo.locator(f'.directory-item[data-room="{room}"] button').click()
+    expect(bo.locator("#room-name")).to_have_text(name, timeout=TIMEOUT_MS)
+    ana.click("#room-actions-btn")
+    ana.click("#archive-btn")
+    ana.click("#confirm-ok")
+    for page in (ana, bo):
+        expect(page.locator(f'.room-item[data-room="{room}"]')).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(bo.locator("#toasts")).to_contain_text(f"{name} was archived.")
+    assert not ana.errors and not bo.errors

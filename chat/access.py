@@ -1,0 +1,101 @@
+"""Who may do what in a room: the one authorization function every path calls.
+
+`Access.authorize(user, room, action)` answers with a Grant or raises Forbidden. Forbidden is
+the same for a room that does not exist, an archived room and a room the user may not see, so
+the answer reveals nothing. Grants are cached per process for a short time (GRANT_TTL_SECONDS,
+2 s) to keep a membership read off every frame; revocations forget them at once (chat.revocation).
+
+Rules (docs/protocol.md, "Rooms"):
+- READ (history, catch-up, presence, members) and JOIN (subscribe a socket): a member; a public
+  room also to anyone (joining a public room makes the user a member).
+- WRITE (send, typing, read markers): a member.
+- INVITE: a member of a public room; an owner or admin of a private room; nobody in a DM.
+- MANAGE (remove others, archive, rename): an owner or admin; nobody in a DM.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import Enum
+
+from ignite_store import Membership, Room
+from ignite_store.backends.base import BaseMessageStore
+
+
+class Action(Enum):
+    READ = "read"
+    JOIN = "join"
+    WRITE = "write"
+    INVITE = "invite"
+    MANAGE = "manage"
+
+
+class Forbidden(Exception):
+    """The user may not do this in this room (or the room does not exist: the same answer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    room: Room
+    membership: Membership | None
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership else None
+
+
+def allowed(grant: Grant, action: Action) -> bool:
+    """The rule table above, for a room that exists and is not archived."""
+    kind, role = grant.room.kind, grant.role
+    if action in (Action.READ, Action.JOIN):
+        return role is not None or kind == "public"
+    if action is Action.WRITE:
+        return role is not None
+    if action is Action.INVITE:
+        return kind == "public" and role is not None or kind == "private" and role in ("owner", "admin")
+    return kind != "direct" and role in ("owner", "admin")  # MANAGE
+
+
+class Access:
+    """The authorization function of one process, with its short-lived grant cache."""
+
+    def __init__(self, store: BaseMessageStore, ttl: float, clock=time.monotonic):
+        self.store = store
+        self.ttl = ttl
+        self.clock = clock
+        self._grants: dict[tuple[str, str], tuple[float, Grant]] = {}
+
+    async def authorize(self, user: str, room: str, action: Action, *, fresh: bool = False) -> Grant:
+        """The user's grant for `action` in `room`, or Forbidden. `fresh` skips the cache."""
+        grant = await self._grant(user, room, fresh=fresh or action in (Action.INVITE, Action.MANAGE))
+        if grant is None or grant.room.archived or not allowed(grant, action):
+            raise Forbidden(room)
+        return grant
+
+    async def _grant(self, user: str, room: str, *, fresh: bool) -> Grant | None:
+        key, now = (user, room), self.clock()
+        cached = self._grants.get(key)
+        if cached is not None and not fresh and cached[0] > now:
+            return cached[1]
+        settings_row = await self.store.aget_room(room)
+        if settings_row is None:
+            self._grants.pop(key, None)
+            return None
+        grant = Grant(settings_row, await self.store.amembership(room, user))
+        if len(self._grants) > 100_000:
+            self._grants.clear()
+        self._grants[key] = (now + self.ttl, grant)
+        return grant
+
+    def remember(self, user: str, grant: Grant) -> None:
+        """Cache a grant this process just changed (a join, a new room), so the next frame skips a read."""
+        self._grants[(user, grant.room.id)] = (self.clock() + self.ttl, grant)
+
+    def forget(self, *, user: str | None = None, room: str | None = None) -> None:
+        """Drop cached grants of a user, of a room, or of one user in one room."""
+        if user is not None and room is not None:
+            self._grants.pop((user, room), None)
+            return
+        for key in [k for k in self._grants if (user is None or k[0] == user) and (room is None or k[1] == room)]:
+            del self._grants[key]

@@ -1,0 +1,387 @@
+"""Rooms and memberships in Ignite: room settings, both sides of each membership, read markers.
+
+Tables (ignite_schema.Schema.room_tables): ROOM_INFO keyed by room like the room's counter;
+MEMBERS (ROOM, USERNAME) with room affinity; USER_ROOMS (USERNAME, ROOM) with user affinity,
+holding the user's role and read marker. A membership is written to both sides in one
+pessimistic transaction, so the two never disagree. Writes go through the key-value API (SQL
+DML is not transactional in Ignite 2.x); listings are SQL reads decoded by ignite_wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+
+from pyignite import GenericObjectMeta
+from pyignite.datatypes import BoolObject, LongObject, String
+from pyignite.datatypes.transactions import TransactionConcurrency, TransactionIsolation
+
+from ..types import Membership, MembershipChange, MyRoom, Room
+from .ignite_schema import Schema
+from .pyignite_seam import asql_rows
+
+_TX = (TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ)
+IN_CHUNK = 500  # rooms per IN (...) list
+# Ignite allows 100 open transactions per thin-client connection (MaxActiveTxPerConnection), and
+# appends share the connection: room transactions of one event loop wait beyond this many.
+MAX_OPEN_TX = 16
+PAGE_SIZE = 10_000
+
+
+class RoomInfoValue(
+    metaclass=GenericObjectMeta,
+    type_name="ChatRoomInfo",
+    schema=OrderedDict([
+        ("NAME", String), ("KIND", String), ("TOPIC", String), ("CREATOR", String),
+        ("CREATED_AT", LongObject), ("ARCHIVED", BoolObject),
+    ]),
+):
+    pass
+
+
+class MemberKey(
+    metaclass=GenericObjectMeta,
+    type_name="ChatMemberKey",
+    schema=OrderedDict([("ROOM", String), ("USERNAME", String)]),
+):
+    pass
+
+
+class MemberValue(
+    metaclass=GenericObjectMeta,
+    type_name="ChatMember",
+    schema=OrderedDict([("ROLE", String), ("JOINED_AT", LongObject)]),
+):
+    pass
+
+
+class UserRoomKey(
+    metaclass=GenericObjectMeta,
+    type_name="ChatUserRoomKey",
+    schema=OrderedDict([("USERNAME", String), ("ROOM", String)]),
+):
+    pass
+
+
+class UserRoomValue(
+    metaclass=GenericObjectMeta,
+    type_name="ChatUserRoom",
+    schema=OrderedDict([
+        ("ROLE", String), ("KIND", String), ("JOINED_AT", LongObject), ("LAST_READ_SEQ", LongObject),
+        ("NOTIFY", String),
+    ]),
+):
+    pass
+
+
+def _room(room_id: str, value) -> Room:
+    return Room(
+        id=room_id, name=value.NAME, kind=value.KIND, topic=value.TOPIC or "", creator=value.CREATOR or "",
+        created_at=int(value.CREATED_AT or 0), archived=bool(value.ARCHIVED),
+    )
+
+
+def _room_value(room: Room) -> RoomInfoValue:
+    return RoomInfoValue(NAME=room.name, KIND=room.kind, TOPIC=room.topic, CREATOR=room.creator,
+                         CREATED_AT=room.created_at, ARCHIVED=room.archived)
+
+
+def _membership(room_id: str, user: str, value) -> Membership:
+    return Membership(room=room_id, user=user, role=value.ROLE, joined_at=int(value.JOINED_AT or 0),
+                      last_read_seq=int(value.LAST_READ_SEQ or 0), notify=value.NOTIFY or "all")
+
+
+def _user_room_value(m: Membership, kind: str) -> UserRoomValue:
+    return UserRoomValue(ROLE=m.role, KIND=kind, JOINED_AT=m.joined_at, LAST_READ_SEQ=m.last_read_seq,
+                         NOTIFY=m.notify)
+
+
+ROOM_COLUMNS = "i.ROOM, i.NAME, i.KIND, i.TOPIC, i.CREATOR, i.CREATED_AT, i.ARCHIVED"
+
+
+def _room_from_row(row: list) -> Room:
+    room_id, name, kind, topic, creator, created_at, archived = row[:7]
+    return Room(id=room_id, name=name, kind=kind, topic=topic or "", creator=creator or "",
+                created_at=int(created_at or 0), archived=bool(archived))
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+Runner = Callable[..., Awaitable]
+
+
+class IgniteRooms:
+    """Room and membership operations, run through the store's runner (pool, timeout, retry, errors)."""
+
+    def __init__(self, run: Runner, schema: Schema, timeout: float):
+        self._run = run  # run(operation, retry=bool): operation(aio_client) -> awaitable result
+        self.timeout_ms = int(timeout * 1000)
+        self.info_table, self.info_cache = schema.table("ROOM_INFO"), schema.cache("ROOM_INFO")
+        self.members_table, self.members_cache = schema.table("MEMBERS"), schema.cache("MEMBERS")
+        self.user_rooms_table, self.user_rooms_cache = schema.table("USER_ROOMS"), schema.cache("USER_ROOMS")
+        self.counters_table = schema.rooms_table
+        self._tx_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @contextlib.asynccontextmanager
+    async def _tx(self, client):
+        """A pessimistic transaction, at most MAX_OPEN_TX at a time per event loop."""
+        loop = asyncio.get_running_loop()
+        slots = self._tx_slots.get(loop)
+        if slots is None:
+            slots = self._tx_slots[loop] = asyncio.Semaphore(MAX_OPEN_TX)
+        async with slots, client.tx_start(*_TX, timeout=self.timeout_ms) as tx:
+            yield tx
+
+    async def _caches(self, client):
+        return (await client.get_cache(self.info_cache), await client.get_cache(self.members_cache),
+                await client.get_cache(self.user_rooms_cache))
+
+    # ---------------------------------------------------------------- rooms
+    async def create(self, room: Room, members: dict[str, str]) -> tuple[Room, bool]:
+        """Store a new room with its first members (user -> role); an existing id is returned unchanged."""
+
+        async def operation(client):
+            info, room_side, user_side = await self._caches(client)
+            async with self._tx(client) as tx:
+                existing = await info.get(room.id)
+                if existing is not None:
+                    await tx.commit()
+                    return _room(room.id, existing), False
+                await info.put(room.id, _room_value(room))
+                for user in sorted(members):
+                    membership = Membership(room.id, user, members[user], room.created_at)
+                    await room_side.put(MemberKey(ROOM=room.id, USERNAME=user),
+                                        MemberValue(ROLE=membership.role, JOINED_AT=membership.joined_at))
+                    await user_side.put(UserRoomKey(USERNAME=user, ROOM=room.id),
+                                        _user_room_value(membership, room.kind))
+                await tx.commit()
+            return room, True
+
+        return await self._run(operation, retry=True)  # safe: an existing id is found and returned
+
+    async def get(self, room_id: str) -> Room | None:
+        async def operation(client):
+            value = await (await client.get_cache(self.info_cache)).get(room_id)
+            return None if value is None else _room(room_id, value)
+
+        return await self._run(operation, retry=True)
+
+    async def update(self, room_id: str, changes: dict) -> Room | None:
+        """Change name, topic or archived of a room; None when it does not exist."""
+
+        async def operation(client):
+            info = await client.get_cache(self.info_cache)
+            async with self._tx(client) as tx:
+                value = await info.get(room_id)
+                if value is None:
+                    return None
+                room = _room(room_id, value)
+                fields = {**room.to_dict(), **changes}
+                room = Room(**fields)
+                await info.put(room_id, _room_value(room))
+                await tx.commit()
+            return room
+
+        return await self._run(operation, retry=True)
+
+    async def listing(self, *, kind: str | None = None, search: str | None = None, include_archived: bool,
+                      limit: int) -> list[tuple[Room, int, int | None]]:
+        """Rooms with their last seq and last activity, filtered by kind and a name substring."""
+        where, args = [], []
+        if kind is not None:
+            where.append("i.KIND = ?")
+            args.append(kind)
+        if not include_archived:
+            where.append("(i.ARCHIVED IS NULL OR i.ARCHIVED = FALSE)")
+        if search:
+            where.append("LOCATE(?, LOWER(i.NAME)) > 0")
+            args.append(search.lower())
+        query = (
+            f"SELECT {ROOM_COLUMNS}, c.LAST_SEQ, c.LAST_AT FROM {self.info_table} i "
+            f"LEFT JOIN {self.counters_table} c ON c.ROOM = i.ROOM "
+            f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY i.NAME, i.ROOM LIMIT ?"
+        )
+        rows = await self._sql(query, [*args, limit])
+        return [(_room_from_row(row), int(row[7] or 0), row[8]) for row in rows]
+
+    async def member_counts(self, room_ids: list[str]) -> dict[str, int]:
+        """Members per room."""
+        counts: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(room_ids)), IN_CHUNK):
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._sql(
+                f"SELECT ROOM, COUNT(*) FROM {self.members_table} WHERE ROOM IN ({marks}) GROUP BY ROOM", chunk)
+            counts.update({room: int(count) for room, count in rows})
+        return counts
+
+    # ---------------------------------------------------------------- memberships
+    async def membership(self, room_id: str, user: str) -> Membership | None:
+        async def operation(client):
+            value = await (await client.get_cache(self.user_rooms_cache)).get(UserRoomKey(USERNAME=user, ROOM=room_id))
+            return None if value is None else _membership(room_id, user, value)
+
+        return await self._run(operation, retry=True)
+
+    async def add_member(self, room_id: str, user: str, role: str, at: int) -> MembershipChange:
+        """Add `user` with `role`; an existing membership is left as it is. Nothing for a missing room."""
+
+        async def operation(client):
+            info, room_side, user_side = await self._caches(client)
+            key = UserRoomKey(USERNAME=user, ROOM=room_id)
+            async with self._tx(client) as tx:
+                room = await info.get(room_id)
+                if room is None:
+                    return MembershipChange(None, changed=False)
+                existing = await user_side.get(key)
+                if existing is not None:
+                    await tx.commit()
+                    return MembershipChange(_membership(room_id, user, existing), changed=False)
+                membership = Membership(room_id, user, role, at)
+                await room_side.put(MemberKey(ROOM=room_id, USERNAME=user), MemberValue(ROLE=role, JOINED_AT=at))
+                await user_side.put(key, _user_room_value(membership, room.KIND))
+                await tx.commit()
+            return MembershipChange(membership, changed=True)
+
+        return await self._run(operation, retry=True)
+
+    async def remove_member(self, room_id: str, user: str) -> MembershipChange:
+        """Remove `user` from the room (both sides); changed=False when they were not a member."""
+
+        async def operation(client):
+            _, room_side, user_side = await self._caches(client)
+            key = UserRoomKey(USERNAME=user, ROOM=room_id)
+            async with self._tx(client) as tx:
+                existing = await user_side.get(key)
+                await room_side.remove_key(MemberKey(ROOM=room_id, USERNAME=user))
+                await user_side.remove_key(key)
+                await tx.commit()
+            if existing is None:
+                return MembershipChange(None, changed=False)
+            return MembershipChange(_membership(room_id, user, existing), changed=True)
+
+        return await self._run(operation, retry=True)
+
+    async def set_role(self, room_id: str, user: str, role: str) -> Membership | None:
+        """Change a member's role on both sides; None when not a member."""
+
+        async def operation(client):
+            _, room_side, user_side = await self._caches(client)
+            key = UserRoomKey(USERNAME=user, ROOM=room_id)
+            async with self._tx(client) as tx:
+                value = await user_side.get(key)
+                if value is None:
+                    return None
+                membership = _membership(room_id, user, value)
+                membership = Membership(room_id, user, role, membership.joined_at, membership.last_read_seq,
+                                        membership.notify)
+                await room_side.put(MemberKey(ROOM=room_id, USERNAME=user),
+                                    MemberValue(ROLE=role, JOINED_AT=membership.joined_at))
+                await user_side.put(key, _user_room_value(membership, value.KIND))
+                await tx.commit()
+            return membership
+
+        return await self._run(operation, retry=True)
+
+    async def members(self, room_id: str, limit: int) -> list[Membership]:
+        """The room's members (room side: role and joined_at), by username."""
+        rows = await self._sql(
+            f"SELECT USERNAME, ROLE, JOINED_AT FROM {self.members_table} WHERE ROOM = ? ORDER BY USERNAME LIMIT ?",
+            [room_id, limit])
+        return [Membership(room_id, user, role, int(joined or 0)) for user, role, joined in rows]
+
+    async def user_rooms(self, user: str) -> list[MyRoom]:
+        """Every room of `user`: one single-partition query, then the rooms' settings and counters."""
+        rows = await self._sql(
+            f"SELECT ROOM, ROLE, JOINED_AT, LAST_READ_SEQ, NOTIFY FROM {self.user_rooms_table} WHERE USERNAME = ?",
+            [user])
+        memberships = {
+            room: Membership(room, user, role, int(joined or 0), int(read or 0), notify or "all")
+            for room, role, joined, read, notify in rows
+        }
+        result = []
+        for chunk in _chunks(sorted(memberships), IN_CHUNK):
+            marks = ", ".join("?" * len(chunk))
+            room_rows = await self._sql(
+                f"SELECT {ROOM_COLUMNS}, c.LAST_SEQ, c.LAST_AT FROM {self.info_table} i "
+                f"LEFT JOIN {self.counters_table} c ON c.ROOM = i.ROOM WHERE i.ROOM IN ({marks})", chunk)
+            for row in room_rows:
+                room = _room_from_row(row)
+                result.append(MyRoom(room, memberships[room.id], int(row[7] or 0), row[8]))
+        return result
+
+    async def mark_read(self, markers: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+        """Move read markers forward, (room, user) -> seq, in one transaction; the markers now stored."""
+
+        async def operation(client):
+            user_side = await client.get_cache(self.user_rooms_cache)
+            stored = {}
+            async with self._tx(client) as tx:
+                for room_id, user in sorted(markers):  # one lock order for every writer: no deadlock
+                    key = UserRoomKey(USERNAME=user, ROOM=room_id)
+                    value = await user_side.get(key)
+                    if value is None:
+                        continue  # no longer a member
+                    membership = _membership(room_id, user, value)
+                    seq = markers[(room_id, user)]
+                    if seq > membership.last_read_seq:
+                        membership = Membership(room_id, user, membership.role, membership.joined_at, seq,
+                                                membership.notify)
+                        await user_side.put(key, _user_room_value(membership, value.KIND))
+                    stored[(room_id, user)] = membership.last_read_seq
+                await tx.commit()
+            return stored
+
+        return await self._run(operation, retry=True)  # safe: forward-only
+
+    async def all_memberships(self, after: tuple[str, str] | None, limit: int) -> list[Membership]:
+        """Every membership (user side, with read markers) ordered by (room, user), for export."""
+        room, user = after or ("", "")
+        rows = await self._sql(
+            f"SELECT ROOM, USERNAME, ROLE, JOINED_AT, LAST_READ_SEQ, NOTIFY FROM {self.user_rooms_table} "
+            "WHERE ROOM > ? OR (ROOM = ? AND USERNAME > ?) ORDER BY ROOM, USERNAME LIMIT ?",
+            [room, room, user, limit])
+        return [Membership(r, u, role, int(j or 0), int(read or 0), n or "all") for r, u, role, j, read, n in rows]
+
+    async def import_membership(self, membership: Membership, kind: str) -> bool:
+        """Store a membership as is unless it exists (read marker moved forward); True when created."""
+
+        async def operation(client):
+            _, room_side, user_side = await self._caches(client)
+            key = UserRoomKey(USERNAME=membership.user, ROOM=membership.room)
+            async with self._tx(client) as tx:
+                existing = await user_side.get(key)
+                if existing is not None:
+                    if int(existing.LAST_READ_SEQ or 0) < membership.last_read_seq:
+                        current = _membership(membership.room, membership.user, existing)
+                        moved = Membership(current.room, current.user, current.role, current.joined_at,
+                                           membership.last_read_seq, current.notify)
+                        await user_side.put(key, _user_room_value(moved, existing.KIND))
+                    await tx.commit()
+                    return False
+                await room_side.put(MemberKey(ROOM=membership.room, USERNAME=membership.user),
+                                    MemberValue(ROLE=membership.role, JOINED_AT=membership.joined_at))
+                await user_side.put(key, _user_room_value(membership, kind))
+                await tx.commit()
+            return True
+
+        return await self._run(operation, retry=True)
+
+    async def put_room(self, room: Room) -> bool:
+        """Store a room's settings as is unless the id exists (import); True when created."""
+        _, created = await self.create(room, {})
+        return created
+
+    # ---------------------------------------------------------------- plumbing
+    async def _sql(self, query: str, args: list) -> list[list]:
+        async def operation(client):
+            return await asql_rows(client, query, args, page_size=PAGE_SIZE)
+
+        return await self._run(operation, retry=True)

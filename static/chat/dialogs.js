@@ -1,0 +1,248 @@
+// The dialogs around the rooms: browse the directory, create a room, start a DM, members, confirm.
+// They only build frames and show answers; app.js owns the socket and the rooms.
+
+import { fillAvatar } from "./render.js";
+
+const $ = (id) => document.getElementById(id);
+const DIRECTORY_DEBOUNCE_MS = 250;
+
+const FIELD_NAMES = { name: "Name", topic: "Topic", user: "Username", kind: "Kind", room: "Room" };
+
+/** A human sentence for an `error` frame (forbidden and invalid say what was refused). */
+export function errorText(frame) {
+  if (frame.code === "forbidden") return "Not allowed: the room does not exist or you may not do this in it.";
+  if (frame.code === "invalid") {
+    const field = FIELD_NAMES[frame.field] || frame.field;
+    return field ? `${field}: ${frame.detail}.` : `Invalid: ${frame.detail}.`;
+  }
+  if (frame.code === "store_unavailable" || frame.code === "unavailable") return "The server is busy; try again.";
+  if (frame.code === "rate_limited") return "Too fast; wait a moment and try again.";
+  if (frame.code === "too_many_rooms") return "You have too many rooms open; leave one first.";
+  return frame.detail || frame.code || "Something went wrong.";
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function button(text, className, onClick) {
+  const btn = el("button", className, text);
+  btn.type = "button";
+  btn.addEventListener("click", onClick);
+  return btn;
+}
+
+/**
+ * Wire the dialogs. `send(frame)` sends a client frame (false when offline); `joinRoom(entry)` opens
+ * a directory room; `openDirect(user)` starts a DM; `me` is the user's name.
+ */
+export function setupDialogs({ send, joinRoom, openDirect, me }) {
+  const dialogs = {
+    browse: $("browse-dialog"),
+    create: $("create-dialog"),
+    dm: $("dm-dialog"),
+    members: $("members-dialog"),
+  };
+  let directoryTimer = null;
+  let membersRoom = null; // the Room whose members dialog is open
+
+  const open = (name) => {
+    for (const dialog of Object.values(dialogs)) if (dialog.open && dialog !== dialogs[name]) dialog.close();
+    const dialog = dialogs[name];
+    if (!dialog.open) dialog.showModal();
+    if (name === "browse") askDirectory();
+    for (const error of dialog.querySelectorAll(".dialog-error")) error.textContent = "";
+    dialog.querySelector("input:not([type=radio])")?.focus();
+  };
+  const close = (name) => dialogs[name].open && dialogs[name].close();
+
+  for (const dialog of Object.values(dialogs)) {
+    dialog.addEventListener("click", (e) => {
+      if (e.target === dialog || e.target.closest("[data-close]")) dialog.close(); // backdrop or Cancel
+    });
+  }
+  document.addEventListener("click", (e) => {
+    const opener = e.target.closest("[data-open]");
+    if (opener) open(opener.dataset.open);
+  });
+  dialogs.members.addEventListener("close", () => {
+    membersRoom = null;
+  });
+
+  // ------------------------------------------------------------ browse
+  const query = $("directory-query");
+  function askDirectory() {
+    clearTimeout(directoryTimer);
+    $("directory-status").textContent = "Searching…";
+    if (!send({ type: "directory", query: query.value.trim(), limit: 50 })) {
+      $("directory-status").textContent = "Not connected; try again in a moment.";
+    }
+  }
+  query.addEventListener("input", () => {
+    clearTimeout(directoryTimer);
+    directoryTimer = setTimeout(askDirectory, DIRECTORY_DEBOUNCE_MS);
+  });
+  $("browse-form").addEventListener("submit", (e) => {
+    if (e.submitter?.value === "cancel") return;
+    e.preventDefault(); // Enter in the search box searches now
+    askDirectory();
+  });
+
+  function showDirectory(frame) {
+    if ((frame.query ?? "") !== query.value.trim()) return; // an older answer
+    const rooms = Array.isArray(frame.rooms) ? frame.rooms : [];
+    const items = rooms.map((entry) => {
+      const li = el("li", "directory-item");
+      li.dataset.room = entry.room;
+      const text = el("div", "directory-text");
+      const name = el("span", "directory-name");
+      name.append(el("span", "hash", "#"), document.createTextNode(entry.name));
+      text.append(name);
+      if (entry.topic) text.append(el("span", "directory-topic", entry.topic));
+      const count = Number(entry.members) || 0;
+      text.append(el("span", "directory-meta", `${count} member${count === 1 ? "" : "s"}`));
+      const action = button(entry.joined ? "Open" : "Join", `btn btn-sm ${entry.joined ? "btn-ghost" : "btn-primary"}`,
+        () => {
+          close("browse");
+          joinRoom(entry);
+        });
+      action.setAttribute("aria-label", `${entry.joined ? "Open" : "Join"} ${entry.name}`);
+      li.append(text, action);
+      return li;
+    });
+    $("directory-list").replaceChildren(...items);
+    $("directory-status").textContent = items.length
+      ? ""
+      : frame.query
+        ? "No public room has that name. Create it?"
+        : "No public rooms yet. Create the first one.";
+  }
+
+  // ------------------------------------------------------------ create
+  $("create-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const name = $("create-name").value.trim();
+    const error = $("create-error");
+    if (!name) {
+      error.textContent = "Give the room a name.";
+      $("create-name").setAttribute("aria-invalid", "true");
+      return;
+    }
+    $("create-name").removeAttribute("aria-invalid");
+    const kind = new FormData(e.target).get("kind") === "private" ? "private" : "public";
+    const frame = { type: "create_room", name, kind, topic: $("create-topic").value.trim() };
+    error.textContent = send(frame) ? "" : "Not connected; try again in a moment.";
+    $("create-submit").disabled = true;
+    setTimeout(() => ($("create-submit").disabled = false), 1500);
+  });
+
+  // ------------------------------------------------------------ direct messages
+  $("dm-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const user = $("dm-user").value.trim();
+    if (!user) {
+      $("dm-error").textContent = "Type a username.";
+      return;
+    }
+    $("dm-error").textContent = openDirect(user) ? "" : "Not connected; try again in a moment.";
+  });
+
+  // ------------------------------------------------------------ members
+  function openMembers(room) {
+    membersRoom = room;
+    $("members-title").textContent = room.kind === "direct" ? `People in ${room.title}` : `Members of ${room.title}`;
+    $("members-list").replaceChildren(el("li", "dialog-note", "Loading…"));
+    $("invite-form").hidden = !(room.canManage || (room.kind === "public" && room.role));
+    open("members");
+    send({ type: "members", room: room.id });
+  }
+
+  function showMembers(frame) {
+    const room = membersRoom;
+    if (!room || frame.room !== room.id) return;
+    const members = Array.isArray(frame.members) ? frame.members : [];
+    const items = members.map(({ user, role }) => {
+      const li = el("li", "member");
+      li.dataset.user = user;
+      const avatar = el("span", "avatar avatar-sm");
+      avatar.setAttribute("aria-hidden", "true");
+      fillAvatar(avatar, user);
+      const name = el("span", "member-name", user === me ? `${user} (you)` : user);
+      li.append(avatar, name);
+      if (role && role !== "member") li.append(el("span", "member-role", role));
+      if (user !== me) {
+        li.append(button("Message", "btn btn-ghost btn-sm", () => {
+          close("members");
+          openDirect(user);
+        }));
+        const mayRemove = room.canManage && (role !== "owner" || room.role === "owner");
+        if (mayRemove) {
+          const remove = button("Remove", "btn btn-ghost btn-sm danger", () => {
+            send({ type: "remove_member", room: room.id, user });
+          });
+          remove.setAttribute("aria-label", `Remove ${user}`);
+          li.append(remove);
+        }
+      }
+      return li;
+    });
+    $("members-list").replaceChildren(...items);
+  }
+
+  $("invite-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const user = $("invite-user").value.trim();
+    if (!membersRoom || !user) return;
+    $("members-error").textContent = send({ type: "invite", room: membersRoom.id, user })
+      ? ""
+      : "Not connected; try again in a moment.";
+  });
+
+  /** A `member`, `invited` or `member_removed` frame: refresh the open members list. */
+  function membersChanged(frame) {
+    if (membersRoom && frame.room === membersRoom.id) {
+      if (frame.type === "invited") $("invite-user").value = "";
+      send({ type: "members", room: membersRoom.id });
+    }
+  }
+
+  // ------------------------------------------------------------ confirm
+  function confirm(text, okLabel) {
+    const dialog = $("confirm-dialog");
+    $("confirm-text").textContent = text;
+    $("confirm-ok").textContent = okLabel;
+    dialog.returnValue = "";
+    dialog.showModal();
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+    });
+  }
+
+  /** Show an error in the dialog that asked for it; false when no dialog did. */
+  function showError(frame) {
+    const target = {
+      create_room: [dialogs.create, "create-error"],
+      open_dm: [dialogs.dm, "dm-error"],
+      invite: [dialogs.members, "members-error"],
+      remove_member: [dialogs.members, "members-error"],
+      members: [dialogs.members, "members-error"],
+      directory: [dialogs.browse, "directory-status"],
+    }[frame.ref];
+    if (!target || !target[0].open) return false;
+    $(target[1]).textContent = errorText(frame);
+    return true;
+  }
+
+  /** The room asked for by create_room / open_dm exists now: close its dialog, reset the forms. */
+  function created() {
+    for (const name of ["create", "dm"]) close(name);
+    $("create-form").reset();
+    $("dm-form").reset();
+    $("create-submit").disabled = false;
+  }
+
+  return { open, close, showDirectory, openMembers, showMembers, membersChanged, confirm, showError, created };
+}
