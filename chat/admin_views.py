@@ -1,8 +1,10 @@
-"""The chat's pages in the store's admin section: recent messages with moderation, rooms with presence.
+"""The chat's pages in the store's admin section: recent messages with moderation; rooms (every kind) with
+members, presence, archive and member removal.
 
 They live here, not in ignite_store, because they need the chat: a deletion is pushed to connected
-clients through the fan-out, and presence is the chat's Redis key layout. They are registered under
-the store's section (same URLs, /admin/ignite_store/messages/ and /rooms/) by chat/admin.py.
+clients through the fan-out, an archive or a removal revokes open sockets (chat.revocation), and presence
+is the chat's Redis key layout. They are registered under the store's section (/admin/ignite_store/messages/
+and /rooms/, a room's members at /rooms/?room=<id>) by chat/admin.py.
 """
 
 from __future__ import annotations
@@ -11,21 +13,26 @@ import logging
 import time
 
 import redis
+from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from ignite_store import InvalidMessage, Message, StoreError, stores
+from ignite_store import ROOM_KINDS, InvalidMessage, Message, StoreError, run_sync, stores
 from ignite_store.admin_views import admin_context, unavailable, when
 
 from .fanout import publish_deleted
 from .presence import KEY_PREFIX, redis_url, users_of
+from .revocation import revoke_membership, revoke_room
+from .services import ChannelLayerPublisher
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
+ROOMS_LIMIT = 500
+MEMBERS_LIMIT = 1000
 
 
 # ---------------------------------------------------------------- recent messages
@@ -147,23 +154,135 @@ def present_counts(rooms: list[str]) -> dict[str, int] | None:
     return {room: len(users_of(entries)) for room, entries in zip(rooms, results, strict=True)}
 
 
+def _rooms_url(request: HttpRequest) -> str:
+    """Where a POST on the rooms pages goes back to: the page it came from, never off-site."""
+    back = request.POST.get("back", "")
+    return back if back.startswith("/") and not back.startswith("//") else reverse("admin:ignite_store_rooms")
+
+
 def rooms_view(request: HttpRequest) -> HttpResponse:
-    """Every room: stored messages, last sequence, last activity, people present."""
-    context = admin_context(request, "Rooms", rows=[], presence_known=False)
+    """Every room of any kind (staff see private rooms and DMs): members, activity, archive; ?room= its members."""
+    if request.method == "POST":
+        return _room_action(request)
+    if request.GET.get("room"):
+        return members_view(request, request.GET["room"])
+    filters = {key: request.GET.get(key, "").strip() for key in ("kind", "q")}
+    context = admin_context(request, "Rooms", rows=[], legacy=[], presence_known=False, filters=filters,
+                            kinds=ROOM_KINDS, truncated=False)
+    store = stores["default"]
     try:
-        rooms = stores["default"].rooms()
+        listed = run_sync(store.alist_rooms(kind=filters["kind"] or None, search=filters["q"] or None,
+                                            include_archived=True, limit=ROOMS_LIMIT + 1))
+        context["truncated"] = len(listed) > ROOMS_LIMIT
+        listed = listed[:ROOMS_LIMIT]
+        members = run_sync(store.amember_counts([room.id for room, _, _ in listed])) if listed else {}
+        counters = {info.room: info for info in store.rooms()}
+    except InvalidMessage as exc:
+        context["store_error"] = f"Invalid filter: {exc}"
+        return TemplateResponse(request, "admin/chat/rooms.html", context)
     except StoreError as exc:
         context["store_error"] = unavailable(exc)
         return TemplateResponse(request, "admin/chat/rooms.html", context)
-    present = present_counts([info.room for info in rooms])
+    ids = [room.id for room, _, _ in listed]
+    legacy = []
+    if not any(filters.values()) and not context["truncated"]:
+        # Rooms with messages but no record: from before rooms were stored (manage.py chat_migrate_rooms).
+        known = set(ids)
+        legacy = sorted((info for room, info in counters.items() if room not in known), key=lambda info: info.room)
+    present = present_counts(ids + [info.room for info in legacy])
     context["presence_known"] = present is not None
     context["rows"] = [
         {
-            "info": info,
-            "last_activity": when(info.last_activity),
-            "present": present.get(info.room) if present is not None else None,
-            "messages_url": reverse("admin:ignite_store_messages") + "?" + urlencode({"room": info.room}),
+            "room": room,
+            "members": members.get(room.id, 0),
+            "messages": counters[room.id].message_count if room.id in counters else 0,
+            "last_seq": last_seq,
+            "last_activity": when(last_at if last_seq else None),
+            "present": present.get(room.id) if present is not None else None,
+            "messages_url": _messages_url(room.id),
+            "members_url": "?" + urlencode({"room": room.id}),
         }
-        for info in rooms
+        for room, last_seq, last_at in listed
+    ]
+    context["legacy"] = [
+        {"info": info, "last_activity": when(info.last_activity), "messages_url": _messages_url(info.room),
+         "present": present.get(info.room) if present is not None else None}
+        for info in legacy
     ]
     return TemplateResponse(request, "admin/chat/rooms.html", context)
+
+
+def _messages_url(room: str) -> str:
+    return reverse("admin:ignite_store_messages") + "?" + urlencode({"room": room})
+
+
+def members_view(request: HttpRequest, room_id: str) -> HttpResponse:
+    """One room's settings and members with their roles, each with a remove button."""
+    context = admin_context(request, f"Members of {room_id}", room=None, rows=[], room_id=room_id,
+                            truncated=False, rooms_url=reverse("admin:ignite_store_rooms"))
+    store = stores["default"]
+    try:
+        room = run_sync(store.aget_room(room_id))
+        members = run_sync(store.amembers(room_id, MEMBERS_LIMIT + 1)) if room is not None else []
+    except InvalidMessage as exc:
+        context["store_error"] = f"Invalid room: {exc}"
+        return TemplateResponse(request, "admin/chat/room_members.html", context, status=404)
+    except StoreError as exc:
+        context["store_error"] = unavailable(exc)
+        return TemplateResponse(request, "admin/chat/room_members.html", context)
+    if room is None:
+        context["store_error"] = f"No room {room_id!r} has a room record."
+        return TemplateResponse(request, "admin/chat/room_members.html", context, status=404)
+    context["title"] = f"Members of {room.name}"
+    context["room"] = room
+    context["created"] = when(room.created_at)
+    context["truncated"] = len(members) > MEMBERS_LIMIT
+    context["rows"] = [{"membership": m, "joined": when(m.joined_at)} for m in members[:MEMBERS_LIMIT]]
+    context["messages_url"] = _messages_url(room.id)
+    return TemplateResponse(request, "admin/chat/room_members.html", context)
+
+
+def _room_action(request: HttpRequest) -> HttpResponse:
+    """POST archive, unarchive (room) or remove (room, user); back to the page the form was on."""
+    action, room_id, user = (request.POST.get(key, "").strip() for key in ("action", "room", "user"))
+    back = _rooms_url(request)
+    store = stores["default"]
+    try:
+        if action in ("archive", "unarchive"):
+            room = run_sync(store.aupdate_room(room_id, archived=action == "archive"))
+            if room is None:
+                messages.error(request, f"No room {room_id!r}.")
+            elif action == "archive":
+                announced = _revoke(revoke_room, room_id, "archived")
+                messages.success(request, f"Archived {room.name}.")
+                if not announced:
+                    messages.warning(request, "Connected clients could not be told; they lose the room on reconnect.")
+            else:
+                messages.success(request, f"Restored {room.name}.")
+        elif action == "remove" and user:
+            change = run_sync(store.aremove_member(room_id, user))
+            if not change.changed:
+                messages.warning(request, f"{user} was not a member of {room_id}.")
+            else:
+                announced = _revoke(revoke_membership, room_id, user, "removed")
+                messages.success(request, f"Removed {user} from {room_id}.")
+                if not announced:
+                    messages.warning(request, f"{user}'s open sockets could not be told; they lose the room on "
+                                              "reconnect.")
+        else:
+            messages.error(request, "Unknown action.")
+    except InvalidMessage as exc:
+        messages.error(request, f"Invalid request: {exc}")
+    except StoreError as exc:
+        messages.error(request, unavailable(exc))
+    return HttpResponseRedirect(back)
+
+
+def _revoke(revoke, *args: str) -> bool:
+    """Tell every process through the channel layer (chat.revocation); False when that failed."""
+    try:
+        async_to_sync(revoke)(ChannelLayerPublisher(), *args)
+    except Exception:  # stored already; access is checked again on every join and frame
+        logger.exception("could not publish the revocation %s%r", revoke.__name__, args)
+        return False
+    return True

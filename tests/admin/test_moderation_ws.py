@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from chat.consumers import ChatConsumer
-from ignite_store import get_store
+from ignite_store import Room, get_store
 
 
 async def receive_until(communicator: WebsocketCommunicator, frame_type: str) -> dict:
@@ -36,6 +36,7 @@ async def test_admin_deletion_reaches_a_connected_client(live_settings, room, dj
         moderator = await loop.run_in_executor(
             django_thread, lambda: django_user_model.objects.create_user("mod", password="x", is_staff=True)
         )
+        await get_store().acreate_room(Room(room, room, "public", "", "reader", 1), {"reader": "member"})
         stored = (await get_store().aappend(room, "reader", "please delete me", "k1")).message
 
         communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/")

@@ -16,6 +16,7 @@ import pytest
 
 from ignite_store.backends.ignite import IgniteMessageStore
 from ignite_store.server.local import LocalCluster
+from tests.fixtures.rooms import ensure_public_rooms
 from tests.fixtures.servers import start_test_cluster
 
 from .harness import LoadClient
@@ -55,6 +56,11 @@ class FaultRig:
                 first_user: int = 0) -> list[LoadClient]:
         """`count` load clients spread over the Daphnes (each may reconnect to any of them)."""
         servers = servers or self.daphnes
+        store = self.store()
+        try:
+            ensure_public_rooms(*rooms, store=store)
+        finally:
+            store.close()
         made = []
         for i in range(count):
             name = FAULT_USERS[first_user + i]

@@ -12,6 +12,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from tests.fixtures.rooms import ensure_public_rooms
+
 from .conftest import CONNECTION_CAP, run_django
 
 TIMEOUT = 15.0
@@ -36,7 +38,10 @@ async def open_ws(server, cookie: str | None, origin: str | None = "self"):
     headers = {"Cookie": cookie} if cookie else {}
     ws = await connect(server.ws_url, origin=server.origin if origin == "self" else origin,
                        additional_headers=headers, proxy=None, open_timeout=TIMEOUT)
-    return ws, json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    hello = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+    if hello["type"] == "hello":
+        assert json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))["type"] == "rooms"
+    return ws, hello
 
 
 async def refused(server, cookie: str | None, origin: str | None = "self") -> int:
@@ -96,6 +101,7 @@ async def test_rooms_not_joined_cannot_be_read_or_written(limits_server, sec_coo
 async def test_history_cursors_beyond_the_rules_refused(limits_server, sec_cookies, cursor):
     ws, _ = await open_ws(limits_server, sec_cookies["sec_b"])
     room = f"sec-{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(ensure_public_rooms, room)
     await ws.send(json.dumps({"type": "join", "room": room}))
     await ws.send(json.dumps({"type": "history", "room": room, **cursor}))
     while True:

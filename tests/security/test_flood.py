@@ -13,6 +13,8 @@ import uuid
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.fixtures.rooms import ensure_public_rooms
+
 TIMEOUT = 15.0
 SAMPLES = 25  # round trips per measuring client per phase
 MEASURERS = ["sec_a", "sec_b", "sec_c"]
@@ -108,6 +110,7 @@ async def test_flooder_is_rate_limited_and_others_keep_their_latency(daphne_fact
 
 async def _flood_scenario(limits_server, sec_cookies, window: int | None) -> None:
     room = f"flood-{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(ensure_public_rooms, room)
     sockets = [await _open(limits_server, sec_cookies[name], room) for name in MEASURERS]
     unloaded = sum(await asyncio.gather(*(_measure(ws, room, n, "calm") for ws, n in zip(sockets, MEASURERS,
                                                                                           strict=True))), [])

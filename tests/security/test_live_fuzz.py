@@ -17,6 +17,7 @@ from websockets.sync.client import connect
 from chat.protocol import Join, Leave, Ping, ProtocolError, Send, parse_frame
 from ignite_store import get_store
 from ignite_store.validation import validate_body
+from tests.fixtures.rooms import ensure_public_rooms
 
 from .strategies import frame_texts
 
@@ -26,7 +27,7 @@ ROOM = f"fz-{uuid.uuid4().hex[:10]}"
 NOT_JOINED = ["general", "r-1", f"nj-{uuid.uuid4().hex[:8]}"]
 LIVE = settings(max_examples=150, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=list(HealthCheck))
-EVENTS = {"message", "presence", "typing"}
+EVENTS = {"message", "presence", "typing", "rooms", "room", "member", "read"}
 TIMEOUT = 20
 
 
@@ -66,6 +67,7 @@ def expected_answer(text: str) -> tuple[str, str | None] | None:
 
 @pytest.fixture(scope="module")
 def fuzz_socket(fuzz_server, sec_cookies):
+    ensure_public_rooms(ROOM)
     with connect(fuzz_server.ws_url, origin=fuzz_server.origin, additional_headers={"Cookie": sec_cookies["sec_fuzz"]},
                  proxy=None, compression=None, max_size=2**22, open_timeout=TIMEOUT) as ws:
         yield FuzzSocket(ws)
@@ -131,6 +133,7 @@ def test_invalid_utf8_text_frames_close_1007(fuzz_server, sec_cookies, data):
     with connect(fuzz_server.ws_url, origin=fuzz_server.origin, proxy=None, open_timeout=TIMEOUT,
                  additional_headers={"Cookie": sec_cookies["sec_raw"]}) as ws:
         assert json.loads(ws.recv(timeout=TIMEOUT))["type"] == "hello"
+        assert json.loads(ws.recv(timeout=TIMEOUT))["type"] == "rooms"
         ws.send(data, text=True)  # the bytes go out as a text frame, unchecked
         with pytest.raises(ConnectionClosed):
             while True:
@@ -151,6 +154,7 @@ def test_oversized_frames_close_1009(fuzz_server, sec_cookies, size):
     with connect(fuzz_server.ws_url, origin=fuzz_server.origin, proxy=None, open_timeout=TIMEOUT,
                  additional_headers={"Cookie": sec_cookies["sec_raw"]}) as ws:
         assert json.loads(ws.recv(timeout=TIMEOUT))["type"] == "hello"
+        assert json.loads(ws.recv(timeout=TIMEOUT))["type"] == "rooms"
         body = json.dumps({"type": "send", "room": ROOM, "client_id": "big", "body": "x"})
         ws.send(body[:-1] + ', "pad": "' + "x" * (size - len(body) - 11) + '"}')
         with pytest.raises(ConnectionClosed):
@@ -163,6 +167,7 @@ def test_frame_at_the_limit_is_still_parsed(fuzz_server, sec_cookies):
     with connect(fuzz_server.ws_url, origin=fuzz_server.origin, proxy=None, open_timeout=TIMEOUT,
                  additional_headers={"Cookie": sec_cookies["sec_raw"]}) as ws:
         assert json.loads(ws.recv(timeout=TIMEOUT))["type"] == "hello"
+        assert json.loads(ws.recv(timeout=TIMEOUT))["type"] == "rooms"
         head = '{"type": "ping", "id": "edge", "pad": "'
         ws.send(head + "x" * (32_768 - len(head) - 2) + '"}')
         assert json.loads(ws.recv(timeout=TIMEOUT)) == {"type": "pong", "id": "edge"}

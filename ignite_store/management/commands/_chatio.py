@@ -1,7 +1,14 @@
-"""Helpers shared by chat_export and chat_import: date arguments, the JSON Lines shape, progress."""
+"""Helpers shared by chat_export and chat_import: date arguments, the JSON Lines shape, progress.
+
+A file holds three kinds of line, in this order: rooms (`"record": "room"`), memberships
+(`"record": "membership"`, with read markers), then messages. Message lines carry no `record` key,
+so files written before rooms existed (messages only) import unchanged. The key is `record`, not
+`kind`, because a room has a `kind` of its own (public, private, direct).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 import time
@@ -9,9 +16,12 @@ import time
 from django.core.management.base import CommandError
 from django.utils.dateparse import parse_date, parse_datetime
 
-from ignite_store.types import Message
+from ignite_store.types import Membership, Message, Room
 
 FIELDS = ("id", "room", "seq", "author", "body", "client_id", "created_at", "deleted")
+ROOM_FIELDS = ("id", "name", "kind", "topic", "creator", "created_at", "archived")
+MEMBERSHIP_FIELDS = ("room", "user", "role", "joined_at", "last_read_seq", "notify")
+RECORD = "record"
 
 
 def epoch_ms(value: str, option: str) -> int:
@@ -38,6 +48,52 @@ def message_from_json(data: object, line: int) -> Message:
             created_at=int(data["created_at"]), deleted=bool(data.get("deleted", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
+        raise CommandError(f"line {line}: {exc}") from exc
+
+
+def room_line(room: Room) -> dict:
+    """The JSON object of one room line."""
+    return {RECORD: "room", **room.to_dict()}
+
+
+def membership_line(membership: Membership) -> dict:
+    """The JSON object of one membership line (read marker included)."""
+    return {RECORD: "membership", **dataclasses.asdict(membership)}
+
+
+def record_from_json(data: object, line: int) -> Message | Room | Membership:
+    """A Message, Room or Membership from one decoded JSON line; CommandError names a malformed line."""
+    if not isinstance(data, dict):
+        raise CommandError(f"line {line}: expected a JSON object")
+    record = data.get(RECORD, "message")
+    fields = {key: value for key, value in data.items() if key != RECORD}
+    if record == "message":
+        return message_from_json(fields, line)
+    if record == "room":
+        _expect(fields, ROOM_FIELDS, {"id", "name", "kind", "created_at"}, line)
+        return _build(line, lambda: Room(
+            id=fields["id"], name=fields["name"], kind=fields["kind"], topic=fields.get("topic", ""),
+            creator=fields.get("creator", "system"), created_at=int(fields["created_at"]),
+            archived=bool(fields.get("archived", False)),
+        ))
+    if record == "membership":
+        _expect(fields, MEMBERSHIP_FIELDS, {"room", "user", "role"}, line)
+        return _build(line, lambda: Membership(
+            room=fields["room"], user=fields["user"], role=fields["role"], joined_at=int(fields.get("joined_at", 0)),
+            last_read_seq=int(fields.get("last_read_seq", 0)), notify=fields.get("notify", "all"),
+        ))
+    raise CommandError(f"line {line}: unknown record {record!r} (expected room, membership or message)")
+
+
+def _expect(fields: dict, allowed: tuple[str, ...], required: set[str], line: int) -> None:
+    if set(fields) - set(allowed) or required - set(fields):
+        raise CommandError(f"line {line}: expected an object with keys {', '.join(allowed)}")
+
+
+def _build(line: int, make):
+    try:
+        return make()
+    except (TypeError, ValueError) as exc:
         raise CommandError(f"line {line}: {exc}") from exc
 
 
