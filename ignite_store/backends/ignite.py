@@ -1,7 +1,7 @@
 """The Apache Ignite message store (pyignite thin client), composed of small parts.
 
-- ignite_session: the runner (`IgniteSession.run`: pool, timeout, error translation, one retry) and
-  the SyncBridge from which the sync API is derived: every operation is written once, async.
+- ignite_session: the runner (`IgniteSession.run`: pool, timeout, error translation, one retry);
+  every operation is written once, async, and the sync API runs it through sync_bridge.run_sync.
 - ignite_writes: appends (one pessimistic transaction over three room-affine tables: lock the room
   counters, read the idempotency keys, write messages + keys + counters, commit), group-committed per
   event loop by ignite_batch; moderation deletes; imports.
@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 from ..errors import InvalidMessage
+from ..sync_bridge import run_on_private_loops, run_sync
 from ..types import (
     NOTIFY_LEVELS,
     ROLES,
@@ -55,7 +56,7 @@ from .ignite_queries import CATCHUP_LIMIT_MAX, EXPORT_PAGE, Queries
 from .ignite_reads import Reads
 from .ignite_rooms import IgniteRooms
 from .ignite_schema import Schema
-from .ignite_session import IgniteSession, SyncBridge
+from .ignite_session import IgniteSession
 from .ignite_writes import Writes
 
 T = TypeVar("T")
@@ -116,7 +117,6 @@ class IgniteMessageStore(BaseMessageStore):
             self.nodes, timeout=self.timeout, partition_aware=partition_aware, client_kwargs=client_kwargs
         )
         self._session = IgniteSession(self._pool, timeout=self.timeout, fast_codec=self.fast_codec)
-        self._bridge = SyncBridge()
         self._queries = Queries(self.schema, self.limits.room_pattern)
         self._reads = Reads(self._session, self._queries)
         self._writes = Writes(self._session, self.schema)
@@ -138,7 +138,7 @@ class IgniteMessageStore(BaseMessageStore):
 
     def _sync(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run one of the async methods for a sync caller (admin views, management commands)."""
-        return self._bridge.call(coroutine)
+        return run_sync(coroutine)
 
     def _sql(self, query: str, args: list | tuple = ()) -> list[list]:
         """Run a SQL statement and return every row (sync; admin tools, tests and the bench)."""
@@ -372,11 +372,11 @@ class IgniteMessageStore(BaseMessageStore):
 
     # ================================================================ lifecycle
     def close(self) -> None:
-        self._bridge.close(self._pool.discard_aio)
+        run_on_private_loops(self._pool.discard_aio)  # first: pool.close() forgets every loop's client
         self._pool.close()
 
     async def aclose(self) -> None:
-        self._bridge.close(self._pool.discard_aio)  # first: pool.aclose() forgets every loop's client
+        run_on_private_loops(self._pool.discard_aio)
         await self._pool.aclose()
 
 
