@@ -37,7 +37,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     session: ChatSession | None = None
     outbox: Outbox | None = None
-    registered = False
+    registered: bool | None = False  # None: Redis was down at connect, nothing counted
     flood_closed = False
 
     async def __call__(self, scope, receive, send) -> None:
@@ -129,7 +129,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._close_quietly(CLOSE_FLOODING)
             return
         limit = settings.CHAT["MAX_FRAME_BYTES"]
-        size = len(bytes_data) if text_data is None else _utf8_len(text_data, limit)
+        size = len(bytes_data or b"") if text_data is None else _utf8_len(text_data, limit)
         if size > limit:
             await self._close_too_big()  # never parsed
             return

@@ -6,6 +6,7 @@ Everything here is pure: no socket, no store, no settings beyond the limits it v
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -189,12 +190,13 @@ def _room(data: dict, ref: str) -> str:
         raise ProtocolError("invalid", e.detail, ref=ref, field="room") from e
 
 
-def _seq(data: dict, name: str, ref: str, room: str, *, required: bool) -> int | None:
-    value = data.get(name)
-    if value is None and not required:
-        return None
+def _optional_seq(data: dict, name: str, ref: str, room: str) -> int | None:
+    return None if data.get(name) is None else _seq(data, name, ref, room)
+
+
+def _seq(data: dict, name: str, ref: str, room: str) -> int:
     try:
-        return validate_seq(value, name)
+        return validate_seq(data.get(name), name)
     except InvalidMessage as e:
         raise ProtocolError("invalid", e.detail, ref=ref, room=room, field=name) from e
 
@@ -212,7 +214,7 @@ def _limit(data: dict, room: str) -> int:
 
 def _parse_join(data: dict) -> Join:
     room = _room(data, "join")
-    return Join(room, _seq(data, "after", "join", room, required=False))
+    return Join(room, _optional_seq(data, "after", "join", room))
 
 
 def _parse_leave(data: dict) -> Leave:
@@ -238,13 +240,13 @@ def _parse_send(data: dict) -> Send:
 
 def _parse_history(data: dict) -> History:
     room = _room(data, "history")
-    before = _seq(data, "before", "history", room, required=False)
+    before = _optional_seq(data, "before", "history", room)
     return History(room, before, _limit(data, room))
 
 
 def _parse_catchup(data: dict) -> Catchup:
     room = _room(data, "catchup")
-    return Catchup(room, _seq(data, "after", "catchup", room, required=True))
+    return Catchup(room, _seq(data, "after", "catchup", room))
 
 
 def _parse_typing(data: dict) -> Typing:
@@ -326,10 +328,10 @@ def _parse_update_room(data: dict) -> UpdateRoom:
 
 def _parse_read(data: dict) -> Read:
     room = _room(data, "read")
-    return Read(room, _seq(data, "seq", "read", room, required=True))
+    return Read(room, _seq(data, "seq", "read", room))
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[dict], Command]] = {
     "join": _parse_join,
     "leave": _parse_leave,
     "send": _parse_send,

@@ -214,6 +214,7 @@ class ChatSession:
         if isinstance(room, str):
             self.services.access.forget(user=self.username, room=room)
             if room in self.rooms:
+                self.rooms.discard(room)
                 self.services.hub.detach(room, self.outbox)  # before any other event is dispatched
                 self._spawn(self._leave(room, detached=True))
         close = control.get("close")

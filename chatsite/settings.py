@@ -207,6 +207,10 @@ CHAT = {
     "FRAME_BURST": env("CHAT_FRAME_BURST", 100, cast=int),
     # Frames queued for one socket before it counts as a slow consumer (closed with 4008).
     "OUTBOX_MAX_FRAMES": env("CHAT_OUTBOX_MAX_FRAMES", 1000, cast=int),
+    # How long a process trusts a membership it read; revocations forget it at once (chat/access.py).
+    "GRANT_TTL_SECONDS": env("CHAT_GRANT_TTL_SECONDS", 2.0, cast=float),
+    # Read markers are written to Ignite at most once per user and room per interval (chat/readstate.py).
+    "READ_FLUSH_SECONDS": env("CHAT_READ_FLUSH_SECONDS", 1.0, cast=float),
 }
 
 LOGGING = {

@@ -368,7 +368,7 @@ class IgniteMessageStore(BaseMessageStore):
         validate_choice(membership.role, "role", ROLES)
         validate_choice(membership.notify, "notify", NOTIFY_LEVELS)
         validate_seq(membership.last_read_seq, "last_read_seq")
-        return await self._rooms.import_membership(membership, room.kind)
+        return await self._rooms.import_membership(membership, room)
 
     # ================================================================ lifecycle
     def close(self) -> None:

@@ -71,7 +71,8 @@ class UserRoomValue(
     type_name="ChatUserRoom",
     schema=OrderedDict([
         ("ROLE", String), ("KIND", String), ("JOINED_AT", LongObject), ("LAST_READ_SEQ", LongObject),
-        ("NOTIFY", String),
+        ("NOTIFY", String), ("NAME", String), ("TOPIC", String), ("CREATOR", String), ("CREATED_AT", LongObject),
+        ("ARCHIVED", BoolObject),
     ]),
 ):
     pass
@@ -94,9 +95,17 @@ def _membership(room_id: str, user: str, value) -> Membership:
                       last_read_seq=int(value.LAST_READ_SEQ or 0), notify=value.NOTIFY or "all")
 
 
-def _user_room_value(m: Membership, kind: str) -> UserRoomValue:
-    return UserRoomValue(ROLE=m.role, KIND=kind, JOINED_AT=m.joined_at, LAST_READ_SEQ=m.last_read_seq,
-                         NOTIFY=m.notify)
+def _user_room_value(m: Membership, room: Room) -> UserRoomValue:
+    """The user side of a membership, with a copy of the room's settings (the room list reads only this side)."""
+    return UserRoomValue(ROLE=m.role, KIND=room.kind, JOINED_AT=m.joined_at, LAST_READ_SEQ=m.last_read_seq,
+                         NOTIFY=m.notify, NAME=room.name, TOPIC=room.topic, CREATOR=room.creator,
+                         CREATED_AT=room.created_at, ARCHIVED=room.archived)
+
+
+def _room_of_user_row(room_id: str, value) -> Room:
+    """The room settings copied into a user-side row."""
+    return Room(id=room_id, name=value.NAME or room_id, kind=value.KIND, topic=value.TOPIC or "",
+                creator=value.CREATOR or "", created_at=int(value.CREATED_AT or 0), archived=bool(value.ARCHIVED))
 
 
 ROOM_COLUMNS = "i.ROOM, i.NAME, i.KIND, i.TOPIC, i.CREATOR, i.CREATED_AT, i.ARCHIVED"
@@ -161,7 +170,7 @@ class IgniteRooms:
                     await room_side.put(MemberKey(ROOM=room.id, USERNAME=user),
                                         MemberValue(ROLE=membership.role, JOINED_AT=membership.joined_at))
                     await user_side.put(UserRoomKey(USERNAME=user, ROOM=room.id),
-                                        _user_room_value(membership, room.kind))
+                                        _user_room_value(membership, room))
                 await tx.commit()
             return room, True
 
@@ -190,7 +199,31 @@ class IgniteRooms:
                 await tx.commit()
             return room
 
-        return await self._run(operation, retry=True)
+        room = await self._run(operation, retry=True)
+        if room is not None:
+            await self._copy_to_members(room)
+        return room
+
+    async def _copy_to_members(self, room: Room) -> None:
+        """Copy changed settings into every member's user-side row, a chunk of members per transaction.
+
+        Not one transaction with the settings: a room of 10,000 members would hold 10,000 locks. A
+        failure part-way leaves some members' lists showing the old name until the next update
+        (authorization reads ROOM_INFO, never these copies).
+        """
+        members = [m.user for m in await self.members(room.id, 1_000_000)]
+        for chunk in _chunks(members, 200):
+            async def operation(client, chunk=chunk):
+                user_side = await client.get_cache(self.user_rooms_cache)
+                async with self._tx(client) as tx:
+                    for user in sorted(chunk):
+                        key = UserRoomKey(USERNAME=user, ROOM=room.id)
+                        value = await user_side.get(key)
+                        if value is not None:
+                            await user_side.put(key, _user_room_value(_membership(room.id, user, value), room))
+                    await tx.commit()
+
+            await self._run(operation, retry=True)
 
     async def listing(self, *, kind: str | None = None, search: str | None = None, include_archived: bool,
                       limit: int) -> list[tuple[Room, int, int | None]]:
@@ -246,7 +279,7 @@ class IgniteRooms:
                     return MembershipChange(_membership(room_id, user, existing), changed=False)
                 membership = Membership(room_id, user, role, at)
                 await room_side.put(MemberKey(ROOM=room_id, USERNAME=user), MemberValue(ROLE=role, JOINED_AT=at))
-                await user_side.put(key, _user_room_value(membership, room.KIND))
+                await user_side.put(key, _user_room_value(membership, _room(room_id, room)))
                 await tx.commit()
             return MembershipChange(membership, changed=True)
 
@@ -284,7 +317,7 @@ class IgniteRooms:
                                         membership.notify)
                 await room_side.put(MemberKey(ROOM=room_id, USERNAME=user),
                                     MemberValue(ROLE=role, JOINED_AT=membership.joined_at))
-                await user_side.put(key, _user_room_value(membership, value.KIND))
+                await user_side.put(key, _user_room_value(membership, _room_of_user_row(room_id, value)))
                 await tx.commit()
             return membership
 
@@ -298,23 +331,23 @@ class IgniteRooms:
         return [Membership(room_id, user, role, int(joined or 0)) for user, role, joined in rows]
 
     async def user_rooms(self, user: str) -> list[MyRoom]:
-        """Every room of `user`: one single-partition query, then the rooms' settings and counters."""
+        """Every room of `user`: one single-partition query (settings are copied there), then the counters."""
         rows = await self._sql(
-            f"SELECT ROOM, ROLE, JOINED_AT, LAST_READ_SEQ, NOTIFY FROM {self.user_rooms_table} WHERE USERNAME = ?",
-            [user])
-        memberships = {
-            room: Membership(room, user, role, int(joined or 0), int(read or 0), notify or "all")
-            for room, role, joined, read, notify in rows
-        }
-        result = []
-        for chunk in _chunks(sorted(memberships), IN_CHUNK):
+            f"SELECT ROOM, NAME, KIND, TOPIC, CREATOR, CREATED_AT, ARCHIVED, ROLE, JOINED_AT, LAST_READ_SEQ, NOTIFY "
+            f"FROM {self.user_rooms_table} WHERE USERNAME = ?", [user])
+        counters: dict[str, tuple[int, int | None]] = {}
+        for chunk in _chunks(sorted(row[0] for row in rows), IN_CHUNK):
             marks = ", ".join("?" * len(chunk))
-            room_rows = await self._sql(
-                f"SELECT {ROOM_COLUMNS}, c.LAST_SEQ, c.LAST_AT FROM {self.info_table} i "
-                f"LEFT JOIN {self.counters_table} c ON c.ROOM = i.ROOM WHERE i.ROOM IN ({marks})", chunk)
-            for row in room_rows:
-                room = _room_from_row(row)
-                result.append(MyRoom(room, memberships[room.id], int(row[7] or 0), row[8]))
+            for room_id, last_seq, last_at in await self._sql(
+                    f"SELECT ROOM, LAST_SEQ, LAST_AT FROM {self.counters_table} WHERE ROOM IN ({marks})", chunk):
+                counters[room_id] = (int(last_seq or 0), last_at)
+        result = []
+        for row in rows:
+            room = _room_from_row(row)
+            role, joined, read, notify = row[7:]
+            last_seq, last_at = counters.get(room.id, (0, None))
+            membership = Membership(room.id, user, role, int(joined or 0), int(read or 0), notify or "all")
+            result.append(MyRoom(room, membership, last_seq, last_at))
         return result
 
     async def mark_read(self, markers: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
@@ -334,7 +367,7 @@ class IgniteRooms:
                     if seq > membership.last_read_seq:
                         membership = Membership(room_id, user, membership.role, membership.joined_at, seq,
                                                 membership.notify)
-                        await user_side.put(key, _user_room_value(membership, value.KIND))
+                        await user_side.put(key, _user_room_value(membership, _room_of_user_row(room_id, value)))
                     stored[(room_id, user)] = membership.last_read_seq
                 await tx.commit()
             return stored
@@ -350,7 +383,7 @@ class IgniteRooms:
             [room, room, user, limit])
         return [Membership(r, u, role, int(j or 0), int(read or 0), n or "all") for r, u, role, j, read, n in rows]
 
-    async def import_membership(self, membership: Membership, kind: str) -> bool:
+    async def import_membership(self, membership: Membership, room: Room) -> bool:
         """Store a membership as is unless it exists (read marker moved forward); True when created."""
 
         async def operation(client):
@@ -363,12 +396,12 @@ class IgniteRooms:
                         current = _membership(membership.room, membership.user, existing)
                         moved = Membership(current.room, current.user, current.role, current.joined_at,
                                            membership.last_read_seq, current.notify)
-                        await user_side.put(key, _user_room_value(moved, existing.KIND))
+                        await user_side.put(key, _user_room_value(moved, _room_of_user_row(membership.room, existing)))
                     await tx.commit()
                     return False
                 await room_side.put(MemberKey(ROOM=membership.room, USERNAME=membership.user),
                                     MemberValue(ROLE=membership.role, JOINED_AT=membership.joined_at))
-                await user_side.put(key, _user_room_value(membership, kind))
+                await user_side.put(key, _user_room_value(membership, room))
                 await tx.commit()
             return True
 

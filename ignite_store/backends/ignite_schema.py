@@ -95,8 +95,8 @@ class Schema:
     # <P>_ROOM_INFO ROOM -> settings: same key as the counter, so the two sit in one partition.
     # <P>_MEMBERS (ROOM, USERNAME), affinity ROOM: a room's members in one partition.
     # <P>_USER_ROOMS (USERNAME, ROOM), affinity USERNAME: one user's rooms and read markers in
-    # one partition, so a user's room list is one single-partition query. Both membership rows
-    # are written in one transaction.
+    # one partition, with a copy of each room's settings, so a user's room list is one
+    # single-partition query (plus the counters). Both membership rows are written in one transaction.
     def table(self, name: str) -> str:
         return f"{self.prefix}_{name}"
 
@@ -121,7 +121,8 @@ class Schema:
             ),
             user_rooms: (
                 f"CREATE TABLE IF NOT EXISTS {user_rooms} (USERNAME VARCHAR, ROOM VARCHAR, ROLE VARCHAR, "
-                "KIND VARCHAR, JOINED_AT BIGINT, LAST_READ_SEQ BIGINT, NOTIFY VARCHAR, "
+                "KIND VARCHAR, JOINED_AT BIGINT, LAST_READ_SEQ BIGINT, NOTIFY VARCHAR, NAME VARCHAR, TOPIC VARCHAR, "
+                "CREATOR VARCHAR, CREATED_AT BIGINT, ARCHIVED BOOLEAN, "
                 f'PRIMARY KEY (USERNAME, ROOM)) WITH "{with_user_rooms}"'
             ),
         }

@@ -142,6 +142,7 @@ async def run(config: dict) -> dict:
     from ignite_store.backends.ignite import IgniteMessageStore
     from tests.faults.harness import LoadClient, ack_stall, check
     from tests.faults.servers import RedisServer
+    from tests.fixtures.rooms import ensure_public_rooms
 
     home, addresses, ns = Path(config["home"]), config["addresses"], config["namespaces"]
     figures: dict = {}
@@ -162,6 +163,7 @@ async def run(config: dict) -> dict:
         server = SimpleNamespace(ws_url="ws://127.0.0.1:8000/ws/chat/", origin="http://127.0.0.1:8000")
         assert wait_for(lambda: _port_open(8000), 60), "Daphne did not start"
         rooms = [f"part-{i}" for i in range(4)]
+        ensure_public_rooms(*rooms, store=store)
         clients = [LoadClient(f"{name}-p", cookie, [server], rooms, rate=config["rate"])
                    for name, cookie in config["cookies"].items()]
         await asyncio.gather(*(c.start() for c in clients))

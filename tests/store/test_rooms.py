@@ -62,6 +62,10 @@ async def test_update_room_and_listing(store, room):
     assert room not in {r.id for r, _, _ in await store.alist_rooms(kind="public", search="équipe")}
     assert room in {r.id for r, _, _ in await store.alist_rooms(search="équipe", include_archived=True)}
     assert await store.aupdate_room(room + "-missing", topic="x") is None
+    renamed = await store.aupdate_room(room, name="Équipe Bêta")
+    assert renamed.name == "Équipe Bêta"
+    mine = {r.room.id: r.room for r in await store.auser_rooms("ana")}
+    assert (mine[room].name, mine[room].topic, mine[room].archived) == ("Équipe Bêta", "planning", True)
     assert await store.amember_counts([room, room + "-p"]) == {room: 1, room + "-p": 1}
 
 
