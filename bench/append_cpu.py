@@ -1,11 +1,11 @@
-"""CPU-seconds per 1,000 appends in the process that calls `aappend`, with and without pyignite speedups.
+"""CPU-seconds per 1,000 appends in the process that calls `aappend`, with and without the pyignite seam.
 
     .venv/bin/python -m bench.append_cpu                     # A/B, 3 rounds, interleaved, + a cProfile of each
     .venv/bin/python -m bench.append_cpu --repeats 5 --modes c200,c20 --no-profile
 
 Starts its own Ignite node (free loopback ports, temporary directory), creates the chat schema, then runs
-each workload in fresh subprocesses, alternating "off" (plain pyignite) and "on"
-(ignite_store.backends.pyignite_speedups.install()) in the same run. The machine is shared: read the
+each workload in fresh subprocesses, alternating "off" (the store's `fast_codec=False`: plain pyignite)
+and "on" (`fast_codec=True`, ignite_store/backends/pyignite_seam.py) in the same run. The machine is shared: read the
 on/off ratios, not the absolute figures. Modes:
   c200    200 aappend loops in flight over 20 rooms (group commit batches of ~10)
   c20     20 loops over 20 rooms (batches of ~1)
@@ -119,11 +119,13 @@ def child(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
-    if args.speedups == "on":
-        from ignite_store.backends import pyignite_speedups
+    from django.conf import settings
 
-        if not pyignite_speedups.install():
-            raise SystemExit("speedups did not install")
+    settings.IGNITE_STORE["default"]["OPTIONS"]["fast_codec"] = args.speedups == "on"
+    import ignite_store
+
+    if ignite_store.get_store().fast_codec != (args.speedups == "on"):
+        raise SystemExit("the pyignite seam did not install")
     result = asyncio.run(_workload(args.mode, args.appends, args.warmup, args.cprofile))
     result["speedups"] = args.speedups
     print(json.dumps(result))

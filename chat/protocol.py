@@ -16,6 +16,7 @@ from ignite_store.validation import (
     validate_author,
     validate_body,
     validate_client_id,
+    validate_limit,
     validate_room,
     validate_room_name,
     validate_seq,
@@ -206,11 +207,10 @@ def _limit(data: dict, room: str) -> int:
     value = data.get("limit")
     if value is None:
         return min(50, maximum)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
-        raise ProtocolError(
-            "invalid", f"must be an integer from 1 to {maximum}", ref="history", room=room, field="limit"
-        )
-    return value
+    try:
+        return validate_limit(value, maximum)  # the store's rule, one definition
+    except InvalidMessage as e:
+        raise ProtocolError("invalid", e.detail, ref="history", room=room, field="limit") from e
 
 
 def _parse_join(data: dict) -> Join:

@@ -150,6 +150,8 @@ IGNITE_STORE = {
             "max_body_chars": max_body_chars,
             "history_page_max": history_page_max,
             "room_pattern": room_pattern,
+            # struct encoders/decoders over pyignite 0.6 internals (ignite_store/backends/pyignite_seam.py)
+            "fast_codec": env("IGNITE_FAST_CODEC", True, cast=bool),
         },
     }
 }

@@ -7,15 +7,14 @@ for it alone), so runserver and the tests never wait on a cluster.
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 from django.utils.module_loading import import_string
 
+from .backends.ignite_schema import TABLE_PREFIX as _PREFIX  # imports no pyignite: checks stay cheap
+
 IGNITE_TAG = "ignite"
 _KEYS = {"BACKEND", "NODES", "OPTIONS"}
-_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]{0,30}$")
 _HINT = "IGNITE_STORE is shaped like CACHES: {'default': {'BACKEND': ..., 'NODES': [(host, port)], 'OPTIONS': {}}}."
 
 

@@ -15,7 +15,7 @@ import threading
 import weakref
 from collections import OrderedDict
 
-from pyignite import AioClient, Client, GenericObjectMeta
+from pyignite import AioClient, Client
 from pyignite.datatypes import BoolObject, LongObject, String
 from pyignite.exceptions import (
     AuthenticationError,
@@ -28,19 +28,18 @@ from pyignite.exceptions import (
 )
 
 from ..errors import SchemaError, StoreError, StoreUnavailable
-from . import pyignite_speedups
-
-pyignite_speedups.install()  # cached ctypes classes and struct encoders; pyignite 0.6.x only
+from .pyignite_seam import FastObjectMeta
 
 logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- binary types
 # Field names are upper case because the tables are created with SQL DDL, whose
 # unquoted identifiers are upper case; the binary fields must carry the same names.
+# FastObjectMeta is pyignite's GenericObjectMeta, serialised with `struct` while pyignite_seam is installed.
 
 
 class MessageKey(
-    metaclass=GenericObjectMeta,
+    metaclass=FastObjectMeta,
     type_name="ChatMessageKey",
     schema=OrderedDict([("ROOM", String), ("SEQ", LongObject)]),
 ):
@@ -48,7 +47,7 @@ class MessageKey(
 
 
 class MessageValue(
-    metaclass=GenericObjectMeta,
+    metaclass=FastObjectMeta,
     type_name="ChatMessage",
     schema=OrderedDict(
         [
@@ -66,7 +65,7 @@ class MessageValue(
 
 
 class RoomValue(
-    metaclass=GenericObjectMeta,
+    metaclass=FastObjectMeta,
     type_name="ChatRoom",
     schema=OrderedDict([("LAST_SEQ", LongObject), ("LAST_AT", LongObject)]),
 ):
@@ -74,7 +73,7 @@ class RoomValue(
 
 
 class IdempotencyKey(
-    metaclass=GenericObjectMeta,
+    metaclass=FastObjectMeta,
     type_name="ChatIdempotencyKey",
     schema=OrderedDict([("ROOM", String), ("CLIENT_ID", String)]),
 ):
@@ -82,7 +81,7 @@ class IdempotencyKey(
 
 
 class IdempotencyValue(
-    metaclass=GenericObjectMeta,
+    metaclass=FastObjectMeta,
     type_name="ChatIdempotency",
     schema=OrderedDict([("SEQ", LongObject)]),
 ):

@@ -21,7 +21,7 @@ from pyignite.datatypes.transactions import TransactionConcurrency, TransactionI
 
 from ..types import Membership, MembershipChange, MyRoom, Room
 from .ignite_schema import Schema
-from .ignite_wire import asql_rows
+from .pyignite_seam import asql_rows
 
 _TX = (TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ)
 IN_CHUNK = 500  # rooms per IN (...) list

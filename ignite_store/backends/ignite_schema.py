@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]{0,30}$")
+TABLE_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]{0,30}$")  # also checked by ignite_store.checks
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,8 @@ class Schema:
     backups: int
 
     def __post_init__(self):
-        if not _PREFIX.fullmatch(self.prefix):
-            raise ValueError(f"table_prefix must match {_PREFIX.pattern}, got {self.prefix!r}")
+        if not TABLE_PREFIX.fullmatch(self.prefix):
+            raise ValueError(f"table_prefix must match {TABLE_PREFIX.pattern}, got {self.prefix!r}")
         if isinstance(self.backups, bool) or not isinstance(self.backups, int) or self.backups < 0:
             raise ValueError(f"backups must be a non-negative integer, got {self.backups!r}")
 

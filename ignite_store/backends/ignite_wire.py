@@ -3,10 +3,10 @@
 pyignite parses every response by building a ctypes class per field and per row (~0.17 ms a row,
 docs/performance.md "Findings" 5). History pages only ever carry strings, longs, booleans and nulls,
 so this module speaks the thin-client messages OP_QUERY_SQL_FIELDS (2004), its cursor page (2005)
-and OP_RESOURCE_CLOSE (0) itself and decodes a row in a few microseconds. It sends and receives
-through pyignite's own Connection/AioConnection, so sockets, TLS, handshake, reconnection and the
-request ids of a shared AioConnection stay pyignite's; errors are raised as pyignite's exceptions
-(SQLError, SocketError...), so ignite_client.translate maps them as before.
+and OP_RESOURCE_CLOSE (0) itself and decodes a row in a few microseconds. This module only builds and
+parses bytes; pyignite_seam sends them through pyignite's own connections (sockets, TLS, handshake,
+reconnection and request ids stay pyignite's). Server errors are raised as pyignite's public SQLError,
+so ignite_client.translate maps them as before.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-from pyignite.constants import RHF_ERROR, RHF_TOPOLOGY_CHANGED
 from pyignite.exceptions import SQLError
-from pyignite.queries.query import _get_query_id  # shared counter: ids must not clash on one AioConnection
 
 OP_RESOURCE_CLOSE = 0
 OP_QUERY_SQL_FIELDS = 2004
@@ -25,6 +23,7 @@ OP_QUERY_SQL_FIELDS_CURSOR_GET_PAGE = 2005
 # Type codes of the thin-client binary protocol (pyignite/datatypes/type_codes.py).
 TC_BYTE, TC_SHORT, TC_INT, TC_LONG, TC_FLOAT, TC_DOUBLE, TC_BOOL, TC_STRING, TC_NULL = 1, 2, 3, 4, 5, 6, 8, 9, 101
 STATEMENT_SELECT = 1
+RHF_ERROR, RHF_TOPOLOGY_CHANGED = 1, 2  # response header flags (protocol 1.4+)
 
 _HEADER = struct.Struct("<ihq")  # length, op code, query id
 _INT = struct.Struct("<i")
@@ -99,29 +98,27 @@ def _read_string(buf, pos: int) -> tuple[str | None, int]:
     return bytes(buf[pos + 5:end]).decode("utf-8"), end
 
 
-def parse_header(conn, buf) -> int:
-    """Position after the response header; raises SQLError when the server answered with an error.
+def parse_header(buf, *, status_flags: bool) -> tuple[int, tuple[int, int] | None]:
+    """(position after the response header, new affinity version or None); raises SQLError on an error.
 
-    Mirrors pyignite.queries.response.Response.__parse_header and Query.__post_process_response.
+    Mirrors pyignite.queries.response.Response.__parse_header and Query.__post_process_response;
+    `status_flags` is the connection's protocol_context.is_status_flags_supported().
     """
-    if conn.protocol_context.is_status_flags_supported():
+    if status_flags:
         (flags,) = _SHORT.unpack_from(buf, 12)
-        pos = 14
+        pos, affinity = 14, None
         if flags & RHF_TOPOLOGY_CHANGED:
             affinity = (_LONG.unpack_from(buf, pos)[0], _INT.unpack_from(buf, pos + 8)[0])
             pos += 12
-            client = conn.client
-            if affinity > client.affinity_version:
-                client.affinity_version = affinity
         if flags & RHF_ERROR:
             message, _ = _read_string(buf, pos + 4)  # after the status code
             raise SQLError(message)
-        return pos
+        return pos, affinity
     (status,) = _INT.unpack_from(buf, 12)
     if status != 0:
         message, _ = _read_string(buf, 16)
         raise SQLError(message)
-    return 16
+    return 16, None
 
 
 def decode_rows(buf, pos: int, row_count: int, field_count: int) -> tuple[list[list], int]:
@@ -157,74 +154,15 @@ def decode_rows(buf, pos: int, row_count: int, field_count: int) -> tuple[list[l
     return rows, pos
 
 
-def parse_first_page(conn, buf) -> tuple[int, int, list[list], bool]:
-    """(cursor id, field count, rows, more) of an OP_QUERY_SQL_FIELDS response."""
-    pos = parse_header(conn, buf)
+def first_page(buf, pos: int) -> tuple[int, int, list[list], bool]:
+    """(cursor id, field count, rows, more) of an OP_QUERY_SQL_FIELDS response body at `pos`."""
     cursor_id, field_count, row_count = _BODY.unpack_from(buf, pos)
     rows, pos = decode_rows(buf, pos + _BODY.size, row_count, field_count)
     return cursor_id, field_count, rows, buf[pos] != 0
 
 
-def parse_next_page(conn, buf, field_count: int) -> tuple[list[list], bool]:
-    """(rows, more) of an OP_QUERY_SQL_FIELDS_CURSOR_GET_PAGE response."""
-    pos = parse_header(conn, buf)
+def next_page(buf, pos: int, field_count: int) -> tuple[list[list], bool]:
+    """(rows, more) of an OP_QUERY_SQL_FIELDS_CURSOR_GET_PAGE response body at `pos`."""
     (row_count,) = _INT.unpack_from(buf, pos)
     rows, pos = decode_rows(buf, pos + 4, row_count, field_count)
     return rows, buf[pos] != 0
-
-
-# ---------------------------------------------------------------- queries
-
-def sql_rows(client, query: str, args: Sequence, *, page_size: int = 1024,
-             query_timeout_ms: int = 0) -> list[list]:
-    """Every row of a SELECT, through a connected pyignite Client (which connection: as client.sql)."""
-    conn = client.random_node
-    cursor_id, field_count, rows, more = parse_first_page(
-        conn, conn.request(sql_fields_request(_get_query_id(), query, args, page_size=page_size,
-                                              timeout_ms=query_timeout_ms)))
-    try:
-        while more:
-            page, more = parse_next_page(conn, conn.request(cursor_page_request(_get_query_id(), cursor_id)),
-                                         field_count)
-            rows += page
-    except Exception:
-        if more:  # failed mid-way: free the server's cursor (the server frees it after the last page)
-            _close_quietly(conn, cursor_id)
-        raise
-    return rows
-
-
-async def asql_rows(client, query: str, args: Sequence, *, page_size: int = 1024,
-                    query_timeout_ms: int = 0) -> list[list]:
-    """Async twin of sql_rows, through a connected pyignite AioClient."""
-    conn = await client.random_node()
-    query_id = _get_query_id()
-    data = await conn.request(query_id, sql_fields_request(query_id, query, args, page_size=page_size,
-                                                           timeout_ms=query_timeout_ms))
-    cursor_id, field_count, rows, more = parse_first_page(conn, data)
-    try:
-        while more:
-            query_id = _get_query_id()
-            data = await conn.request(query_id, cursor_page_request(query_id, cursor_id))
-            page, more = parse_next_page(conn, data, field_count)
-            rows += page
-    except Exception:  # not on cancellation: a timed-out call must not wait for the close
-        if more:
-            await _aclose_quietly(conn, cursor_id)
-        raise
-    return rows
-
-
-def _close_quietly(conn, cursor_id: int) -> None:
-    try:
-        conn.request(close_request(_get_query_id(), cursor_id))
-    except Exception:  # noqa: BLE001 - the original error matters, not this one
-        pass
-
-
-async def _aclose_quietly(conn, cursor_id: int) -> None:
-    try:
-        query_id = _get_query_id()
-        await conn.request(query_id, close_request(query_id, cursor_id))
-    except Exception:  # noqa: BLE001
-        pass

@@ -120,7 +120,8 @@ def test_concurrent_appends_get_distinct_contiguous_sequences(store, room, live_
     results, errors = [], []
 
     def worker(offset):
-        own = IgniteMessageStore(store.nodes, backups=store.schema.backups, table_prefix=store.schema.prefix)
+        own = IgniteMessageStore(store.nodes, backups=store.schema.backups, table_prefix=store.schema.prefix,
+                                 fast_codec=store.fast_codec)
         try:
             for i in range(5):
                 results.append(own.append(room, "ana", "x", f"t{offset}-{i}").message.seq)

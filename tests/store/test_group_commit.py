@@ -6,7 +6,7 @@ import uuid
 
 from pyignite.datatypes.transactions import TransactionConcurrency, TransactionIsolation
 
-from ignite_store.backends import ignite as ignite_backend
+from ignite_store.backends import ignite_writes
 
 
 def rooms(count):
@@ -50,13 +50,13 @@ async def test_one_client_id_in_two_rooms_is_two_messages_and_repeats_store_once
 def test_a_locked_room_delays_only_itself_when_the_batch_falls_back(store, monkeypatch):
     """Another transaction holds one room's counter past the multi-room timeout: the batch is
     retried room by room, the free rooms commit at once and the locked one once it is released."""
-    monkeypatch.setattr(ignite_backend, "MULTI_ROOM_TX_TIMEOUT", 0.5)
+    monkeypatch.setattr(ignite_writes, "MULTI_ROOM_TX_TIMEOUT", 0.5)
     locked, *free = rooms(4)
     store.append(locked, "ana", "before", "before")
     holding, release = threading.Event(), threading.Event()
 
     def hold_counter_lock():
-        client = store._client()
+        client = store._pool.sync_client()  # a second connection, in this thread
         tx_kind = (TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ)
         with client.tx_start(*tx_kind, timeout=10_000) as tx:
             client.get_cache(store.rooms_cache).get(locked)  # takes the counter's lock

@@ -1,4 +1,4 @@
-"""pyignite speedups (ignite_store/backends/pyignite_speedups.py): same bytes, same values, same errors.
+"""The pyignite seam (ignite_store/backends/pyignite_seam.py): same bytes, same values, same errors.
 
 Bytes and decoded values are compared with the patches off and on in one process; round trips and
 error responses go through a real Ignite node.
@@ -23,7 +23,7 @@ from pyignite.queries import Query
 from pyignite.queries.op_codes import OP_CACHE_PUT_ALL
 from pyignite.stream import READ_BACKWARD, AioBinaryStream, BinaryStream
 
-from ignite_store.backends import pyignite_speedups
+from ignite_store.backends import pyignite_seam
 from ignite_store.backends.ignite_client import (
     IdempotencyKey,
     IdempotencyValue,
@@ -38,13 +38,15 @@ CLASSES = (MessageKey, MessageValue, IdempotencyKey, IdempotencyValue, RoomValue
 
 @pytest.fixture
 def speedups():
-    """Start with the patches off; put pyignite back as it was found (installed or not) afterwards."""
-    was_installed = pyignite_speedups.installed()
-    pyignite_speedups.uninstall()
-    yield pyignite_speedups
-    pyignite_speedups.uninstall()
+    """Start with the seam off; put pyignite back as it was found (installed or not) afterwards."""
+    was_installed = pyignite_seam.installed()
+    pyignite_seam.uninstall()
+    pyignite_seam._state["refused"] = False
+    yield pyignite_seam
+    pyignite_seam.uninstall()
+    pyignite_seam._state["refused"] = False  # the guard test makes it log its one refusal
     if was_installed:
-        pyignite_speedups.install()
+        pyignite_seam.install()
 
 
 class StubClient:
@@ -303,8 +305,9 @@ def test_round_trips_through_a_real_node_are_identical(speedups, ignite_cluster)
     assert "Cache does not exist" in fast_async["error"] and fast_sync["error"] == fast_async["error"]
 
 
-async def test_store_appends_and_reads_with_speedups(speedups, store, room):
-    assert speedups.install()
+async def test_store_appends_and_reads_both_ways(store, room):
+    """Run with the store fixture's two paths: the seam on (fast_codec) and plain pyignite."""
+    assert store.fast_codec == pyignite_seam.installed()
     bodies = ["x", "plain", text(300), text(4000), "emoji 🙂🙃 and ünïcödé"]
     results = await asyncio.gather(*(store.aappend(room, "ann", b, f"sp-{i}") for i, b in enumerate(bodies)))
     again = await store.aappend(room, "ann", "ignored", "sp-2")  # an idempotent retry
@@ -324,24 +327,65 @@ async def test_store_appends_and_reads_with_speedups(speedups, store, room):
 
 
 @pytest.mark.unit
-def test_install_is_guarded_by_the_pyignite_version(speedups, monkeypatch, caplog):
+def test_install_is_guarded_by_the_pyignite_version(speedups, caplog):
     original = String.build_c_type
-    monkeypatch.setattr(pyignite, "__version__", "0.7.0")
-    with caplog.at_level(logging.WARNING, logger=speedups.__name__):
-        assert speedups.install() is False
-    assert not speedups.installed()
-    assert String.build_c_type == original
-    assert "not installed" in caplog.text
+    with pytest.MonkeyPatch.context() as patch:  # undone before the fixture puts the seam back
+        patch.setattr(pyignite, "__version__", "0.7.0")
+        with caplog.at_level(logging.WARNING, logger=speedups.__name__):
+            assert speedups.install() is False
+        assert not speedups.installed()
+        assert String.build_c_type == original
+        assert "fast codec off" in caplog.text
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger=speedups.__name__):
+            assert speedups.install() is False
+        assert "fast codec off" not in caplog.text  # logged once
+
+
+@pytest.mark.unit
+def test_install_is_guarded_by_the_internals_it_uses(speedups, caplog):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delattr(BinaryObject, "schema_type")
+        with caplog.at_level(logging.WARNING, logger=speedups.__name__):
+            assert speedups.install() is False
+        assert "lacks BinaryObject.schema_type" in caplog.text and not speedups.installed()
+
+
+def test_store_falls_back_to_plain_pyignite(speedups, live_settings):
+    from django.conf import settings
+
+    from ignite_store.backends.ignite import IgniteMessageStore
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pyignite, "__version__", "0.7.0")
+        store = IgniteMessageStore(settings.IGNITE_STORE["default"]["NODES"])
+    try:
+        assert not store.fast_codec and not speedups.installed()
+        assert store.latest("t-fallback-none", 5).messages == []
+    finally:
+        store.close()
 
 
 @pytest.mark.unit
 def test_uninstall_restores_pyignite(speedups):
-    before = {name: vars(BinaryObject)[name] for name in ("from_python_not_null_async", "schema_type")}
+    before = {name: vars(BinaryObject)[name] for name in ("to_python_not_null_async", "schema_type")}
+    plain_write = MessageValue._from_python
     assert speedups.install() and speedups.install()  # idempotent
-    assert vars(BinaryObject)["from_python_not_null_async"] is not before["from_python_not_null_async"]
+    assert vars(BinaryObject)["to_python_not_null_async"] is not before["to_python_not_null_async"]
+    assert MessageValue._from_python is plain_write  # the store's classes are not patched: they ask the seam
     speedups.uninstall()
     assert {name: vars(BinaryObject)[name] for name in before} == before
     assert not speedups.installed()
+
+
+def test_importing_the_store_installs_nothing():
+    import subprocess
+    import sys
+
+    code = ("import ignite_store.backends.ignite, ignite_store.backends.pyignite_seam as s; "
+            "from pyignite.datatypes import String; assert not s.installed(); "
+            "assert 'build_c_type' in vars(String) and String.build_c_type.__func__.__module__.startswith('pyignite')")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 @pytest.mark.unit

@@ -1,4 +1,4 @@
-"""The raw thin-client read path (ignite_wire) returns what pyignite's SQL cursor returned, on a real node."""
+"""The raw thin-client read path (ignite_wire via pyignite_seam) returns what pyignite's SQL cursor returned."""
 
 import asyncio
 import struct
@@ -7,7 +7,7 @@ import pytest
 from pyignite.exceptions import SQLError
 
 from ignite_store import StoreUnavailable
-from ignite_store.backends import ignite_wire
+from ignite_store.backends import ignite_wire, pyignite_seam
 from ignite_store.backends.ignite import IgniteMessageStore
 from ignite_store.errors import StoreError
 from ignite_store.types import Message, Page
@@ -149,10 +149,13 @@ def test_multi_page_cursor_is_read_to_the_end(store, room):
         store.append(room, "ana", f"p{i}", f"p{i}")
     query = f"SELECT SEQ, BODY FROM {store.messages_table} WHERE ROOM = ? ORDER BY SEQ"
     expected = store._sql(query, [room])
-    assert store._run(lambda client: ignite_wire.sql_rows(client, query, [room], page_size=3), retry=False) == expected
+    rows = store._sync(store._arun(lambda client: pyignite_seam.asql_rows(client, query, [room], page_size=3),
+                                   retry=False))
+    assert rows == expected
 
     async def read():
-        return await store._arun(lambda client: ignite_wire.asql_rows(client, query, [room], page_size=4), retry=False)
+        return await store._arun(lambda client: pyignite_seam.asql_rows(client, query, [room], page_size=4),
+                                 retry=False)
 
     assert asyncio.run(read()) == expected
 
@@ -162,14 +165,19 @@ def test_value_types_decode_like_pyignite(store):
              "CAST(1.5 AS REAL), CAST(2.25 AS DOUBLE), TRUE, FALSE, '', 'ü😀', NULL, ?, ?")
     args = ["arg 😀", 2**62]
     expected = store._sql(query, args)
-    got = store._run(lambda client: ignite_wire.sql_rows(client, query, args), retry=False)
+    got = store._sync(store._arun(lambda client: pyignite_seam.asql_rows(client, query, args), retry=False))
     assert got == expected
     assert got[0][:4] == [7, -300, 70000, -5]
 
 
+async def _untranslated(store, query):
+    """asql_rows on the loop's client, its own exceptions not mapped by the store's runner."""
+    return await pyignite_seam.asql_rows(await store._pool.aio_client(), query, [])
+
+
 def test_unsupported_type_is_reported(store):
     with pytest.raises(ignite_wire.UnsupportedValue):
-        ignite_wire.sql_rows(store._client(), "SELECT RANDOM_UUID()", [])
+        store._sync(_untranslated(store, "SELECT RANDOM_UUID()"))
 
 
 def test_decode_rows_by_hand():
@@ -208,14 +216,21 @@ def _error_response(message: str, *, topology: bool) -> bytearray:
 
 
 def test_error_and_topology_flags_are_parsed_like_pyignite():
-    conn = _Conn()
     with pytest.raises(SQLError, match="Table \"X\" not found"):
-        ignite_wire.parse_header(conn, _error_response('Table "X" not found', topology=True))
-    assert conn.client.affinity_version == (5, 1)
-    old = _Conn(flags_supported=False)
+        ignite_wire.parse_header(_error_response('Table "X" not found', topology=True), status_flags=True)
     response = bytearray(struct.pack("<iqi", 0, 42, 1) + b"\x09" + struct.pack("<i", 4) + b"oops")
     with pytest.raises(SQLError, match="oops"):
-        ignite_wire.parse_header(old, response)
+        ignite_wire.parse_header(response, status_flags=False)
+
+
+def test_topology_change_is_recorded_on_the_client_like_pyignite():
+    conn = _Conn()
+    ok = bytearray(struct.pack("<iqhqi", 0, 42, 2, 5, 1))
+    assert pyignite_seam._payload_start(conn, ok) == len(ok)
+    assert conn.client.affinity_version == (5, 1)
+    older = bytearray(struct.pack("<iqhqi", 0, 42, 2, 4, 9))
+    pyignite_seam._payload_start(conn, older)
+    assert conn.client.affinity_version == (5, 1)
 
 
 def test_request_matches_pyignite_encoding():

@@ -1,30 +1,31 @@
-"""Cut pyignite 0.6's CPU cost per request without changing a byte on the wire (issue 7, docs/performance.md).
+"""The one place that touches pyignite 0.6's internals, to cut its CPU cost (issue 7, issue 11).
 
-pyignite describes every value it writes or reads as a ctypes Structure class and builds a new class for
-nearly each one: a String class per string, a Struct class per binary object, a class per response...
-Creating a ctypes class costs tens of microseconds, more than everything else pyignite does with the
-value, and it was the largest single item in Daphne's profile. `install()` patches pyignite in place:
+Installed explicitly by the store (`IgniteMessageStore(fast_codec=True)`, the default), never on import,
+and only when the guard passes: pyignite 0.6.x with every internal named below present. Otherwise it logs
+once and the store runs on plain pyignite. `uninstall()` restores pyignite exactly (the tests run the
+store's contract both ways, and prove the bytes identical in tests/store/test_pyignite_speedups.py).
 
-* class factories are memoised. A ctypes Structure class is an immutable description of a memory layout:
-  it is fully determined by its name, base, `_pack_` and `_fields_` (pyignite never mutates one after
-  creation, and instances own their bytes). Two classes built from the same parameters behave identically,
-  so handing out the one built earlier is equivalent. The caches are bounded LRUs, one per call site, so
-  shapes that never repeat (SQL rows of varying width) cannot evict the fixed shapes of the append path;
-* String is written with a plain bytes concatenation instead of filling an instance of its per-length
-  class: the same bytes, including ctypes' quirk of zero-filling a string after its first NUL byte;
-* binary objects (GenericObjectMeta classes) whose fields are all String, LongObject, IntObject or
-  BoolObject are serialised into one bytes object with `struct` instead of field by field through the
-  stream: same header, fields, footer and hash code as `_from_python` writes (ctypes integer fields
-  wrap silently, hence the masks). Any other field type or value type, a class that overrides
-  `_from_python`, or an object with a cached buffer takes pyignite's own path;
-* decoders of responses, binary objects and maps await their fields one after the other instead of
-  through `asyncio.gather`, which wrapped every field in a Task and cost several event-loop turns per
-  response. The fields decode to the same values; only when a field fails, the later ones are no
-  longer decoded in the background;
-* `type_id` no longer hashes the type name on every access when the id is already known.
+What it does, without changing a byte on the wire:
 
-Only pyignite 0.6.x is patched (its internals are what these patches reproduce); any other version is
-left alone and a warning is logged. `uninstall()` restores the originals (used by the tests).
+* Binary objects of the store's fixed types are serialised with `struct` in one piece, through pyignite's
+  own extension point: the store's classes use `FastObjectMeta`, a GenericObjectMeta subclass whose
+  `_from_python` writes the same header, fields, footer and hash code as pyignite's. Only String,
+  LongObject, IntObject and BoolObject fields are handled (ctypes integer fields wrap silently, hence
+  the masks); anything else, or the seam not installed, goes through the class's pyignite-made method.
+* SQL rows of history pages are fetched and decoded with `struct` (ignite_wire builds and parses the
+  bytes; `asql_rows` here send them through pyignite's connections, with pyignite's shared
+  query-id counter, and record topology changes on the client as pyignite does).
+* The rest has no extension point, so pyignite's classes are patched (`_PATCHES`, reversible):
+  - class factories are memoised. pyignite builds a ctypes Structure class per string, per binary object,
+    per response...; a class is an immutable description of a layout, fully determined by name, base,
+    `_pack_` and `_fields_`, so handing out the one built earlier is equivalent. Bounded LRUs, one per
+    call site, so shapes that never repeat (SQL rows) cannot evict the append path's fixed shapes;
+  - String is written with a bytes concatenation (the same bytes, including ctypes' zero-filling of a
+    string after its first NUL byte);
+  - decoders of responses, binary objects and maps await their fields one after the other instead of
+    through `asyncio.gather`, which wrapped each field in a Task. Same values; only when a field fails,
+    the later ones are no longer decoded in the background;
+  - `type_id` no longer hashes the type name on every access when the id is already known.
 """
 
 from __future__ import annotations
@@ -38,13 +39,25 @@ from io import SEEK_CUR
 from typing import Any
 
 import pyignite
+from pyignite import GenericObjectMeta
 from pyignite.datatypes import BoolObject, IntObject, LongObject, String
-from pyignite.datatypes.base import IgniteDataTypeProps
-from pyignite.datatypes.complex import BinaryObject, WrappedDataObject, _MapBase
-from pyignite.datatypes.internal import AnyDataObject, Struct, StructArray
+from pyignite.datatypes.complex import BinaryObject
 from pyignite.exceptions import ParseError
-from pyignite.queries.response import Response
 from pyignite.utils import entity_id, hashcode
+
+from . import ignite_wire
+
+try:  # internals: their absence (another pyignite) refuses the install instead of breaking the import
+    from pyignite.constants import RHF_ERROR, RHF_TOPOLOGY_CHANGED
+    from pyignite.datatypes.base import IgniteDataTypeProps
+    from pyignite.datatypes.complex import WrappedDataObject, _MapBase
+    from pyignite.datatypes.internal import AnyDataObject, Struct, StructArray
+    from pyignite.queries.query import _get_query_id  # shared counter: ids must not clash on one connection
+    from pyignite.queries.response import Response
+except ImportError as exc:  # pragma: no cover - only with a pyignite other than 0.6.x
+    _IMPORT_ERROR: ImportError | None = exc
+else:
+    _IMPORT_ERROR = None
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +65,7 @@ _CACHE_SIZE = 2048
 _LES = ctypes.LittleEndianStructure
 _TC_STRING = 9  # pyignite.datatypes.type_codes.TC_STRING
 _originals: dict[tuple[object, str], Any] = {}
+_state = {"active": False, "refused": False}
 
 
 # ---------------------------------------------------------------- memoised class factories
@@ -191,19 +205,15 @@ def _wrapped_parse_not_null(cls, stream):
 _MISSING = object()
 _M32, _M64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
 _HEADER = struct.Struct("<BBHIIIII")  # BinaryObject.get_header_class(), 24 bytes
-_GENERIC = "GenericObjectMeta.__new__.<locals>."
-_plain_classes: dict[type, bool] = {}
 
 
-def _is_plain(cls: type) -> bool:
-    """True when cls serialises with GenericObjectMeta's own _from_python (not overridden)."""
-    plain = _plain_classes.get(cls)
-    if plain is None:
-        plain = _plain_classes[cls] = all(
-            getattr(getattr(cls, name, None), "__qualname__", "") == _GENERIC + name
-            for name in ("_from_python", "_from_python_async")
-        ) and isinstance(getattr(cls, "_schema", None), dict)
-    return plain
+def _type_id(self):
+    # pyignite passes entity_id(type name) as getattr's default, computing it even when _type_id is set.
+    value = getattr(self, "_type_id", _MISSING)
+    return entity_id(getattr(self, "_type_name", None)) if value is _MISSING else value
+
+
+# ---------------------------------------------------------------- binary objects: pyignite's extension point
 
 
 def _field_bytes(field_type, value) -> bytes | None:
@@ -228,11 +238,8 @@ def _field_bytes(field_type, value) -> bytes | None:
     return None
 
 
-def _binary_object_bytes(obj, compact_footer: bool) -> tuple[bytes, int] | None:
-    """(bytes, hash code) of obj exactly as GenericObjectMeta._from_python writes them, or None."""
-    cls = type(obj)
-    if not _is_plain(cls):
-        return None
+def binary_object_bytes(obj, compact_footer: bool) -> tuple[bytes, int] | None:
+    """(bytes, hash code) of obj exactly as GenericObjectMeta's _from_python writes them, or None."""
     version, type_id, schema_id = obj.version, obj.type_id, obj.schema_id
     if type(version) is not int or type(type_id) is not int or type(schema_id) is not int:
         return None
@@ -270,90 +277,146 @@ def _binary_object_bytes(obj, compact_footer: bool) -> tuple[bytes, int] | None:
     return header + fields + schema, hash_code
 
 
-def _binary_from_python_not_null(cls, stream, value, **kwargs):
-    if getattr(value, "_buffer", None):
-        stream.write(value._buffer)
-        return
-    stream.register_binary_type(value.__class__)
-    encoded = _binary_object_bytes(value, stream.compact_footer)
+def _fast_write(obj, stream, save_to_buf: bool) -> bool:
+    """Write obj in one piece when the seam is on and every field is handled; False to let pyignite do it."""
+    if not _state["active"]:
+        return False
+    encoded = binary_object_bytes(obj, stream.compact_footer)
     if encoded is None:
-        value._from_python(stream)
-    else:
-        stream.write(encoded[0])
-        value._hashcode = encoded[1]
+        return False
+    data, obj._hashcode = encoded
+    stream.write(data)
+    if save_to_buf:
+        obj._buffer = data
+    return True
 
 
-async def _binary_from_python_not_null_async(cls, stream, value, **kwargs):
-    if getattr(value, "_buffer", None):
-        stream.write(value._buffer)
-        return
-    await stream.register_binary_type(value.__class__)
-    encoded = _binary_object_bytes(value, stream.compact_footer)
-    if encoded is None:
-        await value._from_python_async(stream)
-    else:
-        stream.write(encoded[0])
-        value._hashcode = encoded[1]
+class FastObjectMeta(GenericObjectMeta):
+    """GenericObjectMeta whose classes serialise with `struct` while the seam is installed (same bytes)."""
+
+    def __new__(mcs, name: str, base_classes: tuple, namespace: dict, **kwargs):
+        cls = super().__new__(mcs, name, base_classes, namespace, **kwargs)
+        plain, plain_async = cls._from_python, cls._from_python_async  # what pyignite made for this class
+
+        def _from_python(self, stream, save_to_buf=False):
+            if not _fast_write(self, stream, save_to_buf):
+                plain(self, stream, save_to_buf)
+
+        async def _from_python_async(self, stream, save_to_buf=False):
+            if not _fast_write(self, stream, save_to_buf):
+                await plain_async(self, stream, save_to_buf)
+
+        cls._from_python, cls._from_python_async = _from_python, _from_python_async
+        return cls
 
 
-def _type_id(self):
-    # pyignite passes entity_id(type name) as getattr's default, computing it even when _type_id is set.
-    value = getattr(self, "_type_id", _MISSING)
-    return entity_id(getattr(self, "_type_name", None)) if value is _MISSING else value
+# ---------------------------------------------------------------- SQL rows through pyignite's connections
 
 
-_PATCHES = [
-    (String, "build_c_type", classmethod(_string_build_c_type)),
-    (String, "from_python_not_null", classmethod(_string_from_python_not_null)),
-    (Response, "_Response__build_response_class", _build_response_class),
-    (BinaryObject, "_BinaryObject__build_final_class", classmethod(_binary_build_final_class)),
-    (BinaryObject, "schema_type", classmethod(_schema_type)),
-    (BinaryObject, "from_python_not_null", classmethod(_binary_from_python_not_null)),
-    (BinaryObject, "from_python_not_null_async", classmethod(_binary_from_python_not_null_async)),
-    (Struct, "build_c_type", staticmethod(lambda fields: _struct_class("Struct", _LES, fields))),
-    (StructArray, "build_c_type", staticmethod(lambda fields: _struct_array_class("StructArray", _LES, fields))),
-    (_MapBase, "_MapBase__build_final_class", classmethod(lambda cls, fields: _map_class(cls.__name__, _LES, fields))),
-    (IgniteDataTypeProps, "type_id", property(_type_id)),
-    (Response, "to_python_async", _response_to_python_async),
-    (BinaryObject, "to_python_not_null_async", classmethod(_binary_to_python_not_null_async)),
-    (_MapBase, "_to_python_async", classmethod(_map_to_python_async)),
-    (WrappedDataObject, "parse_not_null", classmethod(_wrapped_parse_not_null)),
-]
+def _payload_start(conn, buf) -> int:
+    """Position after the response header; records a topology change on the client as pyignite does."""
+    pos, affinity = ignite_wire.parse_header(buf, status_flags=conn.protocol_context.is_status_flags_supported())
+    if affinity is not None:
+        client = conn.client
+        if affinity > client.affinity_version:
+            client.affinity_version = affinity
+    return pos
+
+
+async def asql_rows(client, query: str, args, *, page_size: int = 1024, query_timeout_ms: int = 0) -> list[list]:
+    """Every row of a SELECT, through a connected pyignite AioClient (which connection: as client.sql)."""
+    conn = await client.random_node()
+    query_id = _get_query_id()
+    buf = await conn.request(query_id, ignite_wire.sql_fields_request(
+        query_id, query, args, page_size=page_size, timeout_ms=query_timeout_ms))
+    cursor_id, field_count, rows, more = ignite_wire.first_page(buf, _payload_start(conn, buf))
+    try:
+        while more:
+            query_id = _get_query_id()
+            buf = await conn.request(query_id, ignite_wire.cursor_page_request(query_id, cursor_id))
+            page, more = ignite_wire.next_page(buf, _payload_start(conn, buf), field_count)
+            rows += page
+    except Exception:  # not on cancellation: a timed-out call must not wait for the close
+        if more:
+            try:
+                query_id = _get_query_id()
+                await conn.request(query_id, ignite_wire.close_request(query_id, cursor_id))
+            except Exception:  # noqa: BLE001
+                pass
+        raise
+    return rows
 
 
 # ---------------------------------------------------------------- install / uninstall
 
 
-def install() -> bool:
-    """Patch pyignite (idempotent). Returns True when the speedups are active."""
-    if _originals:
-        return True
+def _patches() -> list[tuple[type, str, object]]:
+    return [
+        (String, "build_c_type", classmethod(_string_build_c_type)),
+        (String, "from_python_not_null", classmethod(_string_from_python_not_null)),
+        (Response, "_Response__build_response_class", _build_response_class),
+        (BinaryObject, "_BinaryObject__build_final_class", classmethod(_binary_build_final_class)),
+        (BinaryObject, "schema_type", classmethod(_schema_type)),
+        (Struct, "build_c_type", staticmethod(lambda fields: _struct_class("Struct", _LES, fields))),
+        (StructArray, "build_c_type", staticmethod(lambda fields: _struct_array_class("StructArray", _LES, fields))),
+        (_MapBase, "_MapBase__build_final_class",
+         classmethod(lambda cls, fields: _map_class(cls.__name__, _LES, fields))),
+        (IgniteDataTypeProps, "type_id", property(_type_id)),
+        (Response, "to_python_async", _response_to_python_async),
+        (BinaryObject, "to_python_not_null_async", classmethod(_binary_to_python_not_null_async)),
+        (_MapBase, "_to_python_async", classmethod(_map_to_python_async)),
+        (WrappedDataObject, "parse_not_null", classmethod(_wrapped_parse_not_null)),
+    ]
+
+
+def _refusal() -> str | None:
+    """Why the seam cannot be installed on this pyignite, or None."""
     version = getattr(pyignite, "__version__", "?")
     if not version.startswith("0.6."):
-        logger.warning("pyignite %s is not 0.6.x: pyignite speedups not installed", version)
-        return False
-    missing = [f"{owner.__name__}.{name}" for owner, name, _ in _PATCHES if name not in vars(owner)]
+        return f"pyignite {version} is not 0.6.x"
+    if _IMPORT_ERROR is not None:
+        return f"pyignite {version} lacks {_IMPORT_ERROR.name or _IMPORT_ERROR}"
+    if (RHF_ERROR, RHF_TOPOLOGY_CHANGED) != (ignite_wire.RHF_ERROR, ignite_wire.RHF_TOPOLOGY_CHANGED):
+        return f"pyignite {version} has other response header flags"
+    needed = [(owner, name) for owner, name, _ in _patches()]
+    needed += [(pyignite.Client, "random_node"), (pyignite.AioClient, "random_node"),
+               (BinaryObject, "get_header_class")]
+    missing = [f"{owner.__name__}.{name}" for owner, name in needed if not hasattr(owner, name)]
+    missing += [f"{owner.__name__}.{name}" for owner, name, _ in _patches() if name not in vars(owner)]
     if missing:
-        logger.warning("pyignite %s lacks %s: pyignite speedups not installed", version, ", ".join(missing))
+        return f"pyignite {version} lacks {', '.join(sorted(set(missing)))}"
+    return None
+
+
+def install() -> bool:
+    """Turn the seam on (idempotent). Returns True when active; otherwise logs why, once, and changes nothing."""
+    if _state["active"]:
+        return True
+    reason = _refusal()
+    if reason is not None:
+        if not _state["refused"]:
+            _state["refused"] = True
+            logger.warning("%s: fast codec off, plain pyignite in use", reason)
         return False
-    for owner, name, replacement in _PATCHES:
+    for owner, name, replacement in _patches():
         _originals[(owner, name)] = vars(owner)[name]
         setattr(owner, name, replacement)
-    logger.debug("pyignite speedups installed")
+    _state["active"] = True
+    logger.debug("pyignite seam installed")
     return True
 
 
 def uninstall() -> None:
     """Restore pyignite's own functions and empty the caches."""
+    _state["active"] = False
     for (owner, name), original in _originals.items():
         setattr(owner, name, original)
     _originals.clear()
-    _plain_classes.clear()
     for cache in (_response_class, _struct_class, _struct_array_class, _map_class, _binary_class,
                   _string_class, _schema_element, _wrapped_class):
         cache.cache_clear()
 
 
 def installed() -> bool:
-    """True while the patches are in place."""
-    return bool(_originals)
+    """True while the seam is on."""
+    return _state["active"]

@@ -1,0 +1,155 @@
+"""The store's SQL and the rules that turn rows into pages (no I/O).
+
+Gap-free sequences make every history page an exact range [low, high] of the (ROOM, SEQ) primary-key
+index. latest and after need the room counter too: it is read in the same statement (a LEFT JOIN from
+the room's counter row, one row of NULL message columns when the range is empty), one round trip.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ..errors import InvalidMessage
+from ..types import Page
+from ..validation import validate_room
+from .ignite_codec import MESSAGE_COLUMNS, message_from_row
+from .ignite_schema import Schema
+
+CATCHUP_LIMIT_MAX = 10_000  # catch-up pages may be larger than history pages
+PAGE_SIZE = CATCHUP_LIMIT_MAX + 1  # every page arrives in one response (no cursor left open)
+EXPORT_PAGE = 1000
+RECENT_MAX = 500
+
+TABLES_SQL = "SELECT TABLE_NAME FROM SYS.TABLES WHERE SCHEMA_NAME = 'PUBLIC'"
+INDEXES_SQL = "SELECT INDEX_NAME FROM SYS.INDEXES WHERE SCHEMA_NAME = 'PUBLIC'"
+CLUSTER_VIEWS = {
+    "nodes": "SELECT NODE_ID, CONSISTENT_ID, VERSION, IS_CLIENT, NODE_ORDER, ADDRESSES FROM SYS.NODES",
+    "ports": "SELECT NODE_ID, VALUE FROM SYS.NODE_ATTRIBUTES WHERE NAME = 'clientListenerPort'",
+    "metrics": "SELECT NODE_ID, UPTIME FROM SYS.NODE_METRICS",
+    "baseline": "SELECT CONSISTENT_ID, ONLINE FROM SYS.BASELINE_NODES",
+    "caches": (
+        "SELECT CACHE_NAME, CACHE_GROUP_ID, CACHE_GROUP_NAME, CACHE_MODE, ATOMICITY_MODE, BACKUPS, "
+        "WRITE_SYNCHRONIZATION_MODE, PARTITION_LOSS_POLICY, SQL_SCHEMA FROM SYS.CACHES WHERE CACHE_TYPE = 'USER'"
+    ),
+    "groups": "SELECT CACHE_GROUP_ID, CACHE_GROUP_NAME, PARTITIONS_COUNT, BACKUPS, CACHE_MODE FROM SYS.CACHE_GROUPS",
+    "partitions": (
+        "SELECT p.CACHE_GROUP_ID, p.PARTITION_ID, p.NODE_ID, p.STATE, p.IS_PRIMARY "
+        "FROM SYS.PARTITION_STATES p WHERE p.CACHE_GROUP_ID IN "
+        "(SELECT CACHE_GROUP_ID FROM SYS.CACHES WHERE CACHE_TYPE = 'USER')"
+    ),
+}
+
+
+class Queries:
+    """SQL statements for one schema (table prefix); room filters validated against `room_pattern`."""
+
+    def __init__(self, schema: Schema, room_pattern: str):
+        self.schema = schema
+        self.room_pattern = room_pattern
+
+    # ---------------------------------------------------------------- history pages
+    @functools.cached_property
+    def range(self) -> str:
+        """args: room, low, high."""
+        return (
+            f"SELECT {MESSAGE_COLUMNS} FROM {self.schema.messages_table} "
+            "WHERE ROOM = ? AND SEQ >= ? AND SEQ <= ? ORDER BY SEQ"
+        )
+
+    def _counted(self, low: str, high: str) -> str:
+        columns = ", ".join(f"m.{name.strip()}" for name in MESSAGE_COLUMNS.split(","))
+        return (
+            f"SELECT {columns}, r.LAST_SEQ FROM {self.schema.rooms_table} r LEFT JOIN {self.schema.messages_table} m "
+            f"ON m.ROOM = r.ROOM AND m.SEQ >= {low} AND m.SEQ <= {high} WHERE r.ROOM = ? ORDER BY m.SEQ"
+        )
+
+    @functools.cached_property
+    def latest(self) -> str:
+        """args: limit, room. The newest `limit` messages up to the counter."""
+        return self._counted("r.LAST_SEQ + 1 - ?", "r.LAST_SEQ")
+
+    @functools.cached_property
+    def after(self) -> str:
+        """args: after_seq + 1, after_seq + limit, room."""
+        return self._counted("?", "LEAST(r.LAST_SEQ, ?)")
+
+    # ---------------------------------------------------------------- admin
+    def recent(self, limit: int, *, room: str | None, author: str | None, search: str | None,
+               before: tuple[int, str, int] | None) -> tuple[str, list]:
+        """Newest messages across rooms, keyset-paginated on (created_at, room, seq) descending."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= RECENT_MAX:
+            raise InvalidMessage("limit", f"must be an integer from 1 to {RECENT_MAX}")
+        where: list[str] = []
+        args: list[object] = []
+        if room:
+            where.append("ROOM = ?")
+            args.append(validate_room(room, self.room_pattern))
+        if author:
+            where.append("AUTHOR = ?")
+            args.append(str(author))
+        if search:
+            # LOCATE rather than LIKE: Ignite's query splitter refuses LIKE ... ESCAPE, and LOCATE needs no escaping.
+            where.append("LOCATE(?, LOWER(BODY)) > 0")
+            args.append(search.lower())
+        if before is not None:
+            at, cursor_room, cursor_seq = int(before[0]), str(before[1]), int(before[2])
+            where.append("(CREATED_AT < ? OR (CREATED_AT = ? AND (ROOM < ? OR (ROOM = ? AND SEQ < ?))))")
+            args += [at, at, cursor_room, cursor_room, cursor_seq]
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        query = (
+            f"SELECT {MESSAGE_COLUMNS} FROM {self.schema.messages_table} {clause}"
+            "ORDER BY CREATED_AT DESC, ROOM DESC, SEQ DESC LIMIT ?"
+        )
+        return query, [*args, limit]
+
+    def export(self, *, room: str | None, since: int | None, until: int | None) -> tuple[str, list]:
+        """One keyset page ordered by (room, seq); append (cursor room, cursor room, cursor seq) to the args."""
+        filters: list[str] = []
+        args: list[object] = []
+        if room is not None:
+            filters.append("ROOM = ?")
+            args.append(validate_room(room, self.room_pattern))
+        if since is not None:
+            filters.append("CREATED_AT >= ?")
+            args.append(int(since))
+        if until is not None:
+            filters.append("CREATED_AT < ?")
+            args.append(int(until))
+        query = (
+            f"SELECT {MESSAGE_COLUMNS} FROM {self.schema.messages_table} "
+            f"WHERE {' AND '.join([*filters, '(ROOM > ? OR (ROOM = ? AND SEQ > ?))'])} "
+            f"ORDER BY ROOM, SEQ LIMIT {EXPORT_PAGE}"
+        )
+        return query, args
+
+
+# ---------------------------------------------------------------- rows -> pages
+
+
+def before_range(before_seq: int, limit: int) -> tuple[int, int] | None:
+    """[low, high] of the page before `before_seq`, or None when it is empty."""
+    low, high = max(1, before_seq - limit), before_seq - 1
+    return None if high < low else (low, high)
+
+
+def range_page(rows: list[list], low: int) -> Page:
+    """A before page from Queries.range rows; older messages exist when the range did not start at 1."""
+    return Page([message_from_row(row) for row in rows], has_more=bool(rows) and low > 1)
+
+
+def latest_page(rows: list[list], limit: int) -> Page:
+    """A latest page from Queries.latest rows: the range was [max(1, last + 1 - limit), last]."""
+    if not rows or rows[0][2] is None:  # no counter (no room), or nothing in the range
+        return Page([], has_more=False)
+    last = rows[0][-1] or 0
+    return Page([message_from_row(row[:-1]) for row in rows], has_more=last + 1 - limit > 1)
+
+
+def after_page(rows: list[list], after_seq: int, limit: int) -> Page:
+    """An after page from Queries.after rows: the range was [after_seq + 1, min(last, after_seq + limit)]."""
+    last = (rows[0][-1] or 0) if rows else 0
+    high = min(last, after_seq + limit)
+    if high <= after_seq:
+        return Page([], has_more=False)
+    messages = [message_from_row(row[:-1]) for row in rows] if rows[0][2] is not None else []
+    return Page(messages, has_more=high < last)

@@ -1,0 +1,188 @@
+"""Writes of the Ignite backend: appends (group-committed), moderation deletes and imports.
+
+Lock order, in every transaction: room counters first, one at a time in sorted order, then the
+rooms' idempotency keys (then messages). Ordered locking cannot deadlock, and appends of one room
+queue on its counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ..errors import StoreError, StoreUnavailable
+from ..types import AppendResult, Message
+from .ignite_batch import PendingAppend, settle
+from .ignite_client import (
+    IdempotencyKey,
+    IdempotencyValue,
+    MessageKey,
+    MessageValue,
+    Pairs,
+    RoomValue,
+    is_connection_error,
+)
+from .ignite_codec import message_from_value, new_message, now_ms, tombstone
+from .ignite_schema import Schema
+from .ignite_session import IgniteSession
+
+logger = logging.getLogger(__name__)
+
+MULTI_ROOM_TX_TIMEOUT = 1.0  # seconds; past it a multi-room batch is retried room by room
+
+
+def _answers(batch: list[PendingAppend], results: dict[tuple[str, str], AppendResult]) -> list[AppendResult]:
+    """One result per queued append; a repeat of a client id within the batch did not create anything."""
+    answers, answered = [], set()
+    for item in batch:
+        ident = (item.room, item.client_id)
+        result = results[ident]
+        if ident in answered and result.created:
+            result = AppendResult(result.message, created=False)
+        answered.add(ident)
+        answers.append(result)
+    return answers
+
+
+class Writes:
+    """Append batches, delete and import, run through an IgniteSession."""
+
+    def __init__(self, session: IgniteSession, schema: Schema):
+        self.session = session
+        self.schema = schema
+
+    # ---------------------------------------------------------------- append
+    async def commit_batch(self, batch: list[PendingAppend]) -> list[AppendResult | StoreError]:
+        """Store queued appends of any rooms in one transaction; results in the batch's order."""
+        rooms = sorted({item.room for item in batch})
+        if len(rooms) == 1:
+            # Safe to retry: a commit whose answer was lost is found through the idempotency keys.
+            return await self.session.run(lambda client: self._store_batch(client, rooms, batch), retry=True)
+        try:
+            return await self.session.run(
+                lambda client: self._store_batch(client, rooms, batch, tx_timeout=MULTI_ROOM_TX_TIMEOUT),
+                retry=False,
+            )
+        except StoreUnavailable as error:
+            if not error.retryable or (error.__cause__ is not None and is_connection_error(error.__cause__)):
+                raise
+            # A lock wait between processes locking overlapping rooms on different nodes (or a
+            # slow cluster) timed the transaction out: fall back to one transaction per room,
+            # which locks a single counter and cannot deadlock.
+            logger.info("Multi-room append batch failed (%s); committing room by room", error)
+        by_room: dict[str, list[PendingAppend]] = {}
+        for item in batch:
+            by_room.setdefault(item.room, []).append(item)
+        outcomes = await asyncio.gather(*(self._commit_room(room, items) for room, items in by_room.items()))
+        results = {id(item): result for items, answers in outcomes for item, result in zip(items, answers, strict=True)}
+        return [results[id(item)] for item in batch]
+
+    async def _commit_room(self, room: str, items: list[PendingAppend]) -> tuple[list, list]:
+        """One room's share of a failed multi-room batch, answered as soon as it is stored."""
+        try:
+            answers = await self.session.run(lambda client: self._store_batch(client, [room], items), retry=True)
+        except StoreError as error:
+            answers = [error] * len(items)
+        for item, answer in zip(items, answers, strict=True):
+            settle(item, answer)  # a room waiting on a lock does not hold back the others
+        return items, answers
+
+    async def _store_batch(self, client, rooms: list[str], batch: list[PendingAppend], *, tx_timeout: float = 0):
+        """One transaction: lock the rooms' counters, skip client ids already stored, write the rest."""
+        messages = await client.get_cache(self.schema.messages_cache)
+        counters = await client.get_cache(self.schema.rooms_cache)
+        idempotency = await client.get_cache(self.schema.idempotency_cache)
+        async with self.session.tx(client, timeout=tx_timeout) as tx:
+            # One get per counter, in sorted order: one get_all locks its keys in parallel, and two
+            # processes batching overlapping rooms could each hold a key the other waits for.
+            last = {}
+            for room in rooms:
+                counter = await counters.get(room)
+                last[room] = counter.LAST_SEQ if counter is not None else 0
+            seen = await self._seen_client_ids(client, idempotency, batch)
+            results: dict[tuple[str, str], AppendResult] = {}
+            new_messages, new_keys = Pairs(), Pairs()
+            at = now_ms()
+            for item in batch:
+                ident = (item.room, item.client_id)
+                if ident in results:
+                    continue  # the same client id twice in one batch: one message
+                if ident in seen:
+                    seq = seen[ident]
+                    value = await messages.get(MessageKey(ROOM=item.room, SEQ=seq))
+                    results[ident] = AppendResult(message_from_value(item.room, seq, value), created=False)
+                    continue
+                seq = last[item.room] = last[item.room] + 1
+                key, value = new_message(item.room, item.author, item.body, item.client_id, seq, at)
+                new_messages.append((key, value))
+                new_keys.append((IdempotencyKey(ROOM=item.room, CLIENT_ID=item.client_id), IdempotencyValue(SEQ=seq)))
+                results[ident] = AppendResult(message_from_value(item.room, seq, value), created=True)
+            if new_messages:
+                await messages.put_all(new_messages)
+                await idempotency.put_all(new_keys)
+                written = {key.ROOM for key, _ in new_messages}
+                await counters.put_all({room: RoomValue(LAST_SEQ=last[room], LAST_AT=at) for room in sorted(written)})
+            await tx.commit()
+        return _answers(batch, results)
+
+    @staticmethod
+    async def _seen_client_ids(client, idempotency, batch: list[PendingAppend]) -> dict[tuple[str, str], int]:
+        """Seqs of the batch's (room, client id) pairs already stored, read (and locked) in one request."""
+        idents = sorted({(item.room, item.client_id) for item in batch})
+        found = await idempotency.get_all([IdempotencyKey(ROOM=room, CLIENT_ID=cid) for room, cid in idents])
+        seen = {}
+        for raw_key, value in found.items():
+            # get_all leaves binary-object keys serialised; the value holds only the seq.
+            key = await client.unwrap_binary(raw_key)
+            seen[(key.ROOM, key.CLIENT_ID)] = int(value.SEQ)
+        return seen
+
+    # ---------------------------------------------------------------- delete (moderation)
+    async def delete(self, room: str, seq: int, by: str) -> Message | None:
+        """Tombstone one message (validated input); None when it does not exist."""
+
+        async def operation(client):
+            messages = await client.get_cache(self.schema.messages_cache)
+            key = MessageKey(ROOM=room, SEQ=seq)
+            async with self.session.tx(client) as tx:
+                value = await messages.get(key)
+                if value is None:
+                    return None
+                value = tombstone(value, by)
+                await messages.put(key, value)
+                await tx.commit()
+            return message_from_value(room, seq, value)
+
+        return await self.session.run(operation, retry=True)
+
+    # ---------------------------------------------------------------- import
+    async def import_message(self, message: Message) -> bool:
+        """Store a validated `message` as is; raise the room counter; False when already stored."""
+        room, seq, created_at = message.room, message.seq, message.created_at
+        author, body, client_id = message.author, message.body, message.client_id
+
+        async def operation(client):
+            messages = await client.get_cache(self.schema.messages_cache)
+            rooms = await client.get_cache(self.schema.rooms_cache)
+            idempotency = await client.get_cache(self.schema.idempotency_cache)
+            key = MessageKey(ROOM=room, SEQ=seq)
+            async with self.session.tx(client) as tx:
+                counter = await rooms.get(room)  # the counter's lock first, as every append takes it: no deadlock
+                created = await messages.get(key) is None
+                if created:
+                    await messages.put(key, MessageValue(
+                        ID=message.id, AUTHOR=author, BODY=body, CLIENT_ID=client_id,
+                        CREATED_AT=created_at, DELETED=bool(message.deleted), DELETED_BY=None,
+                    ))
+                # Done even for an existing message, so a re-run repairs a counter left behind.
+                if counter is None or counter.LAST_SEQ < seq:
+                    last_at = max(created_at, counter.LAST_AT or 0) if counter is not None else created_at
+                    await rooms.put(room, RoomValue(LAST_SEQ=seq, LAST_AT=last_at))
+                idem_key = IdempotencyKey(ROOM=room, CLIENT_ID=client_id)
+                if await idempotency.get(idem_key) is None:
+                    await idempotency.put(idem_key, IdempotencyValue(SEQ=seq))
+                await tx.commit()
+            return created
+
+        # Safe to retry: the existence check makes a replayed import a no-op.
+        return await self.session.run(operation, retry=True)
