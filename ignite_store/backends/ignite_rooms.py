@@ -12,109 +12,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 
-from pyignite import GenericObjectMeta
-from pyignite.datatypes import BoolObject, LongObject, String
-from pyignite.datatypes.transactions import TransactionConcurrency, TransactionIsolation
-
 from ..types import Membership, MembershipChange, MyRoom, Room
+from .ignite_rooms_codec import (
+    ROOM_COLUMNS,
+    MemberKey,
+    MemberValue,
+    UserRoomKey,
+    membership_from_value,
+    room_from_row,
+    room_from_user_value,
+    room_from_value,
+    room_value,
+    user_room_value,
+)
 from .ignite_schema import Schema
+from .ignite_session import TX
 from .pyignite_seam import asql_rows
 
-_TX = (TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ)
 IN_CHUNK = 500  # rooms per IN (...) list
 # Ignite allows 100 open transactions per thin-client connection (MaxActiveTxPerConnection), and
 # appends share the connection: room transactions of one event loop wait beyond this many.
 MAX_OPEN_TX = 16
 PAGE_SIZE = 10_000
-
-
-class RoomInfoValue(
-    metaclass=GenericObjectMeta,
-    type_name="ChatRoomInfo",
-    schema=OrderedDict([
-        ("NAME", String), ("KIND", String), ("TOPIC", String), ("CREATOR", String),
-        ("CREATED_AT", LongObject), ("ARCHIVED", BoolObject),
-    ]),
-):
-    pass
-
-
-class MemberKey(
-    metaclass=GenericObjectMeta,
-    type_name="ChatMemberKey",
-    schema=OrderedDict([("ROOM", String), ("USERNAME", String)]),
-):
-    pass
-
-
-class MemberValue(
-    metaclass=GenericObjectMeta,
-    type_name="ChatMember",
-    schema=OrderedDict([("ROLE", String), ("JOINED_AT", LongObject)]),
-):
-    pass
-
-
-class UserRoomKey(
-    metaclass=GenericObjectMeta,
-    type_name="ChatUserRoomKey",
-    schema=OrderedDict([("USERNAME", String), ("ROOM", String)]),
-):
-    pass
-
-
-class UserRoomValue(
-    metaclass=GenericObjectMeta,
-    type_name="ChatUserRoom",
-    schema=OrderedDict([
-        ("ROLE", String), ("KIND", String), ("JOINED_AT", LongObject), ("LAST_READ_SEQ", LongObject),
-        ("NOTIFY", String), ("NAME", String), ("TOPIC", String), ("CREATOR", String), ("CREATED_AT", LongObject),
-        ("ARCHIVED", BoolObject),
-    ]),
-):
-    pass
-
-
-def _room(room_id: str, value) -> Room:
-    return Room(
-        id=room_id, name=value.NAME, kind=value.KIND, topic=value.TOPIC or "", creator=value.CREATOR or "",
-        created_at=int(value.CREATED_AT or 0), archived=bool(value.ARCHIVED),
-    )
-
-
-def _room_value(room: Room) -> RoomInfoValue:
-    return RoomInfoValue(NAME=room.name, KIND=room.kind, TOPIC=room.topic, CREATOR=room.creator,
-                         CREATED_AT=room.created_at, ARCHIVED=room.archived)
-
-
-def _membership(room_id: str, user: str, value) -> Membership:
-    return Membership(room=room_id, user=user, role=value.ROLE, joined_at=int(value.JOINED_AT or 0),
-                      last_read_seq=int(value.LAST_READ_SEQ or 0), notify=value.NOTIFY or "all")
-
-
-def _user_room_value(m: Membership, room: Room) -> UserRoomValue:
-    """The user side of a membership, with a copy of the room's settings (the room list reads only this side)."""
-    return UserRoomValue(ROLE=m.role, KIND=room.kind, JOINED_AT=m.joined_at, LAST_READ_SEQ=m.last_read_seq,
-                         NOTIFY=m.notify, NAME=room.name, TOPIC=room.topic, CREATOR=room.creator,
-                         CREATED_AT=room.created_at, ARCHIVED=room.archived)
-
-
-def _room_of_user_row(room_id: str, value) -> Room:
-    """The room settings copied into a user-side row."""
-    return Room(id=room_id, name=value.NAME or room_id, kind=value.KIND, topic=value.TOPIC or "",
-                creator=value.CREATOR or "", created_at=int(value.CREATED_AT or 0), archived=bool(value.ARCHIVED))
-
-
-ROOM_COLUMNS = "i.ROOM, i.NAME, i.KIND, i.TOPIC, i.CREATOR, i.CREATED_AT, i.ARCHIVED"
-
-
-def _room_from_row(row: list) -> Room:
-    room_id, name, kind, topic, creator, created_at, archived = row[:7]
-    return Room(id=room_id, name=name, kind=kind, topic=topic or "", creator=creator or "",
-                created_at=int(created_at or 0), archived=bool(archived))
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -146,7 +67,7 @@ class IgniteRooms:
         slots = self._tx_slots.get(loop)
         if slots is None:
             slots = self._tx_slots[loop] = asyncio.Semaphore(MAX_OPEN_TX)
-        async with slots, client.tx_start(*_TX, timeout=self.timeout_ms) as tx:
+        async with slots, client.tx_start(*TX, timeout=self.timeout_ms) as tx:
             yield tx
 
     async def _caches(self, client):
@@ -163,14 +84,14 @@ class IgniteRooms:
                 existing = await info.get(room.id)
                 if existing is not None:
                     await tx.commit()
-                    return _room(room.id, existing), False
-                await info.put(room.id, _room_value(room))
+                    return room_from_value(room.id, existing), False
+                await info.put(room.id, room_value(room))
                 for user in sorted(members):
                     membership = Membership(room.id, user, members[user], room.created_at)
                     await room_side.put(MemberKey(ROOM=room.id, USERNAME=user),
                                         MemberValue(ROLE=membership.role, JOINED_AT=membership.joined_at))
                     await user_side.put(UserRoomKey(USERNAME=user, ROOM=room.id),
-                                        _user_room_value(membership, room))
+                                        user_room_value(membership, room))
                 await tx.commit()
             return room, True
 
@@ -179,7 +100,7 @@ class IgniteRooms:
     async def get(self, room_id: str) -> Room | None:
         async def operation(client):
             value = await (await client.get_cache(self.info_cache)).get(room_id)
-            return None if value is None else _room(room_id, value)
+            return None if value is None else room_from_value(room_id, value)
 
         return await self._run(operation, retry=True)
 
@@ -192,10 +113,10 @@ class IgniteRooms:
                 value = await info.get(room_id)
                 if value is None:
                     return None
-                room = _room(room_id, value)
+                room = room_from_value(room_id, value)
                 fields = {**room.to_dict(), **changes}
                 room = Room(**fields)
-                await info.put(room_id, _room_value(room))
+                await info.put(room_id, room_value(room))
                 await tx.commit()
             return room
 
@@ -220,7 +141,7 @@ class IgniteRooms:
                         key = UserRoomKey(USERNAME=user, ROOM=room.id)
                         value = await user_side.get(key)
                         if value is not None:
-                            await user_side.put(key, _user_room_value(_membership(room.id, user, value), room))
+                            await user_side.put(key, user_room_value(membership_from_value(room.id, user, value), room))
                     await tx.commit()
 
             await self._run(operation, retry=True)
@@ -243,7 +164,7 @@ class IgniteRooms:
             f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY i.NAME, i.ROOM LIMIT ?"
         )
         rows = await self._sql(query, [*args, limit])
-        return [(_room_from_row(row), int(row[7] or 0), row[8]) for row in rows]
+        return [(room_from_row(row), int(row[7] or 0), row[8]) for row in rows]
 
     async def member_counts(self, room_ids: list[str]) -> dict[str, int]:
         """Members per room."""
@@ -259,7 +180,7 @@ class IgniteRooms:
     async def membership(self, room_id: str, user: str) -> Membership | None:
         async def operation(client):
             value = await (await client.get_cache(self.user_rooms_cache)).get(UserRoomKey(USERNAME=user, ROOM=room_id))
-            return None if value is None else _membership(room_id, user, value)
+            return None if value is None else membership_from_value(room_id, user, value)
 
         return await self._run(operation, retry=True)
 
@@ -276,10 +197,10 @@ class IgniteRooms:
                 existing = await user_side.get(key)
                 if existing is not None:
                     await tx.commit()
-                    return MembershipChange(_membership(room_id, user, existing), changed=False)
+                    return MembershipChange(membership_from_value(room_id, user, existing), changed=False)
                 membership = Membership(room_id, user, role, at)
                 await room_side.put(MemberKey(ROOM=room_id, USERNAME=user), MemberValue(ROLE=role, JOINED_AT=at))
-                await user_side.put(key, _user_room_value(membership, _room(room_id, room)))
+                await user_side.put(key, user_room_value(membership, room_from_value(room_id, room)))
                 await tx.commit()
             return MembershipChange(membership, changed=True)
 
@@ -298,7 +219,7 @@ class IgniteRooms:
                 await tx.commit()
             if existing is None:
                 return MembershipChange(None, changed=False)
-            return MembershipChange(_membership(room_id, user, existing), changed=True)
+            return MembershipChange(membership_from_value(room_id, user, existing), changed=True)
 
         return await self._run(operation, retry=True)
 
@@ -312,12 +233,12 @@ class IgniteRooms:
                 value = await user_side.get(key)
                 if value is None:
                     return None
-                membership = _membership(room_id, user, value)
+                membership = membership_from_value(room_id, user, value)
                 membership = Membership(room_id, user, role, membership.joined_at, membership.last_read_seq,
                                         membership.notify)
                 await room_side.put(MemberKey(ROOM=room_id, USERNAME=user),
                                     MemberValue(ROLE=role, JOINED_AT=membership.joined_at))
-                await user_side.put(key, _user_room_value(membership, _room_of_user_row(room_id, value)))
+                await user_side.put(key, user_room_value(membership, room_from_user_value(room_id, value)))
                 await tx.commit()
             return membership
 
@@ -343,7 +264,7 @@ class IgniteRooms:
                 counters[room_id] = (int(last_seq or 0), last_at)
         result = []
         for row in rows:
-            room = _room_from_row(row)
+            room = room_from_row(row)
             role, joined, read, notify = row[7:]
             last_seq, last_at = counters.get(room.id, (0, None))
             membership = Membership(room.id, user, role, int(joined or 0), int(read or 0), notify or "all")
@@ -362,12 +283,12 @@ class IgniteRooms:
                     value = await user_side.get(key)
                     if value is None:
                         continue  # no longer a member
-                    membership = _membership(room_id, user, value)
+                    membership = membership_from_value(room_id, user, value)
                     seq = markers[(room_id, user)]
                     if seq > membership.last_read_seq:
                         membership = Membership(room_id, user, membership.role, membership.joined_at, seq,
                                                 membership.notify)
-                        await user_side.put(key, _user_room_value(membership, _room_of_user_row(room_id, value)))
+                        await user_side.put(key, user_room_value(membership, room_from_user_value(room_id, value)))
                     stored[(room_id, user)] = membership.last_read_seq
                 await tx.commit()
             return stored
@@ -393,15 +314,16 @@ class IgniteRooms:
                 existing = await user_side.get(key)
                 if existing is not None:
                     if int(existing.LAST_READ_SEQ or 0) < membership.last_read_seq:
-                        current = _membership(membership.room, membership.user, existing)
+                        current = membership_from_value(membership.room, membership.user, existing)
                         moved = Membership(current.room, current.user, current.role, current.joined_at,
                                            membership.last_read_seq, current.notify)
-                        await user_side.put(key, _user_room_value(moved, _room_of_user_row(membership.room, existing)))
+                        copied = room_from_user_value(membership.room, existing)
+                        await user_side.put(key, user_room_value(moved, copied))
                     await tx.commit()
                     return False
                 await room_side.put(MemberKey(ROOM=membership.room, USERNAME=membership.user),
                                     MemberValue(ROLE=membership.role, JOINED_AT=membership.joined_at))
-                await user_side.put(key, _user_room_value(membership, room))
+                await user_side.put(key, user_room_value(membership, room))
                 await tx.commit()
             return True
 
