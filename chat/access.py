@@ -78,11 +78,11 @@ class Access:
         cached = self._grants.get(key)
         if cached is not None and not fresh and cached[0] > now:
             return cached[1]
-        settings_row = await self.store.aget_room(room)
+        settings_row, membership = await self.store.aaccess(room, user)
         if settings_row is None:
             self._grants.pop(key, None)
             return None
-        grant = Grant(settings_row, await self.store.amembership(room, user))
+        grant = Grant(settings_row, membership)
         if len(self._grants) > 100_000:
             self._grants.clear()
         self._grants[key] = (now + self.ttl, grant)

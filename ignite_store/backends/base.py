@@ -149,6 +149,13 @@ class BaseMessageStore:
         """The user's membership of the room (with read marker), or None: one key read."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide an amembership() method")
 
+    async def aaccess(self, room: str, user: str) -> tuple[Room | None, Membership | None]:
+        """The room (None when missing) and the user's membership (None when not a member), for authorization.
+
+        One key read for a member. The room's settings may come from the copy kept with the membership,
+        which an update of the room rewrites right after the room itself."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aaccess() method")
+
     async def aadd_member(self, room: str, user: str, role: str = "member") -> MembershipChange:
         """Add a member (idempotent: an existing membership is returned unchanged)."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide an aadd_member() method")

@@ -332,6 +332,9 @@ class IgniteMessageStore(BaseMessageStore):
     async def amembership(self, room: str, user: str) -> Membership | None:
         return await self._rooms.membership(validate_room(room, self.limits.room_pattern), validate_author(user))
 
+    async def aaccess(self, room: str, user: str) -> tuple[Room | None, Membership | None]:
+        return await self._rooms.access(validate_room(room, self.limits.room_pattern), validate_author(user))
+
     async def aadd_member(self, room: str, user: str, role: str = "member") -> MembershipChange:
         return await self._rooms.add_member(validate_room(room, self.limits.room_pattern), validate_author(user),
                                             validate_choice(role, "role", ROLES), now_ms())

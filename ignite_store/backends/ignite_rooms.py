@@ -184,6 +184,19 @@ class IgniteRooms:
 
         return await self._run(operation, retry=True)
 
+    async def access(self, room_id: str, user: str) -> tuple[Room | None, Membership | None]:
+        """A room and the user's membership of it: one key read for a member (the user-side row carries
+        a copy of the room's settings), two for anyone else."""
+
+        async def operation(client):
+            value = await (await client.get_cache(self.user_rooms_cache)).get(UserRoomKey(USERNAME=user, ROOM=room_id))
+            if value is not None:
+                return room_from_user_value(room_id, value), membership_from_value(room_id, user, value)
+            settings_value = await (await client.get_cache(self.info_cache)).get(room_id)
+            return (None if settings_value is None else room_from_value(room_id, settings_value)), None
+
+        return await self._run(operation, retry=True)
+
     async def add_member(self, room_id: str, user: str, role: str, at: int) -> MembershipChange:
         """Add `user` with `role`; an existing membership is left as it is. Nothing for a missing room."""
 

@@ -42,6 +42,9 @@ class FakeStore:
     async def amembership(self, room, user):
         return self.members.get((room, user))
 
+    async def aaccess(self, room, user):
+        return self.rooms.get(room), self.members.get((room, user))
+
     async def aadd_member(self, room, user, role="member"):
         if (room, user) in self.members:
             return MembershipChange(self.members[(room, user)], changed=False)

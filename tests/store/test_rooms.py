@@ -108,3 +108,14 @@ async def test_import_membership_moves_marker_forward_only(store, room):
     assert (await store.amembership(room, "bob")).last_read_seq == 7
     page = await store.amemberships_page((room, ""), 10)
     assert [(m.room, m.user) for m in page if m.room == room] == [(room, "ana"), (room, "bob")]
+
+
+async def test_access_reads_the_room_and_the_membership(store, room):
+    await store.acreate_room(new_room(room, "private", name="Plans"), {"ana": "owner"})
+    settings_row, membership = await store.aaccess(room, "ana")
+    assert (settings_row.name, settings_row.kind, membership.role) == ("Plans", "private", "owner")
+    settings_row, membership = await store.aaccess(room, "bob")
+    assert (settings_row.name, membership) == ("Plans", None)
+    assert await store.aaccess(room + "-missing", "ana") == (None, None)
+    await store.aupdate_room(room, archived=True)
+    assert (await store.aaccess(room, "ana"))[0].archived  # the member's copy follows the room
