@@ -15,12 +15,17 @@ Rules (docs/protocol.md, "Rooms"):
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 import time
 from dataclasses import dataclass
 from enum import Enum
 
 from ignite_store import Membership, Room
 from ignite_store.backends.base import BaseMessageStore
+
+logger = logging.getLogger(__name__)
 
 
 class Action(Enum):
@@ -58,13 +63,22 @@ def allowed(grant: Grant, action: Action) -> bool:
 
 
 class Access:
-    """The authorization function of one process, with its short-lived grant cache."""
+    """The authorization function of one process, with its short-lived grant cache.
+
+    A grant is fresh for TTL x (0.5..1.0) (the jitter spreads the re-reads of grants made
+    together, e.g. at a reconnect wave); for one more TTL it is still served while it is read
+    again in the background, so a busy sender never waits for that read. Revocations are pushed
+    (chat.revocation) and forget grants at once; the TTL bounds staleness only when a pushed
+    revocation is lost (Redis down): at most 2 x TTL.
+    """
 
     def __init__(self, store: BaseMessageStore, ttl: float, clock=time.monotonic):
         self.store = store
         self.ttl = ttl
         self.clock = clock
         self._grants: dict[tuple[str, str], tuple[float, Grant]] = {}
+        self._refreshing: set[tuple[str, str]] = set()
+        self._generation = 0  # moves on every forget(): a read that began before it is not cached
 
     async def authorize(self, user: str, room: str, action: Action, *, fresh: bool = False) -> Grant:
         """The user's grant for `action` in `room`, or Forbidden. `fresh` skips the cache."""
@@ -76,16 +90,37 @@ class Access:
     async def _grant(self, user: str, room: str, *, fresh: bool) -> Grant | None:
         key, now = (user, room), self.clock()
         cached = self._grants.get(key)
-        if cached is not None and not fresh and cached[0] > now:
-            return cached[1]
+        if cached is not None and not fresh:
+            fresh_until, grant = cached
+            if now < fresh_until:
+                return grant
+            if now < fresh_until + self.ttl:
+                if key not in self._refreshing:
+                    self._refreshing.add(key)
+                    asyncio.get_running_loop().create_task(self._refresh(key))
+                return grant
+        return await self._read(key)
+
+    async def _refresh(self, key: tuple[str, str]) -> None:
+        try:
+            await self._read(key)
+        except Exception:
+            logger.info("re-reading the grant of %s in %s failed", *key, exc_info=True)
+        finally:
+            self._refreshing.discard(key)
+
+    async def _read(self, key: tuple[str, str]) -> Grant | None:
+        user, room = key
+        generation = self._generation
         settings_row, membership = await self.store.aaccess(room, user)
         if settings_row is None:
             self._grants.pop(key, None)
             return None
         grant = Grant(settings_row, membership)
-        if len(self._grants) > 100_000:
-            self._grants.clear()
-        self._grants[key] = (now + self.ttl, grant)
+        if generation == self._generation:
+            if len(self._grants) > 100_000:
+                self._grants.clear()
+            self._grants[key] = (self.clock() + self.ttl * (0.5 + random.random() / 2), grant)
         return grant
 
     def remember(self, user: str, grant: Grant) -> None:
@@ -94,6 +129,7 @@ class Access:
 
     def forget(self, *, user: str | None = None, room: str | None = None) -> None:
         """Drop cached grants of a user, of a room, or of one user in one room."""
+        self._generation += 1
         if user is not None and room is not None:
             self._grants.pop((user, room), None)
             return

@@ -12,7 +12,7 @@ from dataclasses import replace
 import orjson
 import pytest
 
-from chat.access import Access
+from chat.access import Access, Action, Forbidden
 from chat.fanout import user_channel
 from chat.limits import ChatLimits
 from chat.protocol import Join, LeaveRoom, Read, RemoveMember, Send, parse_frame
@@ -30,6 +30,7 @@ class FakeStore:
         self.members: dict[tuple[str, str], Membership] = {}
         self.messages: dict[str, list[Message]] = {}
         self.reads: list[dict] = []
+        self.gate: asyncio.Event | None = None
 
     def add_room(self, room_id: str, kind: str, *members: str) -> None:
         self.rooms[room_id] = Room(room_id, room_id, kind, "", "owner", 1)
@@ -43,6 +44,8 @@ class FakeStore:
         return self.members.get((room, user))
 
     async def aaccess(self, room, user):
+        if self.gate is not None:
+            await self.gate.wait()  # a read in flight
         return self.rooms.get(room), self.members.get((room, user))
 
     async def aadd_member(self, room, user, role="member"):
@@ -248,3 +251,26 @@ def test_room_frames_parse_and_refuse_bad_names():
         with pytest.raises(Exception) as info:
             parse_frame(bad)
         assert info.value.code == "invalid"
+
+
+async def test_a_stale_grant_is_served_while_it_is_read_again_and_a_forget_wins_over_a_read_in_flight():
+    store = FakeStore()
+    store.add_room("r", "private", "ana")
+    now = [0.0]
+    access = Access(store, ttl=2.0, clock=lambda: now[0])
+    assert (await access.authorize("ana", "r", Action.WRITE)).role == "owner"
+    del store.members[("r", "ana")]
+    now[0] = 2.5  # past fresh (1..2 s), inside the stale window: served, re-read in the background
+    assert (await access.authorize("ana", "r", Action.WRITE)).role == "owner"
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    with pytest.raises(Forbidden):
+        await access.authorize("ana", "r", Action.WRITE)  # the re-read saw the removal
+    store.members[("r", "ana")] = Membership("r", "ana", "owner", 1)
+    store.gate = asyncio.Event()
+    reading = asyncio.ensure_future(access.authorize("ana", "r", Action.WRITE, fresh=True))
+    await asyncio.sleep(0)
+    access.forget(user="ana", room="r")  # a revocation arrives while that read is in flight
+    store.gate.set()
+    await reading
+    assert ("ana", "r") not in access._grants  # the read that began before the forget is not cached
