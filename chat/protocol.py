@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from ignite_store import InvalidMessage
+from ignite_store import NOTIFY_LEVELS, InvalidMessage
 from ignite_store.validation import (
     validate_author,
     validate_body,
@@ -170,6 +170,12 @@ class Members:
 
 
 @dataclass(frozen=True, slots=True)
+class SetNotify:
+    room: str
+    level: str  # all, mentions or none (muted)
+
+
+@dataclass(frozen=True, slots=True)
 class Read:
     room: str
     seq: int
@@ -177,7 +183,7 @@ class Read:
 
 Command = (
     Join | Leave | Send | History | Catchup | Typing | Ping | ListRooms | Directory | CreateRoom | OpenDirect
-    | Invite | RemoveMember | LeaveRoom | ArchiveRoom | UpdateRoom | Members | Read
+    | Invite | RemoveMember | LeaveRoom | ArchiveRoom | UpdateRoom | Members | Read | SetNotify
 )
 DIRECTORY_LIMIT_MAX = 100
 
@@ -327,6 +333,14 @@ def _parse_update_room(data: dict) -> UpdateRoom:
     return UpdateRoom(room, name, topic)
 
 
+def _parse_notify(data: dict) -> SetNotify:
+    room = _room(data, "notify")
+    level = data.get("level")
+    if level not in NOTIFY_LEVELS:
+        raise ProtocolError("invalid", "must be all, mentions or none", ref="notify", room=room, field="level")
+    return SetNotify(room, level)
+
+
 def _parse_read(data: dict) -> Read:
     room = _room(data, "read")
     return Read(room, _seq(data, "seq", "read", room))
@@ -351,6 +365,7 @@ _PARSERS: dict[str, Callable[[dict], Command]] = {
     "update_room": _parse_update_room,
     "members": lambda data: Members(_room(data, "members")),
     "read": _parse_read,
+    "notify": _parse_notify,
 }
 CLIENT_FRAME_TYPES = frozenset(_PARSERS)
 

@@ -29,6 +29,7 @@ from .protocol import (
     OpenDirect,
     ProtocolError,
     RemoveMember,
+    SetNotify,
     UpdateRoom,
 )
 from .revocation import revoke_membership, revoke_room
@@ -65,12 +66,12 @@ def peers(room: Room, user: str) -> list[str]:
 
 
 def room_entry(room: Room, user: str, *, role: str | None, last_seq: int, last_read_seq: int,
-               last_at: int | None) -> dict:
+               last_at: int | None, notify: str = "all") -> dict:
     """A room as the `rooms`/`room` frames show it to `user`."""
     entry: dict[str, object] = {
         "room": room.id, "name": room.name, "kind": room.kind, "topic": room.topic, "role": role,
         "last_seq": last_seq, "last_read_seq": last_read_seq, "unread": max(0, last_seq - last_read_seq),
-        "mentions": 0, "last_at": last_at,
+        "mentions": 0, "last_at": last_at, "notify": notify,
     }
     if room.kind == "direct":
         others = peers(room, user)
@@ -81,7 +82,7 @@ def room_entry(room: Room, user: str, *, role: str | None, last_seq: int, last_r
 
 def my_room_entry(my: MyRoom, user: str) -> dict:
     return room_entry(my.room, user, role=my.membership.role, last_seq=my.last_seq,
-                      last_read_seq=my.membership.last_read_seq, last_at=my.last_at)
+                      last_read_seq=my.membership.last_read_seq, last_at=my.last_at, notify=my.membership.notify)
 
 
 def visible(my: MyRoom, user: str) -> bool:
@@ -284,6 +285,18 @@ async def members(session: ChatSession, cmd: Members) -> None:
                         "members": [{"user": m.user, "role": m.role} for m in found]})
 
 
+async def set_notify(session: ChatSession, cmd: SetNotify) -> None:
+    """Mute a room, or be notified of mentions only, or of everything (per user, every device)."""
+    await session.authorize(cmd.room, Action.WRITE, "notify")
+    try:
+        membership = await session.services.store.aset_notify(cmd.room, session.username, cmd.level)
+    except StoreUnavailable as e:
+        raise _unavailable("notify", cmd.room) from e
+    if membership is None:
+        raise ProtocolError("forbidden", "no such room, or you may not do this in it", ref="notify", room=cmd.room)
+    await session.publish(user_channel(session.username), {"type": "notify", "room": cmd.room, "level": cmd.level})
+
+
 HANDLERS = {
     ListRooms: list_rooms,
     Directory: directory,
@@ -295,4 +308,5 @@ HANDLERS = {
     ArchiveRoom: archive_room,
     UpdateRoom: update_room,
     Members: members,
+    SetNotify: set_notify,
 }

@@ -168,6 +168,10 @@ class BaseMessageStore:
         """Change a member's role; None when not a member."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide an aset_role() method")
 
+    async def aset_notify(self, room: str, user: str, level: str) -> Membership | None:
+        """Change a member's notification level (one of NOTIFY_LEVELS); None when not a member."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aset_notify() method")
+
     async def amembers(self, room: str, limit: int = 1000) -> list[Membership]:
         """The room's members by username (without read markers)."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide an amembers() method")

@@ -346,6 +346,10 @@ class IgniteMessageStore(BaseMessageStore):
         return await self._rooms.set_role(validate_room(room, self.limits.room_pattern), validate_author(user),
                                           validate_choice(role, "role", ROLES))
 
+    async def aset_notify(self, room: str, user: str, level: str) -> Membership | None:
+        return await self._rooms.set_notify(validate_room(room, self.limits.room_pattern), validate_author(user),
+                                            validate_choice(level, "level", NOTIFY_LEVELS))
+
     async def amembers(self, room: str, limit: int = 1000) -> list[Membership]:
         return await self._rooms.members(validate_room(room, self.limits.room_pattern), int(limit))
 

@@ -236,6 +236,24 @@ class IgniteRooms:
 
         return await self._run(operation, retry=True)
 
+    async def set_notify(self, room_id: str, user: str, level: str) -> Membership | None:
+        """Change a member's notification level (user side only); None when not a member."""
+
+        async def operation(client):
+            user_side = await client.get_cache(self.user_rooms_cache)
+            key = UserRoomKey(USERNAME=user, ROOM=room_id)
+            async with self._tx(client) as tx:
+                value = await user_side.get(key)
+                if value is None:
+                    return None
+                current = membership_from_value(room_id, user, value)
+                membership = Membership(room_id, user, current.role, current.joined_at, current.last_read_seq, level)
+                await user_side.put(key, user_room_value(membership, room_from_user_value(room_id, value)))
+                await tx.commit()
+            return membership
+
+        return await self._run(operation, retry=True)
+
     async def set_role(self, room_id: str, user: str, role: str) -> Membership | None:
         """Change a member's role on both sides; None when not a member."""
 

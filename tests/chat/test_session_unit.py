@@ -15,7 +15,7 @@ import pytest
 from chat.access import Access, Action, Forbidden
 from chat.fanout import user_channel
 from chat.limits import ChatLimits
-from chat.protocol import Join, LeaveRoom, Read, RemoveMember, Send, parse_frame
+from chat.protocol import Join, LeaveRoom, Read, RemoveMember, Send, SetNotify, parse_frame
 from chat.readstate import ReadMarkers
 from chat.service import ChatSession
 from chat.services import ChatServices
@@ -66,6 +66,13 @@ class FakeStore:
         message = Message(f"id{len(log) + 1}", room, len(log) + 1, author, body, client_id, 1000)
         log.append(message)
         return AppendResult(message, created=True)
+
+    async def aset_notify(self, room, user, level):
+        current = self.members.get((room, user))
+        if current is None:
+            return None
+        self.members[(room, user)] = replace(current, notify=level)
+        return self.members[(room, user)]
 
     async def amark_read(self, markers):
         self.reads.append(dict(markers))
@@ -274,3 +281,17 @@ async def test_a_stale_grant_is_served_while_it_is_read_again_and_a_forget_wins_
     store.gate.set()
     await reading
     assert ("ana", "r") not in access._grants  # the read that began before the forget is not cached
+
+
+async def test_a_member_mutes_a_room_on_every_device_and_a_stranger_cannot(world):
+    store, services = world
+    ana = session_of(services, "ana")
+    await ana.handle(SetNotify("secret", "none"))
+    assert store.members[("secret", "ana")].notify == "none"
+    assert (user_channel("ana"), {"type": "notify", "room": "secret", "level": "none"}) in services.publisher.published
+    bob = session_of(services)
+    await bob.handle(SetNotify("secret", "none"))
+    assert bob.outbox.last()["code"] == "forbidden"
+    with pytest.raises(Exception) as info:
+        parse_frame('{"type": "notify", "room": "secret", "level": "loud"}')
+    assert info.value.code == "invalid"

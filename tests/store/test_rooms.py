@@ -119,3 +119,12 @@ async def test_access_reads_the_room_and_the_membership(store, room):
     assert await store.aaccess(room + "-missing", "ana") == (None, None)
     await store.aupdate_room(room, archived=True)
     assert (await store.aaccess(room, "ana"))[0].archived  # the member's copy follows the room
+
+
+async def test_notification_level_is_kept_on_the_user_side(store, room):
+    await store.acreate_room(new_room(room), {"ana": "owner"})
+    assert (await store.aset_notify(room, "ana", "mentions")).notify == "mentions"
+    assert {r.room.id: r.membership.notify for r in await store.auser_rooms("ana")}[room] == "mentions"
+    assert await store.aset_notify(room, "bob", "none") is None
+    with pytest.raises(InvalidMessage):
+        await store.aset_notify(room, "ana", "loud")
