@@ -279,7 +279,7 @@ function retryRoom(room, what) {
 // ------------------------------------------------------------------ frames
 // Frames about one room are dropped when the room is not (or no longer) on this page.
 const ROOM_FRAMES = new Set(["joined", "ack", "history", "catchup", "presence", "typing", "deleted", "read",
-  "removed", "room_updated", "left"]);
+  "removed", "room_updated", "left", "notify"]);
 
 const handlers = {
   hello(frame) {
@@ -323,6 +323,11 @@ const handlers = {
   room_updated(frame, room) {
     room.applyEntry({ name: frame.name, topic: frame.topic });
     refreshSidebar();
+  },
+  notify(frame, room) {
+    room.applyEntry({ notify: frame.level });
+    refreshSidebar();
+    if (room.id === active) ui.showRoomHeader(room);
   },
   read(frame, room) {
     if (!Number.isInteger(frame.seq)) return;
@@ -522,6 +527,11 @@ const setRoomMenu = ui.setupRoomMenu();
 $("members-btn").addEventListener("click", () => {
   setRoomMenu(false);
   if (activeRoom()) dialogs.openMembers(activeRoom());
+});
+$("mute-btn").addEventListener("click", () => {
+  setRoomMenu(false);
+  const room = activeRoom();
+  if (room) socket.send({ type: "notify", room: room.id, level: room.notify === "none" ? "all" : "none" });
 });
 $("leave-btn").addEventListener("click", async () => {
   setRoomMenu(false);

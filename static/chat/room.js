@@ -13,6 +13,7 @@ export class Room {
     this.kind = "public";
     this.topic = "";
     this.role = null;
+    this.notify = "all";
     this.peers = [];
     this.readSeq = 0; // the user's read marker (server-side, shared by every device)
     this.serverReadSeq = 0; // the marker the server has (from a frame or our last `read`)
@@ -69,6 +70,7 @@ export class Room {
     }
     if (this.kind === "direct" && this.peers.length) this.title = this.peers.join(", ");
     if (typeof entry.topic === "string") this.topic = entry.topic;
+    if (["all", "mentions", "none"].includes(entry.notify)) this.notify = entry.notify;
     if (entry.role !== undefined) this.role = entry.role;
     if (Number.isInteger(entry.last_read_seq)) this.noteRead(entry.last_read_seq);
     if (Number.isInteger(entry.last_seq)) this.knownLastSeq = Math.max(this.knownLastSeq, entry.last_seq);

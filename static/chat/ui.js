@@ -64,6 +64,10 @@ function roomItem(room, activeId, onSelect) {
   name.textContent = room.title;
   btn.append(roomIcon(room), name);
   if (room.kind === "private") btn.title = `${room.title} (private)`;
+  if (room.notify === "none") {
+    btn.dataset.muted = "true"; // muted: the badge stays, dimmed (app.css), and counts nowhere else
+    btn.title = `${btn.title || room.title} (muted)`;
+  }
   const unread = room.unread;
   if (unread > 0) {
     const badge = document.createElement("span");
@@ -76,7 +80,7 @@ function roomItem(room, activeId, onSelect) {
   }
   btn.addEventListener("click", () => onSelect(room.id));
   li.append(btn);
-  return { li, unread };
+  return { li, unread: room.notify === "none" ? 0 : unread }; // a muted room counts in no total
 }
 
 /** The sidebar's two sections (rooms, direct messages), with unread badges; returns the total unread. */
@@ -178,6 +182,7 @@ export function showRoomHeader(room) {
   $("presence-btn").hidden = !room;
   $("archive-btn").hidden = !room || !room.canManage;
   $("leave-btn").hidden = !room || room.kind === "direct";
+  $("mute-btn").textContent = room?.notify === "none" ? "Unmute room" : "Mute room";
   $("members-btn").textContent = room?.kind === "direct" ? "People" : "Members";
   $("empty-state").hidden = Boolean(room);
   $("composer").hidden = !room;

@@ -499,3 +499,23 @@ def test_an_archived_room_leaves_every_sidebar(live_settings, web, new_user):
         expect(page.locator(f'.room-item[data-room="{room}"]')).to_have_count(0, timeout=TIMEOUT_MS)
     expect(bo.locator("#toasts")).to_contain_text(f"{name} was archived.")
     assert not ana.errors and not bo.errors
+
+
+def test_muting_a_room_is_kept_by_the_server(live_settings, web, new_user):
+    ana = new_user(web.url, "ana")
+    room = create_room(ana, f"Noisy {uuid.uuid4().hex[:6]}")
+    ana.click("#room-actions-btn")
+    expect(ana.locator("#mute-btn")).to_have_text("Mute room")
+    ana.click("#mute-btn")
+    item = ana.locator(f'#room-list .room-item[data-room="{room}"]')
+    expect(item).to_have_attribute("data-muted", "true", timeout=TIMEOUT_MS)
+    ana.reload()  # the level lives with the membership in Ignite, not in the browser
+    expect(ana.locator(f'#room-list .room-item[data-room="{room}"]')).to_have_attribute("data-muted", "true",
+                                                                                       timeout=TIMEOUT_MS)
+    ana.click(f'#room-list .room-item[data-room="{room}"]')
+    ana.click("#room-actions-btn")
+    expect(ana.locator("#mute-btn")).to_have_text("Unmute room")
+    ana.click("#mute-btn")
+    expect(ana.locator(f'#room-list .room-item[data-room="{room}"]')).not_to_have_attribute("data-muted", "true",
+                                                                                           timeout=TIMEOUT_MS)
+    assert not ana.errors
