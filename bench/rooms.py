@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import shutil
@@ -146,6 +147,7 @@ async def measure(args) -> dict:
 
     store = get_store()
     await store.alast_seq("warmup")  # connect before any clock starts
+    gc.freeze()  # as the Daphne process does once the application is loaded (chat.daphne_server)
     result = {"user_rooms": await user_rooms(store, args.rooms, args.samples),
               "big_room": await big_room(store, args.members, args.samples)}
     await store.aclose()
