@@ -129,8 +129,8 @@ class IgniteRooms:
         """Copy changed settings into every member's user-side row, a chunk of members per transaction.
 
         Not one transaction with the settings: a room of 10,000 members would hold 10,000 locks. A
-        failure part-way leaves some members' lists showing the old name until the next update
-        (authorization reads ROOM_INFO, never these copies).
+        failure part-way leaves some members' copies behind until the next update; authorization reads
+        the member's copy (`access`), so an archive is applied to the copies before it is announced.
         """
         members = [m.user for m in await self.members(room.id, 1_000_000)]
         for chunk in _chunks(members, 200):
