@@ -118,14 +118,17 @@ class Access:
             return None
         grant = Grant(settings_row, membership)
         if generation == self._generation:
-            if len(self._grants) > 100_000:
-                self._grants.clear()
-            self._grants[key] = (self.clock() + self.ttl * (0.5 + random.random() / 2), grant)
+            self._keep(key, grant)
         return grant
 
     def remember(self, user: str, grant: Grant) -> None:
         """Cache a grant this process just changed (a join, a new room), so the next frame skips a read."""
-        self._grants[(user, grant.room.id)] = (self.clock() + self.ttl, grant)
+        self._keep((user, grant.room.id), grant)
+
+    def _keep(self, key: tuple[str, str], grant: Grant) -> None:
+        if len(self._grants) > 100_000:
+            self._grants.clear()
+        self._grants[key] = (self.clock() + self.ttl * (0.5 + random.random() / 2), grant)
 
     def forget(self, *, user: str | None = None, room: str | None = None) -> None:
         """Drop cached grants of a user, of a room, or of one user in one room."""

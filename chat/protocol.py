@@ -68,6 +68,12 @@ class ProtocolError(Exception):
         )
 
 
+def forbidden(ref: str, room: str | None = None, client_id: str | None = None) -> ProtocolError:
+    """The one refusal for a room that is missing, archived or not the user's: it reveals which of them nothing."""
+    return ProtocolError("forbidden", "no such room, or you may not do this in it", ref=ref, room=room,
+                         client_id=client_id)
+
+
 # ---------------------------------------------------------------- commands
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,8 @@ async def revoke_membership(publisher, room: str, user: str, reason: str) -> Non
 
 
 async def revoke_room(publisher, room: str, reason: str) -> None:
-    """Nobody may use `room` any more (archived): every socket in it drops it."""
-    await publisher.control(room, {"revoke_room": room}, text={"type": "removed", "room": room, "reason": reason})
+    """Nobody may use `room` any more (archived): every socket in it drops it (the same control, sent to the room)."""
+    await publisher.control(room, {"revoke": room}, text={"type": "removed", "room": room, "reason": reason})
 
 
 async def aclose_user_sockets(username: str, reason: str, session_key: str | None = None) -> None:

@@ -31,6 +31,7 @@ from .protocol import (
     RemoveMember,
     SetNotify,
     UpdateRoom,
+    forbidden,
 )
 from .revocation import revoke_membership, revoke_room
 
@@ -140,7 +141,7 @@ async def become_member(session: ChatSession, grant: Grant) -> Grant:
     except StoreUnavailable as e:
         raise _unavailable("join", grant.room.id) from e
     if change.membership is None:  # the room vanished meanwhile
-        raise ProtocolError("forbidden", "no such room, or you may not do this in it", ref="join", room=grant.room.id)
+        raise forbidden("join", grant.room.id)
     grant = Grant(grant.room, change.membership)
     session.services.access.remember(session.username, grant)
     if change.changed:
@@ -188,7 +189,7 @@ async def open_direct(session: ChatSession, cmd: OpenDirect) -> None:
     except StoreUnavailable as e:
         raise _unavailable("open_dm") from e
     if membership is None or stored.kind != "direct":
-        raise ProtocolError("forbidden", "no such room, or you may not do this in it", ref="open_dm")
+        raise forbidden("open_dm")
     session.services.access.forget(user=session.username, room=stored.id)
     entry = room_entry(stored, session.username, role=membership.role, last_seq=last_seq,
                        last_read_seq=membership.last_read_seq, last_at=None)
@@ -293,7 +294,7 @@ async def set_notify(session: ChatSession, cmd: SetNotify) -> None:
     except StoreUnavailable as e:
         raise _unavailable("notify", cmd.room) from e
     if membership is None:
-        raise ProtocolError("forbidden", "no such room, or you may not do this in it", ref="notify", room=cmd.room)
+        raise forbidden("notify", cmd.room)
     await session.publish(user_channel(session.username), {"type": "notify", "room": cmd.room, "level": cmd.level})
 
 

@@ -31,6 +31,7 @@ from .protocol import (
     Send,
     Typing,
     encode,
+    forbidden,
     message_frame,
     page_frame,
 )
@@ -38,8 +39,6 @@ from .ratelimit import TokenBucket
 from .services import ChatServices
 
 logger = logging.getLogger(__name__)
-
-FORBIDDEN_DETAIL = "no such room, or you may not do this in it"
 
 
 def presence_frame(room: str, users: list[str], event: str, user: str | None) -> dict:
@@ -119,7 +118,7 @@ class ChatSession:
         try:
             return await self.services.access.authorize(self.username, room, action, fresh=fresh)
         except Forbidden as e:
-            raise ProtocolError("forbidden", FORBIDDEN_DETAIL, ref=ref, room=room, client_id=client_id) from e
+            raise forbidden(ref, room, client_id) from e
         except StoreUnavailable as e:
             raise ProtocolError("store_unavailable", "the store is unavailable, retry", ref=ref, room=room,
                                 client_id=client_id) from e
@@ -210,7 +209,7 @@ class ChatSession:
     # ------------------------------------------------------------ revocation (chat.revocation)
     def on_control(self, control: dict) -> None:
         """A control event from the hub; runs synchronously so no later frame of a revoked room gets out."""
-        room = control.get("revoke") or control.get("revoke_room")
+        room = control.get("revoke")
         if isinstance(room, str):
             self.services.access.forget(user=self.username, room=room)
             if room in self.rooms:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import orjson
@@ -49,21 +48,11 @@ async def send(comm: WebsocketCommunicator, **frame) -> None:
     await comm.send_to(text_data=orjson.dumps(frame).decode())
 
 
-async def public_room(room: str, creator: str = "system", nodes: list | None = None) -> None:
-    """Make sure `room` exists as a public room (rooms are created before they are joined).
+async def public_room(room: str, nodes: list | None = None) -> None:
+    """Make sure `room` exists as a public room (rooms are created before they are joined)."""
+    from tests.fixtures.rooms import acreate_public_rooms
 
-    In the default store, or in a store on `nodes` (a test's own cluster)."""
-    from ignite_store import Room, get_store
-    from ignite_store.backends.ignite import IgniteMessageStore
-
-    store = get_store() if nodes is None else IgniteMessageStore(nodes)
-    try:
-        await store.acreate_room(
-            Room(id=room, name=room, kind="public", topic="", creator=creator, created_at=int(time.time() * 1000)),
-            {})
-    finally:
-        if nodes is not None:
-            await store.aclose()
+    await acreate_public_rooms(room, nodes=nodes)
 
 
 async def join(comm: WebsocketCommunicator, room: str, *, create: bool = True, **extra) -> dict:

@@ -9,6 +9,8 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.fixtures.rooms import ensure_public_rooms
+
 from .conftest import PHONE, screenshot
 
 pytestmark = pytest.mark.browser
@@ -37,19 +39,7 @@ def send(page, text: str) -> None:
 
 def make_room(room: str, members: dict | None = None, nodes: list | None = None) -> str:
     """Create `room` as a public room (rooms exist before anyone opens them); `members`: user -> role."""
-    from ignite_store import Room, get_store, run_sync
-    from ignite_store.backends.ignite import IgniteMessageStore
-
-    async def create() -> None:
-        store = get_store() if nodes is None else IgniteMessageStore(nodes)
-        try:
-            await store.acreate_room(Room(id=room, name=room, kind="public", topic="", creator="system",
-                                          created_at=int(time.time() * 1000)), members or {})
-        finally:
-            if nodes is not None:
-                await store.aclose()
-
-    run_sync(create())
+    ensure_public_rooms(room, members=members, nodes=nodes)
     return room
 
 
