@@ -20,6 +20,7 @@ from ignite_store.backends.base import BaseMessageStore
 from . import fanout
 from .access import Access
 from .limits import ChatLimits
+from .limits import current as current_limits
 from .presence import get_presence
 from .ratelimit import UserBuckets
 from .readstate import ReadMarkers
@@ -95,7 +96,7 @@ def get_services() -> ChatServices:
     loop = asyncio.get_running_loop()
     services = _services.get(loop)
     if services is None:
-        limits = ChatLimits.from_settings()
+        limits = current_limits()
         store = get_store()
         services = _services[loop] = ChatServices(
             store=store, hub=fanout.get_hub(), presence=get_presence(), publisher=ChannelLayerPublisher(),

@@ -14,16 +14,17 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from .forms import SignupForm
+from .limits import current as current_limits
 
 
 def _chat_config(request: HttpRequest, room: str | None) -> dict:
     """The values app.js needs, serialised into the page with json_script."""
-    chat = settings.CHAT
+    limits = current_limits()
     return {
         "user": request.user.get_username(),
         "wsPath": "/ws/chat/",
-        "maxBodyChars": chat["MAX_BODY_CHARS"],
-        "historyPage": min(50, chat["HISTORY_PAGE_MAX"]),
+        "maxBodyChars": limits.max_body_chars,
+        "historyPage": min(50, limits.history_page_max),
         "initialRoom": room,
         "roomUrl": reverse("chat:room", args=["ROOM"]),
         "indexUrl": reverse("chat:index"),
@@ -40,7 +41,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @login_required
 def room(request: HttpRequest, name: str) -> HttpResponse:
     """Deep link to one room (by id): the same page, opening it first; the socket decides who may see it."""
-    if not re.fullmatch(settings.CHAT["ROOM_PATTERN"], name):
+    if not re.fullmatch(current_limits().room_pattern, name):
         raise Http404("No such room name")
     return render(request, "chat/index.html", {"chat_config": _chat_config(request, name)})
 

@@ -121,7 +121,7 @@ class IgniteMessageStore(BaseMessageStore):
         self._reads = Reads(self._session, self._queries)
         self._writes = Writes(self._session, self.schema)
         self._admin = Admin(self._session, self._queries)
-        self._rooms = IgniteRooms(self._arun, self.schema, self.timeout)
+        self._rooms = IgniteRooms(self._session, self.schema)
 
     # Names used by the admin views and by tests.
     messages_table = property(lambda self: self.schema.messages_table)

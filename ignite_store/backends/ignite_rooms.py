@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 
 from ..types import Membership, MembershipChange, MyRoom, Room
 from .ignite_rooms_codec import (
@@ -28,14 +28,12 @@ from .ignite_rooms_codec import (
     user_room_value,
 )
 from .ignite_schema import Schema
-from .ignite_session import TX
-from .pyignite_seam import asql_rows
+from .ignite_session import IgniteSession
 
 IN_CHUNK = 500  # rooms per IN (...) list
 # Ignite allows 100 open transactions per thin-client connection (MaxActiveTxPerConnection), and
 # appends share the connection: room transactions of one event loop wait beyond this many.
 MAX_OPEN_TX = 16
-PAGE_SIZE = 10_000
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -43,15 +41,13 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[start:start + size]
 
 
-Runner = Callable[..., Awaitable]
-
-
 class IgniteRooms:
-    """Room and membership operations, run through the store's runner (pool, timeout, retry, errors)."""
+    """Room and membership operations, run through the store's session (pool, timeout, retry, errors)."""
 
-    def __init__(self, run: Runner, schema: Schema, timeout: float):
-        self._run = run  # run(operation, retry=bool): operation(aio_client) -> awaitable result
-        self.timeout_ms = int(timeout * 1000)
+    def __init__(self, session: IgniteSession, schema: Schema):
+        self._session = session
+        self._run = session.run
+        self._sql = session.rows  # SQL rows decoded by the pyignite seam when it is on, by pyignite otherwise
         self.info_table, self.info_cache = schema.table("ROOM_INFO"), schema.cache("ROOM_INFO")
         self.members_table, self.members_cache = schema.table("MEMBERS"), schema.cache("MEMBERS")
         self.user_rooms_table, self.user_rooms_cache = schema.table("USER_ROOMS"), schema.cache("USER_ROOMS")
@@ -67,7 +63,7 @@ class IgniteRooms:
         slots = self._tx_slots.get(loop)
         if slots is None:
             slots = self._tx_slots[loop] = asyncio.Semaphore(MAX_OPEN_TX)
-        async with slots, client.tx_start(*TX, timeout=self.timeout_ms) as tx:
+        async with slots, self._session.tx(client) as tx:
             yield tx
 
     async def _caches(self, client):
@@ -364,10 +360,3 @@ class IgniteRooms:
         """Store a room's settings as is unless the id exists (import); True when created."""
         _, created = await self.create(room, {})
         return created
-
-    # ---------------------------------------------------------------- plumbing
-    async def _sql(self, query: str, args: list) -> list[list]:
-        async def operation(client):
-            return await asql_rows(client, query, args, page_size=PAGE_SIZE)
-
-        return await self._run(operation, retry=True)
