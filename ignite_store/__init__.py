@@ -19,4 +19,6 @@ from .types import (  # noqa: F401
     Page,
     Room,
     RoomInfo,
+    SearchHit,
+    SearchPage,
 )

@@ -12,7 +12,17 @@ in ascending `seq` order, whatever the paging direction.
 
 from __future__ import annotations
 
-from ..types import AppendResult, Membership, MembershipChange, Message, MyRoom, Page, Room, RoomInfo
+from ..types import (
+    AppendResult,
+    Membership,
+    MembershipChange,
+    Message,
+    MyRoom,
+    Page,
+    Room,
+    RoomInfo,
+    SearchPage,
+)
 
 
 class BaseMessageStore:
@@ -81,6 +91,23 @@ class BaseMessageStore:
 
     async def aafter(self, room: str, after_seq: int, limit: int) -> Page:
         raise NotImplementedError("subclasses of BaseMessageStore must provide an aafter() method")
+
+    # ------------------------------------------------------------------ search
+    def search(self, rooms: list[str], query: str, *, limit: int = 20, author: str | None = None,
+               since: int | None = None, until: int | None = None,
+               cursor: tuple[int, str, int] | None = None) -> SearchPage:
+        """Messages of `rooms` matching `query` (ignite_store.search_text), newest first by (created_at, room, seq).
+
+        The caller decides which rooms may be searched (the store does not authorize). `since`/`until`
+        bound created_at (ms, until exclusive); `cursor` is the previous page's. Deleted messages never
+        match, edited ones match on their current body. Bounded: InvalidMessage for a bad query.
+        """
+        raise NotImplementedError("subclasses of BaseMessageStore must provide a search() method")
+
+    async def asearch(self, rooms: list[str], query: str, *, limit: int = 20, author: str | None = None,
+                      since: int | None = None, until: int | None = None,
+                      cursor: tuple[int, str, int] | None = None) -> SearchPage:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an asearch() method")
 
     # ------------------------------------------------------------------ admin
     def rooms(self) -> list[RoomInfo]:

@@ -85,6 +85,8 @@ class Admin:
                 [room, room, older_than],
             )
             await self.session.sql(f"DELETE FROM {messages} WHERE ROOM = ? AND CREATED_AT < ?", [room, older_than])
+            await self.session.sql(f"DELETE FROM {self.schema.search_table} WHERE ROOM = ? AND CREATED_AT < ?",
+                                   [room, older_than])
         return total
 
     # ---------------------------------------------------------------- cluster

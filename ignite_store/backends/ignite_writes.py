@@ -24,6 +24,7 @@ from .ignite_client import (
 )
 from .ignite_codec import message_from_value, new_message, now_ms, tombstone
 from .ignite_schema import Schema
+from .ignite_search import index_rows
 from .ignite_session import IgniteSession
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ class Writes:
         messages = await client.get_cache(self.schema.messages_cache)
         counters = await client.get_cache(self.schema.rooms_cache)
         idempotency = await client.get_cache(self.schema.idempotency_cache)
+        search = await client.get_cache(self.schema.search_cache)
         async with self.session.tx(client, timeout=tx_timeout) as tx:
             # One get per counter, in sorted order: one get_all locks its keys in parallel, and two
             # processes batching overlapping rooms could each hold a key the other waits for.
@@ -101,7 +103,7 @@ class Writes:
                 last[room] = counter.LAST_SEQ if counter is not None else 0
             seen = await self._seen_client_ids(client, idempotency, batch)
             results: dict[tuple[str, str], AppendResult] = {}
-            new_messages, new_keys = Pairs(), Pairs()
+            new_messages, new_keys, new_terms = Pairs(), Pairs(), Pairs()
             at = now_ms()
             for item in batch:
                 ident = (item.room, item.client_id)
@@ -115,11 +117,14 @@ class Writes:
                 seq = last[item.room] = last[item.room] + 1
                 key, value = new_message(item.room, item.author, item.body, item.client_id, seq, at)
                 new_messages.append((key, value))
+                new_terms += index_rows(item.room, seq, at, item.body)
                 new_keys.append((IdempotencyKey(ROOM=item.room, CLIENT_ID=item.client_id), IdempotencyValue(SEQ=seq)))
                 results[ident] = AppendResult(message_from_value(item.room, seq, value), created=True)
             if new_messages:
                 await messages.put_all(new_messages)
                 await idempotency.put_all(new_keys)
+                if new_terms:
+                    await search.put_all(new_terms)
                 written = {key.ROOM for key, _ in new_messages}
                 await counters.put_all({room: RoomValue(LAST_SEQ=last[room], LAST_AT=at) for room in sorted(written)})
             await tx.commit()
@@ -165,6 +170,7 @@ class Writes:
             messages = await client.get_cache(self.schema.messages_cache)
             rooms = await client.get_cache(self.schema.rooms_cache)
             idempotency = await client.get_cache(self.schema.idempotency_cache)
+            search = await client.get_cache(self.schema.search_cache)
             key = MessageKey(ROOM=room, SEQ=seq)
             async with self.session.tx(client) as tx:
                 counter = await rooms.get(room)  # the counter's lock first, as every append takes it: no deadlock
@@ -174,6 +180,9 @@ class Writes:
                         ID=message.id, AUTHOR=author, BODY=body, CLIENT_ID=client_id,
                         CREATED_AT=created_at, DELETED=bool(message.deleted), DELETED_BY=None,
                     ))
+                    terms = Pairs(index_rows(room, seq, created_at, body)) if not message.deleted else []
+                    if terms:
+                        await search.put_all(terms)
                 # Done even for an existing message, so a re-run repairs a counter left behind.
                 if counter is None or counter.LAST_SEQ < seq:
                     last_at = max(created_at, counter.LAST_AT or 0) if counter is not None else created_at
