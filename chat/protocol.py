@@ -373,7 +373,6 @@ _PARSERS: dict[str, Callable[[dict], Command]] = {
     "read": _parse_read,
     "notify": _parse_notify,
 }
-CLIENT_FRAME_TYPES = frozenset(_PARSERS)
 
 
 def parse_frame(text: str) -> Command:
@@ -394,6 +393,13 @@ def parse_frame(text: str) -> Command:
     if isinstance(version, bool) or version != VERSION:
         raise ProtocolError("unsupported_version", f"this server speaks version {VERSION}", ref=frame_type)
     return parser(data)
+
+
+# Frames whose command, parser and handler live in their own module (it imports ProtocolError from here).
+from . import search_commands  # noqa: E402
+
+_PARSERS.update(search_commands.PARSERS)
+CLIENT_FRAME_TYPES = frozenset(_PARSERS)
 
 
 # ---------------------------------------------------------------- server frames

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from ignite_store import InvalidMessage, StoreUnavailable
 
-from . import room_commands
+from . import room_commands, search_commands
 from .access import Action, Forbidden, Grant
 from .fanout import Outbox, user_channel
 from .protocol import (
@@ -331,4 +331,5 @@ class ChatSession:
         Ping: ping,
         Read: read,
         **room_commands.HANDLERS,
+        **search_commands.HANDLERS,
     }

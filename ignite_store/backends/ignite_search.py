@@ -26,6 +26,7 @@ import functools
 from collections import deque
 from dataclasses import dataclass, field
 
+from ..errors import StoreUnavailable
 from ..search_text import SearchQuery, index_terms
 from ..types import Message, SearchHit, SearchPage
 from .ignite_client import MessageKey, SearchKey
@@ -37,6 +38,7 @@ WINDOW_FIRST = 1024
 WINDOW_GROWTH = 4
 MAX_JOIN_TERMS = 3  # the other terms are checked by the verification
 CANDIDATE_BUDGET = 2000
+FILL_PARALLEL = 16
 VERIFY_BATCH_MAX = 64
 AT_MIN, AT_MAX = -(2**62), 2**62
 
@@ -48,11 +50,16 @@ def index_rows(room: str, seq: int, created_at: int, body: str) -> list[tuple[Se
 
 @dataclass(slots=True)
 class _Stream:
-    """One room's candidates, newest first: a buffer of (created_at, seq) and the next window's top seq."""
+    """One room's candidates, newest first: a buffer of (created_at, seq) and the next window's top seq.
+
+    `bound` is the newest created_at its unread candidates can have: the room's last activity at first,
+    then the candidate read last (created_at does not go back as seq grows).
+    """
 
     room: str
     high: int
     max_at: int
+    bound: int
     window: int = WINDOW_FIRST
     buffer: deque = field(default_factory=deque)
 
@@ -60,8 +67,18 @@ class _Stream:
     def done(self) -> bool:
         return self.high < 1
 
+    @property
+    def waiting(self) -> bool:
+        """Nothing buffered, more to read."""
+        return not self.buffer and not self.done
+
     def head(self) -> tuple[int, str, int]:
         at, seq = self.buffer[0]
+        return at, self.room, seq
+
+    def pop(self) -> tuple[int, str, int]:
+        at, seq = self.buffer.popleft()
+        self.bound = at
         return at, self.room, seq
 
 
@@ -99,21 +116,28 @@ class Search:
         positions: list[tuple[int, str, int]] = []
         examined, last = 0, None
         while True:
-            empty = [s for s in streams if not s.buffer and not s.done]
-            await asyncio.gather(*(self._fill(s, terms, min_at, limit + 1 - len(hits)) for s in empty))
-            batch = _take(streams, min(VERIFY_BATCH_MAX, limit + 1 - len(hits)))
-            if not batch:
-                return SearchPage(hits[:limit], None)  # every stream is exhausted
-            verified = await self._verify(batch, query, author)
-            for position in batch:
-                examined, last = examined + 1, position
-                hit = verified.get((position[1], position[2]))
-                if hit is not None:
-                    hits.append(hit)
-                    positions.append(position)
-                    if len(hits) > limit:
-                        return SearchPage(hits[:limit], positions[limit - 1])
+            blocking = _blocking(streams)
+            if blocking:
+                # Only rooms whose next candidates could be newer than every buffered one are read, the
+                # most recently active first: a search over many rooms reads few of the quiet ones.
+                await asyncio.gather(*(self._fill(s, terms, min_at, limit + 1 - len(hits))
+                                       for s in blocking[:FILL_PARALLEL]))
+            else:
+                batch = _take(streams, min(VERIFY_BATCH_MAX, limit + 1 - len(hits)))
+                if not batch:
+                    return SearchPage(hits[:limit], None)  # every stream is exhausted
+                verified = await self._verify(batch, query, author)
+                for position in batch:
+                    examined, last = examined + 1, position
+                    hit = verified.get((position[1], position[2]))
+                    if hit is not None:
+                        hits.append(hit)
+                        positions.append(position)
+                        if len(hits) > limit:
+                            return SearchPage(hits[:limit], positions[limit - 1])
             if examined >= CANDIDATE_BUDGET or loop.time() > deadline:
+                if last is None:  # the time went on reading the index: no position to resume from
+                    raise StoreUnavailable("the search took too long; add words or pick a room")
                 return SearchPage(hits, last)
 
     async def _streams(self, rooms: list[str], cursor: tuple[int, str, int] | None, max_at: int) -> list[_Stream]:
@@ -127,7 +151,9 @@ class Search:
         streams = []
         for room in rooms:
             counter = found.get(room)
-            high, top = (int(counter.LAST_SEQ or 0) if counter is not None else 0), max_at
+            if counter is None:
+                continue
+            high, top = int(counter.LAST_SEQ or 0), max_at
             if cursor is not None:
                 at, cursor_room, cursor_seq = cursor
                 if room == cursor_room:
@@ -135,7 +161,7 @@ class Search:
                 else:  # (created_at, room) below the cursor's: same millisecond only for a lower room id
                     top = min(top, at if room < cursor_room else at - 1)
             if high >= 1:
-                streams.append(_Stream(room, high, top))
+                streams.append(_Stream(room, high, top, min(top, int(counter.LAST_AT or AT_MAX))))
         return streams
 
     async def _fill(self, stream: _Stream, terms: list[str], min_at: int, need: int) -> None:
@@ -178,16 +204,25 @@ class Search:
         return verified
 
 
+def _blocking(streams: list[_Stream]) -> list[_Stream]:
+    """Streams to read before the next candidate can be taken, the newest bound first."""
+    heads = [s.head() for s in streams if s.buffer]
+    best = max(heads)[:2] if heads else None
+    waiting = [s for s in streams if s.waiting and (best is None or (s.bound, s.room) > best)]
+    waiting.sort(key=lambda s: (s.bound, s.room), reverse=True)
+    return waiting
+
+
 def _take(streams: list[_Stream], count: int) -> list[tuple[int, str, int]]:
-    """Up to `count` candidates in global order; stops at a stream that must be read again first."""
+    """Up to `count` candidates in global order; stops where a stream must be read again first."""
     taken: list[tuple[int, str, int]] = []
     while len(taken) < count:
-        if any(not s.buffer and not s.done for s in streams):
-            break  # its next candidates may be newer than every buffered one
         live = [s for s in streams if s.buffer]
         if not live:
             break
         best = max(live, key=_Stream.head)
-        taken.append(best.head())
-        best.buffer.popleft()
+        head = best.head()
+        if any(s.waiting and (s.bound, s.room) > head[:2] for s in streams):
+            break  # its next candidates may be newer than this one
+        taken.append(best.pop())
     return taken
