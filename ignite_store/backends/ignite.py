@@ -257,11 +257,14 @@ class IgniteMessageStore(BaseMessageStore):
         return self._sync(self.aafter(room, after_seq, limit))
 
     # ================================================================ search (ignite_search)
-    async def asearch(self, rooms: list[str], query: str, *, limit: int = 20, author: str | None = None,
+    async def asearch(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
                       since: int | None = None, until: int | None = None,
                       cursor: tuple[int, str, int] | None = None) -> SearchPage:
-        """Matches of `query` in `rooms`, newest first; bounded by SEARCH_ROOMS_MAX, the page cap and the timeout."""
+        """Matches of `query` in `rooms` (None: the SEARCH_ROOMS_MAX most recently active rooms, for staff),
+        newest first; bounded by SEARCH_ROOMS_MAX, the page cap and the timeout."""
         parsed = parse_query(query)
+        if rooms is None:
+            rooms = await self._admin.active_rooms(SEARCH_ROOMS_MAX)
         if not isinstance(rooms, (list, tuple)) or len(rooms) > SEARCH_ROOMS_MAX:
             raise InvalidMessage("rooms", f"must be a list of at most {SEARCH_ROOMS_MAX} rooms")
         rooms = sorted({validate_room(room, self.limits.room_pattern) for room in rooms})
@@ -284,7 +287,7 @@ class IgniteMessageStore(BaseMessageStore):
         except TimeoutError as e:
             raise StoreUnavailable("the search took longer than the store's timeout") from e
 
-    def search(self, rooms: list[str], query: str, *, limit: int = 20, author: str | None = None,
+    def search(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
                since: int | None = None, until: int | None = None,
                cursor: tuple[int, str, int] | None = None) -> SearchPage:
         return self._sync(self.asearch(rooms, query, limit=limit, author=author, since=since, until=until,
@@ -299,13 +302,13 @@ class IgniteMessageStore(BaseMessageStore):
         return self._sync(self.arooms())
 
     async def arecent(self, limit: int, *, room: str | None = None, author: str | None = None,
-                      search: str | None = None, before: tuple[int, str, int] | None = None) -> list[Message]:
+                      before: tuple[int, str, int] | None = None) -> list[Message]:
         """Newest messages across rooms, keyset-paginated on (created_at, room, seq) descending."""
-        return await self._admin.recent(limit, room=room, author=author, search=search, before=before)
+        return await self._admin.recent(limit, room=room, author=author, before=before)
 
     def recent(self, limit: int, *, room: str | None = None, author: str | None = None,
-               search: str | None = None, before: tuple[int, str, int] | None = None) -> list[Message]:
-        return self._sync(self.arecent(limit, room=room, author=author, search=search, before=before))
+               before: tuple[int, str, int] | None = None) -> list[Message]:
+        return self._sync(self.arecent(limit, room=room, author=author, before=before))
 
     def iter_messages(
         self, *, room: str | None = None, since: int | None = None, until: int | None = None
