@@ -66,14 +66,15 @@ def mentions_from_json(text: str | None) -> tuple[tuple[str, ...], bool, tuple[s
 # ---------------------------------------------------------------- rows and values -> Message
 def _message(id_, room, seq, author, body, client_id, created_at, deleted, change_seq, edited_at, reply_to,
              reactions, mentions) -> Message:
-    if change_seq is None and reply_to is None and mentions is None:  # a plain, never changed message
+    # NULL (and 0, a binary object's default for a long field left unset) means unset: seqs start at 1.
+    if not change_seq and not reply_to and not mentions:  # a plain, never changed message
         return Message(id=id_, room=room, seq=int(seq), author=author, body=body or "", client_id=client_id,
                        created_at=int(created_at), deleted=bool(deleted))
     named, room_mention, _ = mentions_from_json(mentions)
     return Message(
         id=id_, room=room, seq=int(seq), author=author, body=body or "", client_id=client_id,
         created_at=int(created_at), deleted=bool(deleted), change_seq=int(change_seq or 0),
-        edited_at=None if edited_at is None else int(edited_at), reply_to=None if reply_to is None else int(reply_to),
+        edited_at=int(edited_at) if edited_at else None, reply_to=int(reply_to) if reply_to else None,
         reactions=reactions_view(reactions), mentions=named, mentions_room=room_mention,
     )
 
