@@ -304,7 +304,7 @@ export function setupMessageActions({ logs, input, me, rooms, send, limits, conf
   }
 
   /** Scroll to message `seq` of `room` and highlight it; load the page around it when it is not loaded. */
-  function jumpTo(room, seq) {
+  function jumpTo(room, seq, attempt = 0) {
     if (!Number.isInteger(seq)) return;
     const row = room.rows.get(seq);
     if (row) {
@@ -312,7 +312,7 @@ export function setupMessageActions({ logs, input, me, rooms, send, limits, conf
       return;
     }
     if (room.historyRequest || !room.joined) {
-      setTimeout(() => room.historyRequest || !room.joined ? null : jumpTo(room, seq), 400);
+      if (attempt < 25) setTimeout(() => jumpTo(room, seq, attempt + 1), 400); // a page is on its way
       return;
     }
     room.jumpTarget = seq;

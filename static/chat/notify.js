@@ -7,6 +7,8 @@ const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
 const interpolate = window.interpolate || ((fmt, obj) => fmt.replace(/%\((\w+)\)s/g, (_, k) => String(obj[k])));
 
 const BODY_CHARS = 140;
+const SVG_NS = "http://www.w3.org/2000/svg";
+const BELL = "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z";
 const REMEMBER = 500; // message keys remembered to notify once
 
 function el(tag, className, text) {
@@ -14,6 +16,19 @@ function el(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+function bellIcon() {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "16");
+  svg.setAttribute("height", "16");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(SVG_NS, "path");
+  path.setAttribute("d", BELL);
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
 }
 
 /** The "@2" badge of a room with unread mentions of the user. */
@@ -39,9 +54,12 @@ export function setupNotifications({ me, prefs, container, openRoom, toast }) {
   button.hidden = !supported;
   container.append(button);
 
+  const label = el("span");
+  button.append(bellIcon(), label);
+
   function render() {
     button.setAttribute("aria-pressed", String(enabled));
-    button.textContent = enabled ? gettext("Notifications on") : gettext("Turn on notifications");
+    label.textContent = enabled ? gettext("Notifications on") : gettext("Turn on notifications");
     button.title = enabled
       ? gettext("You get a notification for mentions while this tab is hidden. Click to turn off.")
       : gettext("Get a browser notification when someone mentions you.");

@@ -230,8 +230,11 @@ export class Room {
   replaceMessage(msg) {
     const existing = this.messages.get(msg.seq);
     if (!existing) return false;
-    if ((msg.change_seq || 0) < (existing.change_seq || 0)) return true;
-    if ((msg.change_seq || 0) === (existing.change_seq || 0) && !(msg.deleted && !existing.deleted)) return true;
+    const incoming = msg.change_seq || 0;
+    const current = existing.change_seq || 0;
+    if (incoming < current) return true;
+    // The same version again changes nothing, unless ours was built from an ack (no mentions, no preview).
+    if (incoming === current && !existing.local && !(msg.deleted && !existing.deleted)) return true;
     const clean = { ...msg, status: "confirmed" };
     this.messages.set(msg.seq, clean);
     updateMessageElement(this.rows.get(msg.seq), clean);
@@ -270,7 +273,7 @@ export class Room {
   acknowledge(ack) {
     const entry = this.pending.get(ack.client_id);
     if (!entry) return;
-    this.insert([{ ...entry.msg, id: ack.id, seq: ack.seq, created_at: ack.created_at, deleted: false }]);
+    this.insert([{ ...entry.msg, id: ack.id, seq: ack.seq, created_at: ack.created_at, deleted: false, local: true }]);
   }
 
   /** Show "New messages" above the first message of someone else after `seq` (null: none). */
