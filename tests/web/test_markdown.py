@@ -66,7 +66,8 @@ def test_inline_formatting(md):
 def test_plain_text_and_lines_stay_as_typed(md):
     assert md("Hi Bo!\nSecond line") == '<p class="md-p">Hi Bo!\nSecond line</p>'
     assert md.page.evaluate("text()") == "Hi Bo!\nSecond line"
-    assert md("snake_case_name and 2*3*4 and a * b") == '<p class="md-p">snake_case_name and 2<em class="md-em">3</em>4 and a * b</p>'
+    assert md("snake_case_name and 2*3*4 and a * b") == (
+        '<p class="md-p">snake_case_name and 2<em class="md-em">3</em>4 and a * b</p>')
     assert md(r"\*not em\* and \`tick\`") == '<p class="md-p">*not em* and `tick`</p>'
 
 
