@@ -3,6 +3,7 @@
 
 import { applyChangesPage, applyUpdate, changesPending, changesRequest, joinCursor, noteJoined } from "./changes.js";
 import { errorText, setupDialogs } from "./dialogs.js";
+import { setupMentionComplete } from "./mention_complete.js";
 import { setupMessageActions } from "./message_actions.js";
 import { mentionsMe } from "./message_parts.js";
 import { setupNotifications } from "./notify.js";
@@ -35,6 +36,7 @@ let wanted = config.initialRoom || prefs.active; // opened once the first `rooms
 let listedOnce = false;
 const chrome = ui.setupChrome(me);
 const dialogs = setupDialogs({ send: (frame) => socket.send(frame), joinRoom: openDirectoryRoom, openDirect, me });
+setupMentionComplete({ input, me, activeRoom: () => activeRoom() }); // before the composer's keys: Enter picks a name
 const actions = setupMessageActions({
   logs, input, me, rooms, send: (frame) => socket.send(frame), limits: () => limits, confirm: dialogs.confirm,
   toast: ui.toast, newClientId, historyPage: config.historyPage,

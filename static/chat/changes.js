@@ -20,9 +20,25 @@ export function joinCursor(room) {
   return { after: room.lastSeq, after_change: room.lastChange };
 }
 
+const EXCERPT_CHARS = 140;
+
+/** Replies shown below keep quoting the original as it is now (edited or deleted). */
+function refreshReplies(room, original) {
+  const flat = original.deleted ? "" : String(original.body || "").replace(/\s+/g, " ").trim();
+  const preview = { seq: original.seq, author: original.author, excerpt: flat.slice(0, EXCERPT_CHARS),
+    deleted: Boolean(original.deleted) };
+  for (const msg of room.messages.values()) {
+    if (msg.reply_to !== original.seq || !msg.reply_preview) continue;
+    const { excerpt, deleted } = msg.reply_preview;
+    if (excerpt === preview.excerpt && deleted === preview.deleted) continue;
+    room.replaceMessage({ ...msg, reply_preview: preview, local: true }, true);
+  }
+}
+
 /** A live `update`: apply the message's state; true when changes were missed before it. */
 export function applyUpdate(room, msg) {
   room.replaceMessage(msg);
+  refreshReplies(room, msg);
   const changeSeq = msg.change_seq;
   if (!Number.isInteger(changeSeq)) return false;
   if (room.synced && changeSeq > room.lastChange + 1) return true; // the cursor waits for the catch-up
@@ -37,6 +53,7 @@ export function applyChangesPage(room, frame) {
   for (const msg of messages) {
     if (!msg || !Number.isInteger(msg.seq)) continue;
     room.replaceMessage(msg);
+  refreshReplies(room, msg);
     if (Number.isInteger(msg.change_seq)) top = Math.max(top, msg.change_seq);
   }
   if (!frame.has_more && Number.isInteger(frame.last_change_seq)) top = Math.max(top, frame.last_change_seq);

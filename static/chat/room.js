@@ -227,9 +227,14 @@ export class Room {
    * A message's whole current state (an `update`, a `changes` page, or a page that overlaps what is
    * shown); an older state than the one shown (lower change_seq) is ignored. False when not loaded.
    */
-  replaceMessage(msg) {
+  replaceMessage(msg, force = false) {
     const existing = this.messages.get(msg.seq);
     if (!existing) return false;
+    if (force) {
+      this.messages.set(msg.seq, msg);
+      updateMessageElement(this.rows.get(msg.seq), msg);
+      return true;
+    }
     const incoming = msg.change_seq || 0;
     const current = existing.change_seq || 0;
     if (incoming < current) return true;
