@@ -77,12 +77,12 @@ export class Room {
     if (typeof entry.topic === "string") this.topic = entry.topic;
     if (["all", "mentions", "none"].includes(entry.notify)) this.notify = entry.notify;
     if (entry.role !== undefined) this.role = entry.role;
+    if (Number.isInteger(entry.last_seq)) this.knownLastSeq = Math.max(this.knownLastSeq, entry.last_seq);
+    if (Number.isInteger(entry.last_read_seq)) this.noteRead(entry.last_read_seq);
     if (Number.isInteger(entry.mentions)) {
       this.mentionsListed = entry.mentions; // counts the live events seen so far too
       this.mentionSeqs.clear();
     }
-    if (Number.isInteger(entry.last_read_seq)) this.noteRead(entry.last_read_seq);
-    if (Number.isInteger(entry.last_seq)) this.knownLastSeq = Math.max(this.knownLastSeq, entry.last_seq);
     this.log?.setAttribute("aria-label", `Messages in ${this.title}`);
   }
 

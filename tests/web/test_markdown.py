@@ -7,14 +7,11 @@ import time
 
 import pytest
 
-from tests.fixtures.daphne import BASE_DIR
+from .modules import module_page
 
 pytestmark = pytest.mark.browser
 
-ORIGIN = "http://md.test"
-STATIC = BASE_DIR / "static"
-PAGE = """<!doctype html><meta charset="utf-8"><div id="out" style="white-space: pre-wrap"></div>
-<script type="module">
+SCRIPT = """
 import { renderMarkdown, safeUrl } from "/static/chat/markdown.js";
 window.md = (text, ctx) => {
   const out = document.getElementById("out");
@@ -23,29 +20,13 @@ window.md = (text, ctx) => {
 };
 window.text = () => document.getElementById("out").innerText;
 window.safeUrl = safeUrl;
-window.ready = true;
-</script>"""
+"""
 
 
 @pytest.fixture(scope="module")
 def md(browser):
     """A page with the module loaded; md(text) -> the HTML it built."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("dialog", lambda d: (page.errors.append(f"dialog {d.message}"), d.dismiss()))
-
-    def serve(route):
-        path = route.request.url.removeprefix(ORIGIN)
-        if path == "/":
-            route.fulfill(body=PAGE, content_type="text/html")
-        else:
-            route.fulfill(path=str(STATIC / path.removeprefix("/static/")), content_type="text/javascript")
-
-    page.route(f"{ORIGIN}/**", serve)
-    page.goto(f"{ORIGIN}/")
-    page.wait_for_function("window.ready === true")
+    page = module_page(browser, SCRIPT)
 
     def render(text: str, ctx: dict | None = None) -> str:
         return page.evaluate("([t, c]) => md(t, c)", [text, ctx])
@@ -53,7 +34,7 @@ def md(browser):
     render.page = page
     yield render
     assert not page.errors
-    context.close()
+    page.context.close()
 
 
 def test_inline_formatting(md):
