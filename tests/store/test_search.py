@@ -97,3 +97,17 @@ def test_regex_and_sql_wildcards_are_literal(store, room):
     assert seqs(store.search([room], "100%")) == [(room, 1)]
     assert seqs(store.search([room], ".* 100")) == [(room, 1)]  # separators, not a pattern
     assert seqs(store.search([room], "a_b case")) == [(room, 3)]  # "_" is no wildcard: words a, b, case
+
+
+def test_edited_messages_match_on_their_current_body_only(store, room):
+    post(store, room, ["the old wording", "unrelated"])
+    store.edit(room, 1, "the new phrasing 회의록", "e-1", author="ana")
+    assert seqs(store.search([room], "old")) == []
+    assert seqs(store.search([room], "phrasing")) == [(room, 1)]
+    assert seqs(store.search([room], "회의")) == [(room, 1)]
+
+
+def test_a_message_deleted_by_its_author_never_matches(store, room):
+    post(store, room, ["oops typo here", "typo again"])
+    store._sync(store.adelete_own(room, 1, "d-1", author="ana"))
+    assert seqs(store.search([room], "typo")) == [(room, 2)]
