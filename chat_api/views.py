@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -100,9 +101,10 @@ async def tokens(request: HttpRequest) -> HttpResponse:
         else:
             key, value = await action(user, request.POST)
             shown[key] = value
-    context = {**await _context(user), **shown, "base": request.build_absolute_uri("/")[:-1]}
+    context = {**await _context(user), **shown, "user": user, "base": request.build_absolute_uri("/")[:-1]}
     status = 400 if "error" in shown else 200
-    return render(request, "chat_api/tokens.html", context, status=status)
+    # In a thread: the template's context processors may touch the database (request.user and the like).
+    return await sync_to_async(render)(request, "chat_api/tokens.html", context, status=status)
 
 
 async def docs(request: HttpRequest) -> HttpResponse:

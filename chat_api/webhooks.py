@@ -44,8 +44,13 @@ async def post(request: HttpRequest, token: str, payload: schemas.WebhookIn) -> 
     if int(request.META.get("CONTENT_LENGTH") or 0) > limits.max_request_bytes:
         raise ProtocolError("too_large", f"the request body is over {limits.max_request_bytes} bytes")
     await get_limiter().take(Bucket(f"hook:{prefix}", limits.webhook_rate_per_second, limits.webhook_burst))
-    cmd = parse_command("send", {"room": hook.room, "body": payload.text,
-                                 "client_id": payload.client_id or uuid.uuid4().hex}, Send)
+    try:
+        cmd = parse_command("send", {"room": hook.room, "body": payload.text,
+                                     "client_id": payload.client_id or uuid.uuid4().hex}, Send)
+    except ProtocolError as e:
+        if e.field == "body":
+            e.field = "text"  # the webhook's name for it
+        raise
     await Webhook.objects.filter(pk=hook.pk).aupdate(last_used_at=timezone.now())
     me = Answers(hook.bot.get_username(), get_services())
     return await post_message(me, cmd.room, cmd.body, cmd.client_id, hook.bot.pk)
