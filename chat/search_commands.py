@@ -21,7 +21,7 @@ from .limits import current
 from .protocol import ProtocolError
 
 if TYPE_CHECKING:
-    from .service import ChatSession
+    from .actor import Actor
 
 SEARCH_LIMIT_DEFAULT = 20
 SEARCH_LIMIT_MAX = 50
@@ -94,7 +94,7 @@ def results_frame(cmd: Search, page: SearchPage, names: dict[str, str]) -> dict:
             "cursor": encode_cursor(page.cursor)}
 
 
-async def search(session: ChatSession, cmd: Search) -> None:
+async def search(session: Actor, cmd: Search) -> None:
     """Search the rooms the user may read (checked now), newest first, one page."""
     from .room_commands import peers  # chat.protocol imports this module; room_commands imports chat.protocol
 
