@@ -4,19 +4,19 @@ A ChatSession knows nothing of WebSockets: it receives parsed commands and emits
 through an Outbox, and gets every collaborator (store, hub, presence, access, limits) from the
 ChatServices it is given, so its rules are tested without a socket (tests/chat/test_session_unit.py).
 Every read and write of a room goes through `self.authorize`, i.e. chat.access.Access.authorize.
-Room management (create, invite, remove, DMs, directory) is in chat.room_commands.
+Room management (create, invite, remove, DMs, directory) is in chat.room_commands; edits, deletions,
+reactions, the catch-up of changes and @mentions in chat.message_changes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
 
-from ignite_store import InvalidMessage, StoreUnavailable
+from ignite_store import ChangeRefused, InvalidMessage, StoreUnavailable
 
-from . import room_commands
+from . import message_changes, room_commands
 from .access import Action, Forbidden, Grant
 from .fanout import Outbox, user_channel
 from .protocol import (
@@ -35,7 +35,7 @@ from .protocol import (
     message_frame,
     page_frame,
 )
-from .ratelimit import TokenBucket
+from .ratelimit import TokenBucket, retry_after
 from .services import ChatServices
 
 logger = logging.getLogger(__name__)
@@ -44,11 +44,6 @@ logger = logging.getLogger(__name__)
 def presence_frame(room: str, users: list[str], event: str, user: str | None) -> dict:
     """A `presence` frame: the full list, so every frame heals whatever a client missed."""
     return {"type": "presence", "room": room, "users": users, "event": event, "user": user}
-
-
-def retry_after(wait: float) -> float:
-    """Seconds to wait, rounded up to the millisecond: never 0 for a refused frame."""
-    return math.ceil(wait * 1000) / 1000
 
 
 class ChatSession:
@@ -146,20 +141,23 @@ class ChatSession:
                 raise ProtocolError("unavailable", "live updates are unavailable, retry", ref="join",
                                     room=room) from e
         try:
-            last_seq = await self.services.store.alast_seq(room)
+            last_seq, last_change_seq = await self.services.store.aheads(room)
         except StoreUnavailable as e:
             if first:
                 await hub.leave(room, self.outbox)
             raise ProtocolError("store_unavailable", "history is unavailable, retry", ref="join", room=room) from e
         self.rooms.add(room)
         await self.emit({
-            "type": "joined", "room": room, "last_seq": last_seq, "name": grant.room.name, "kind": grant.room.kind,
+            "type": "joined", "room": room, "last_seq": last_seq, "last_change_seq": last_change_seq,
+            "name": grant.room.name, "kind": grant.room.kind,
             "topic": grant.room.topic, "role": grant.role,
             "last_read_seq": grant.membership.last_read_seq if grant.membership else 0,
         })
         await self._enter_presence(room, first)
         if cmd.after is not None:
             await self._catchup(room, cmd.after, "join")
+        if cmd.after_change is not None:
+            await message_changes.send_changes(self, room, cmd.after_change, "join")
 
     async def _enter_presence(self, room: str, first: bool) -> None:
         presence = self.services.presence
@@ -238,8 +236,17 @@ class ChatSession:
         if wait:
             raise ProtocolError("rate_limited", "slow down", ref="send", room=cmd.room, client_id=cmd.client_id,
                                 retry_after=retry_after(wait))
+        mentions = await message_changes.mentions_of(self, grant, cmd.body)  # nothing to do without "@"
         try:
-            result = await self.services.store.aappend(cmd.room, self.username, cmd.body, cmd.client_id)
+            if cmd.reply_to is None and not mentions:
+                result = await self.services.store.aappend(cmd.room, self.username, cmd.body, cmd.client_id)
+            else:
+                result = await self.services.store.aappend(
+                    cmd.room, self.username, cmd.body, cmd.client_id, reply_to=cmd.reply_to,
+                    mentions=mentions.users, mentions_room=mentions.room, notified=mentions.notified)
+        except ChangeRefused as e:
+            raise ProtocolError(e.code, e.detail, ref="send", room=cmd.room, client_id=cmd.client_id,
+                                seq=cmd.reply_to) from e
         except StoreUnavailable as e:
             raise ProtocolError(
                 "store_unavailable", "the message was not stored, retry with the same client_id",
@@ -255,6 +262,8 @@ class ChatSession:
             "id": message.id, "seq": message.seq, "created_at": message.created_at,
         })
         await self.publish(message.room, message_frame(message))
+        if mentions and result.created:
+            await message_changes.publish_mentions(self, message, mentions.notified)
         if grant.room.kind == "direct" and message.seq == 1 and result.created:
             await room_commands.announce_direct(self, grant.room)
 
@@ -264,7 +273,9 @@ class ChatSession:
         await self.authorize(cmd.room, Action.READ, "history")
         store = self.services.store
         try:
-            if cmd.before is None:
+            if cmd.around is not None:
+                page = await store.aaround(cmd.room, cmd.around, cmd.limit)
+            elif cmd.before is None:
                 page = await store.alatest(cmd.room, cmd.limit)
             else:
                 page = await store.abefore(cmd.room, cmd.before, cmd.limit)
@@ -272,12 +283,17 @@ class ChatSession:
             raise ProtocolError("store_unavailable", "history is unavailable, retry", ref="history",
                                 room=cmd.room) from e
         frame, _ = page_frame("history", cmd.room, page.messages, page.has_more, keep="newest")
+        if cmd.around is not None:
+            frame["around"], frame["has_newer"] = cmd.around, page.has_newer
         await self.emit(frame)
 
     async def catchup(self, cmd: Catchup) -> None:
         """Everything after `after`, in pages."""
         self._require_joined(cmd.room, "catchup")
-        await self._catchup(cmd.room, cmd.after, "catchup")
+        if cmd.after is not None:
+            await self._catchup(cmd.room, cmd.after, "catchup")
+        if cmd.after_change is not None:
+            await message_changes.send_changes(self, cmd.room, cmd.after_change, "catchup")
 
     async def _catchup(self, room: str, after: int, ref: str) -> None:
         store, size = self.services.store, self.services.limits.catchup_page
@@ -331,4 +347,5 @@ class ChatSession:
         Ping: ping,
         Read: read,
         **room_commands.HANDLERS,
+        **message_changes.HANDLERS,
     }
