@@ -21,6 +21,7 @@ from .protocol_changes import DeleteMessage, Edit, React, changed_frame, changes
 from .ratelimit import retry_after
 
 if TYPE_CHECKING:
+    from .actor import Actor
     from .service import ChatSession
 
 
@@ -108,7 +109,7 @@ async def send_changes(session: ChatSession, room: str, after_change: int, ref: 
 
 
 # ---------------------------------------------------------------- mentions of a send
-async def mentions_of(session: ChatSession, grant: Grant, body: str) -> mention_rules.Mentions:
+async def mentions_of(session: Actor, grant: Grant, body: str) -> mention_rules.Mentions:
     """Who a body mentions among the room's members (a body without "@" costs nothing)."""
     names = mention_rules.candidate_names(body)
     if not names:
@@ -127,7 +128,7 @@ async def mentions_of(session: ChatSession, grant: Grant, body: str) -> mention_
     return mention_rules.resolve(names, members, session.username, room_members=room_members)
 
 
-async def _room_mention_members(session: ChatSession, grant: Grant) -> list[str] | None:
+async def _room_mention_members(session: Actor, grant: Grant) -> list[str] | None:
     """Every member, when this user may use @room here; None when not."""
     store, limit = session.services.store, session.services.limits.room_mention_max_members
     if grant.role in ("owner", "admin"):
@@ -136,7 +137,7 @@ async def _room_mention_members(session: ChatSession, grant: Grant) -> list[str]
     return None if len(found) >= limit else [m.user for m in found]
 
 
-async def publish_mentions(session: ChatSession, message: Message, mentioned: tuple[str, ...]) -> None:
+async def publish_mentions(session: Actor, message: Message, mentioned: tuple[str, ...]) -> None:
     """A `mention` frame to every socket of each mentioned member (their own channel)."""
     frame = mention_frame(message)
     for user in mentioned:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 
 import orjson
 
@@ -199,6 +200,7 @@ Command = (
     Join | Leave | Send | History | Catchup | Typing | Ping | ListRooms | Directory | CreateRoom | OpenDirect
     | Invite | RemoveMember | LeaveRoom | ArchiveRoom | UpdateRoom | Members | Read | SetNotify
 )
+C = TypeVar("C", bound=Command)
 DIRECTORY_LIMIT_MAX = 100
 
 
@@ -402,6 +404,14 @@ def _parsers() -> dict[str, Callable[[dict], object]]:
 
 def client_frame_types() -> frozenset[str]:
     return frozenset(_parsers())
+
+
+def parse_command(frame_type: str, fields: dict, expected: type[C]) -> C:
+    """Validate a command's fields given without a frame (the HTTP API): the socket's rules and error codes."""
+    command = _parsers()[frame_type](fields)
+    if not isinstance(command, expected):
+        raise TypeError(f"{frame_type} parses to {type(command).__name__}, not {expected.__name__}")
+    return command
 
 
 def parse_frame(text: str):
