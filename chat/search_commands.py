@@ -19,6 +19,7 @@ from ignite_store.validation import validate_author, validate_room, validate_seq
 from .access import Action
 from .limits import current
 from .protocol import ProtocolError
+from .room_commands import peers
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -96,8 +97,6 @@ def results_frame(cmd: Search, page: SearchPage, names: dict[str, str]) -> dict:
 
 async def search(session: Actor, cmd: Search) -> None:
     """Search the rooms the user may read (checked now), newest first, one page."""
-    from .room_commands import peers  # chat.protocol imports this module; room_commands imports chat.protocol
-
     if cmd.room is not None:
         grant = await session.authorize(cmd.room, Action.READ, "search", fresh=True)
         grants = [grant]

@@ -61,6 +61,9 @@ class FakeStore:
     async def alast_seq(self, room):
         return len(self.messages.get(room, []))
 
+    async def aheads(self, room):
+        return len(self.messages.get(room, [])), 0
+
     async def aappend(self, room, author, body, client_id):
         log = self.messages.setdefault(room, [])
         message = Message(f"id{len(log) + 1}", room, len(log) + 1, author, body, client_id, 1000)
