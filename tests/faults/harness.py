@@ -19,6 +19,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 OPEN_TIMEOUT = 10.0
+# The client's reorder window (docs/protocol.md, "Ordering and gaps"; static/chat/room.js uses the same):
+# a live message past last + 1 waits this long for the missing seqs before a catch-up is asked for.
+REORDER_SECONDS = 0.3
 RETRY_CODES = {"store_unavailable", "rate_limited", "internal", "not_joined"}
 
 
@@ -48,6 +51,7 @@ class LoadClient:
                  retry_after: float = 0.5):
         self.name, self.cookie, self.servers, self.rooms = name, cookie, list(servers), list(rooms)
         self.rate, self.retry_after = rate, retry_after
+        self.reorder_seconds = REORDER_SECONDS  # 0: the old rule (catch up at once on seq > last + 1)
         self.body_size = 0  # pad bodies to this many characters (slow-consumer scenario)
         self.sends: dict[str, SendRecord] = {}
         self.base: dict[str, int] = {}  # last_seq when first joined: everything after must be delivered
@@ -56,7 +60,11 @@ class LoadClient:
         self.buffered: dict[str, dict[int, dict]] = {r: {} for r in rooms}
         self.catching_up: set[str] = set()
         self.raw_duplicates = 0
-        self.gaps_detected = 0
+        self.gaps_detected = 0  # gaps still open when the reorder window ended (each asked a catch-up)
+        self.gaps_reordered = 0  # gaps filled live within the reorder window (no catch-up needed)
+        self.catchup_requests = 0  # every catchup frame sent (gap, heads, final sync)
+        self.heads_frames: list[float] = []  # when `heads` frames arrived (the channel layer came back)
+        self._gap_timers: dict[str, asyncio.TimerHandle] = {}
         self.filled_from_store = 0
         self.live_stamps: list[float] = []  # when messages were delivered from the live fan-out
         self.reconnects = 0
@@ -111,6 +119,8 @@ class LoadClient:
     async def close(self) -> None:
         """Stop every task and close the socket."""
         self._stop = True
+        for timer in self._gap_timers.values():
+            timer.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -201,6 +211,11 @@ class LoadClient:
             if not frame["has_more"]:
                 self.catching_up.discard(room)
                 await self._maybe_fill(room)
+        elif kind == "heads":
+            self.heads_frames.append(time.monotonic())
+            for room, head in frame["rooms"].items():
+                if room in self.last and head["last_seq"] > self.last[room] and room not in self.catching_up:
+                    await self._request_catchup(room)
 
     def _receive(self, message: dict, *, from_store: bool) -> None:
         room, seq = message["room"], message["seq"]
@@ -220,11 +235,26 @@ class LoadClient:
                 self.live_stamps.append(time.monotonic())
 
     async def _maybe_fill(self, room: str) -> None:
-        if self.buffered[room] and room not in self.catching_up:
-            self.gaps_detected += 1  # seq > last + 1: fill from Ignite
+        """A gap (seq > last + 1) waits REORDER_SECONDS for the missing seqs, then is filled from Ignite."""
+        if not self.buffered[room]:
+            timer = self._gap_timers.pop(room, None)
+            if timer is not None:
+                timer.cancel()
+                self.gaps_reordered += 1
+            return
+        if room not in self.catching_up and room not in self._gap_timers:
+            loop = asyncio.get_running_loop()
+            self._gap_timers[room] = loop.call_later(self.reorder_seconds,
+                                                     lambda: loop.create_task(self._gap_due(room)))
+
+    async def _gap_due(self, room: str) -> None:
+        self._gap_timers.pop(room, None)
+        if self.buffered[room] and room not in self.catching_up and not self._stop:
+            self.gaps_detected += 1
             await self._request_catchup(room)
 
     async def _request_catchup(self, room: str) -> None:
+        self.catchup_requests += 1
         self.catching_up.add(room)
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(json.dumps({"type": "catchup", "room": room, "after": self.last[room]}))
@@ -363,6 +393,8 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
         "delivered_duplicates": delivered_dups,
         "wire_duplicates_dropped": sum(c.raw_duplicates for c in clients),
         "gaps_detected": sum(c.gaps_detected for c in clients),
+        "gaps_reordered_in_window": sum(c.gaps_reordered for c in clients),
+        "catchup_requests": sum(c.catchup_requests for c in clients),
         "filled_from_ignite": sum(c.filled_from_store for c in clients),
         "reconnects": sum(c.reconnects for c in clients),
         "ack_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,

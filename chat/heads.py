@@ -1,0 +1,27 @@
+"""The heads of rooms (their last seq), read once per room however many sockets ask at the same moment.
+
+After the channel layer lost events (chat.fanout.RoomHub.resync) every socket of a process asks for
+the heads of its rooms at once; one Ignite read per room serves them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ignite_store.backends.base import BaseMessageStore
+
+
+class RoomHeads:
+    """Single-flight reads of a room's last seq: callers that arrive while a read runs share it."""
+
+    def __init__(self, store: BaseMessageStore):
+        self.store = store
+        self._reads: dict[str, asyncio.Future[int]] = {}
+
+    async def last_seq(self, room: str) -> int:
+        """The room's last stored seq, from a read that is running or starts now (only resyncs call this)."""
+        read = self._reads.get(room)
+        if read is None:
+            read = self._reads[room] = asyncio.ensure_future(self.store.alast_seq(room))
+            read.add_done_callback(lambda _: self._reads.pop(room, None))
+        return await asyncio.shield(read)
