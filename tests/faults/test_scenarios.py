@@ -7,14 +7,17 @@ Order matters: each scenario leaves the shared fault rig healthy; the full Ignit
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 
 import pytest
 
+from ignite_store.server.supervisor import read_state
+
 from .conftest import finish, record_figures, run_clients
 from .harness import ack_stall, check
-from .servers import ignite_status
+from .servers import ignite_status, ignite_status_json
 
 SHORT = {"clients": 4, "rooms": 2, "rate": 8.0, "before": 2.0, "after": 4.0}
 LONG = {"clients": 12, "rooms": 4, "rate": 4.0, "before": 10.0, "after": 30.0}  # under the box's capacity
@@ -129,6 +132,65 @@ async def test_kill_one_ignite_node_loses_nothing_acked(fault_rig, profile):
     finally:
         await asyncio.gather(*(c.close() for c in clients))
         store.close()
+
+
+# ---------------------------------------------------------------- 1b: kill -9 one node, the supervisor heals it
+
+@pytest.mark.parametrize("profile", PROFILES)
+async def test_killed_node_is_restarted_by_the_supervisor_and_rejoins_without_an_operator(fault_rig, profile):
+    cluster = fault_rig.cluster
+    rooms = new_rooms(max(profile["rooms"], 4))
+    clients = fault_rig.clients(profile["clients"], rooms, rate=profile["rate"], first_user=8)
+    store = fault_rig.store()
+    supervisor = cluster.supervisor(1, min_backoff=1.0)
+    stop = threading.Event()
+    watcher = threading.Thread(target=supervisor.run, args=(stop, 0.5), daemon=True)
+    restarts_before = supervisor.restarts
+    try:
+        await run_clients(clients)
+        watcher.start()
+        await asyncio.sleep(profile["before"])
+        fault_at = time.monotonic()
+        await asyncio.to_thread(cluster.kill, 1)
+        back = await asyncio.to_thread(_wait, lambda: supervisor.restarts > restarts_before, 180)
+        healthy = await asyncio.to_thread(_wait_healthy, fault_rig, 90.0)
+        healthy_s = time.monotonic() - fault_at
+        await asyncio.sleep(profile["after"] / 2)
+        stop.set()
+        await finish(clients, store, rooms)
+        report = await asyncio.to_thread(check, store, clients, rooms)
+        status = await asyncio.to_thread(ignite_status_json, fault_rig.site.env, fault_rig.nodes,
+                                         cluster.home)
+        restarts = {r["node"]: r for r in status.get("restarts", [])}
+        record_figures(f"ignite_supervised_{profile_name(profile)}", {
+            **report.figures, **ack_stall(clients, fault_at),
+            "restarted_by_supervisor_after_s": None if back is None else round(back, 1),
+            "restart_took_s": supervisor_last(cluster, 1).get("seconds"),
+            "healthy_again_after_s": round(healthy_s, 1), "status_after": healthy,
+            "status_reports_restarts": restarts.get("node-1", {}).get("restarts"),
+            "baseline_after": await asyncio.to_thread(cluster.baseline)})
+        report.assert_ok()
+        assert back is not None and healthy == 0
+        assert restarts["node-1"]["restarts"] == supervisor.restarts > restarts_before
+    finally:
+        stop.set()
+        await asyncio.gather(*(c.close() for c in clients))
+        store.close()
+        if not cluster.is_alive(1):
+            await asyncio.to_thread(cluster.start_node, 1)
+
+
+def supervisor_last(cluster, i: int) -> dict:
+    return read_state(cluster.node_dir(i)).get("last", {})
+
+
+def _wait(predicate, timeout: float) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.2)
+    return None
 
 
 def _wait_healthy(rig, timeout: float) -> int:

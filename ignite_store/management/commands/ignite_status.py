@@ -8,13 +8,16 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ignite_store import stores
 from ignite_store.cluster_report import EXIT_CODES, UNREACHABLE, format_duration
 from ignite_store.errors import StoreError
 from ignite_store.server.jvm import quiet_pyignite
+from ignite_store.server.supervisor import read_state
 
 
 def table(headers: list[str], rows: list[list]) -> list[str]:
@@ -62,12 +65,28 @@ def format_report(report: dict) -> str:
         spread = ", ".join(f"{n['consistent_id']} {n['primary']}p/{n['backup']}b" for n in group["nodes"]) or "-"
         rows.append([group["group"], group["partitions"], spread, len(group["without_backup"]), len(group["lost"])])
     lines += table(["GROUP", "PARTS", "PRIMARY/BACKUP PER NODE", "NO BACKUP", "LOST"], rows)
+    restarts = report.get("restarts") or []
+    if restarts:
+        lines += ["", "Restarts by the node supervisor (ignite_node supervise)"]
+        lines += table(["NODE", "RESTARTS", "LAST", "REASON", "OK"],
+                       [[r["node"], r["restarts"], r["last"].get("at", "-"), r["last"].get("reason", "-"),
+                         "yes" if r["last"].get("ok") else "no"] for r in restarts])
     messages = report["messages"]
     if messages.get("error"):
         lines += ["", f"Messages: unknown ({messages['error']})"]
     else:
         lines += ["", f"Messages: {messages['total']} in {messages['rooms']} rooms"]
     return "\n".join(lines)
+
+
+def local_restarts() -> list[dict]:
+    """The supervisor records of the local nodes (settings.IGNITE_SERVER's home), oldest node first."""
+    conf = getattr(settings, "IGNITE_SERVER", None) or {}
+    home = Path(conf.get("HOME", "")) if conf.get("HOME") else None
+    if home is None or not home.is_dir():
+        return []
+    records = [read_state(path) for path in sorted(home.glob("node-*")) if path.is_dir()]
+    return [r for r in records if r.get("restarts") or r.get("last")]
 
 
 @contextlib.contextmanager
@@ -100,6 +119,7 @@ class Command(BaseCommand):
                 report = stores[options["store"]].cluster_info()
         except StoreError as exc:  # StoreUnavailable mostly; any failure to read the views counts
             self._unreachable(exc, options)
+        report["restarts"] = local_restarts()
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2, sort_keys=True, default=str))
         else:
