@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -76,6 +77,8 @@ class Outbox:
         # Called with the control events of the rooms and user channel this socket is in
         # (revocations, closes; chat.revocation): set by the socket's ChatSession.
         self.on_control: Callable[[dict], None] | None = None
+        # Called after the channel layer lost events (RoomHub.resync): set by the socket's ChatSession.
+        self.on_resync: Callable[[], Awaitable[None]] | None = None
         self._on_write_error = on_write_error
         self.closed = False
         self._write = write
@@ -162,7 +165,10 @@ class Outbox:
 # ---------------------------------------------------------------- room hub
 
 PROBE_SECONDS = 0.25  # how often each process checks that its own subscription still hears Redis
-RESYNC = {"resync": True}  # the control handed to every local socket once the subscription is back
+PROBE_LATE = 1.0  # a probe not heard this long means the subscription is deaf (no event is passed on until resync)
+HOLD_MAX = 10_000  # events held while the sockets resync; beyond it they are dropped and a resync follows
+# Events wait for the resyncs at most this long (under load, or with Ignite down, live delivery must go on).
+RESYNC_HOLD_SECONDS = 2.0
 
 
 class RoomHub:
@@ -171,9 +177,12 @@ class RoomHub:
     Redis pub/sub is at most once, and channels-redis reconnects its subscription silently (its
     `on_reconnect` option is never called in 4.x). So the hub probes its own channel: every
     PROBE_SECONDS it sends itself a numbered probe. A probe that could not be sent or did not come
-    back means events may have been lost; when the next probe comes back, every local socket gets
-    the RESYNC control (the session answers with the heads of its rooms, and clients catch up).
-    A room joined while Redis is down is accepted and subscribed as soon as Redis answers again.
+    back means events may have been lost; when the next probe comes back, every local socket's
+    `on_resync` runs (the session re-authorizes its rooms and sends their heads; clients catch up).
+    From the loss until those resyncs are done (at most RESYNC_HOLD_SECONDS), incoming events are
+    held back, so that no live frame of a room whose revocation was lost with Redis reaches a socket
+    before its resync drops the room. A room joined while Redis is down is accepted, and subscribed
+    once Redis answers again.
     """
 
     def __init__(self, layer, probe_seconds: float = PROBE_SECONDS):
@@ -188,7 +197,10 @@ class RoomHub:
         self._prober: asyncio.Task | None = None
         self._probe_sent = 0
         self._probe_heard = 0
+        self._unheard_since: float | None = None  # when the oldest probe not heard yet was sent
         self._lost = False  # a probe was lost since the last resync
+        self._held: list[dict] | None = None  # events received since a loss, until the resync is done
+        self._held_overflow = False
 
     async def join(self, room: str, member: Outbox) -> None:
         """Add a local member; the first member of a room subscribes the process to its group.
@@ -206,7 +218,7 @@ class RoomHub:
                     await self._subscribe_pending()
                 except Exception:
                     logger.warning("live updates of %s wait for Redis", room, exc_info=True)
-                    self._lost = True  # resync once subscribed
+                    self._mark_lost()  # resync once subscribed
             self._ensure_prober()
 
     async def _subscribe_pending(self) -> None:
@@ -297,35 +309,57 @@ class RoomHub:
                 async with self._lock:
                     await self._subscribe_pending()
             except Exception:
-                self._lost = True
+                self._mark_lost()
                 return
         if self.channel is None:
             return
-        if self._probe_heard < self._probe_sent - 1:  # the one before the last never came back
-            self._lost = True
+        now = time.monotonic()
+        if self._unheard_since is not None and now - self._unheard_since > PROBE_LATE:
+            self._mark_lost()  # a probe sent that long ago never came back
         self._probe_sent += 1
+        if self._unheard_since is None:
+            self._unheard_since = now
         try:
             await asyncio.wait_for(self.layer.send(self.channel, {"type": EVENT_TYPE, "probe": self._probe_sent}),
                                    max(1.0, 4 * self.probe_seconds))
         except Exception:  # TimeoutError included
-            self._lost = True
+            self._mark_lost()
+
+    def _mark_lost(self) -> None:
+        self._lost = True
+        if self._held is None:
+            self._held = []
 
     def _heard(self, number: int) -> None:
         if number < self._probe_heard:
             return
         if number > self._probe_heard + 1 and self._probe_heard:
-            self._lost = True  # probes in between were lost on the way
+            self._mark_lost()  # probes in between were lost on the way
         self._probe_heard = number
+        self._unheard_since = None if number >= self._probe_sent else time.monotonic()
         if self._lost and not self._unsubscribed:
             self._lost = False
-            self.resync()
+            asyncio.get_running_loop().create_task(self.resync())
 
-    def resync(self) -> None:
-        """Tell every local socket that events may have been lost (each socket once)."""
+    async def resync(self) -> None:
+        """Run every local socket's on_resync (each socket once), then release the events held meanwhile."""
         self.resyncs += 1
         everyone = {member for members in self.rooms.values() for member in members}
         logger.info("channel layer subscription is back: %d socket(s) resync", len(everyone))
-        self._control(everyone, RESYNC)
+        hooks = asyncio.gather(*(member.on_resync() for member in everyone if member.on_resync is not None),
+                               return_exceptions=True)
+        try:
+            await asyncio.wait_for(asyncio.shield(hooks), RESYNC_HOLD_SECONDS)
+        except TimeoutError:  # the resyncs go on; live events flow again meanwhile
+            logger.warning("resync of %d socket(s) takes over %.0f s", len(everyone), RESYNC_HOLD_SECONDS)
+        if self._lost:  # lost again meanwhile: the next resync releases
+            return
+        held, self._held = self._held or [], None
+        for event in held:
+            self._dispatch_event(event)
+        if self._held_overflow:
+            self._held_overflow = False
+            await self.resync()  # events were dropped: their rooms' heads again
 
     async def _receive_loop(self) -> None:
         # Never cancelled while the loop runs: cancelling receive() unsubscribes the channel.
@@ -335,18 +369,25 @@ class RoomHub:
                 probe = event.get("probe")
                 if probe is not None:
                     self._heard(probe)
-                    continue
-                room, text, control = event.get("room"), event.get("text"), event.get("control")
-                # The text first: a revocation's own `removed` frame must reach the sockets it detaches.
-                if isinstance(room, str) and isinstance(text, str):
-                    self.dispatch(room, text, event.get("skip"))
-                if isinstance(room, str) and isinstance(control, dict):
-                    self.dispatch_control(room, control)
+                elif self._held is None:
+                    self._dispatch_event(event)
+                elif len(self._held) < HOLD_MAX:
+                    self._held.append(event)
+                else:
+                    self._held_overflow = True
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("room hub receive failed")
                 await asyncio.sleep(0.5)
+
+    def _dispatch_event(self, event: dict) -> None:
+        room, text, control = event.get("room"), event.get("text"), event.get("control")
+        # The text first: a revocation's own `removed` frame must reach the sockets it detaches.
+        if isinstance(room, str) and isinstance(text, str):
+            self.dispatch(room, text, event.get("skip"))
+        if isinstance(room, str) and isinstance(control, dict):
+            self.dispatch_control(room, control)
 
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

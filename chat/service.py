@@ -68,6 +68,7 @@ class ChatSession:
         self.refused_in_a_row = 0
         self._tasks: set[asyncio.Task] = set()
         outbox.on_control = self.on_control
+        outbox.on_resync = self.resync
 
     async def emit(self, frame: dict) -> None:
         """Queue one frame for this socket."""
@@ -205,8 +206,6 @@ class ChatSession:
     # ------------------------------------------------------------ revocation (chat.revocation)
     def on_control(self, control: dict) -> None:
         """A control event from the hub; runs synchronously so no later frame of a revoked room gets out."""
-        if control.get("resync"):
-            self._spawn(self.resync())
         room = control.get("revoke")
         if isinstance(room, str):
             self.services.access.forget(user=self.username, room=room)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from chat.fanout import RESYNC, RoomHub
+from chat.fanout import EVENT_TYPE, RoomHub
 
 pytestmark = pytest.mark.unit
 
@@ -49,9 +49,17 @@ class Member:
         self.username = name
         self.controls: list[dict] = []
         self.on_control = self.controls.append
+        self.resyncs = 0
+        self.delivered: list[str] = []
+        self.gate: asyncio.Event | None = None  # a resync that waits (its store reads in flight)
+
+    async def on_resync(self):
+        self.resyncs += 1
+        if self.gate is not None:
+            await self.gate.wait()
 
     def deliver(self, text):
-        pass
+        self.delivered.append(text)
 
 
 async def settle(hub, rounds=6):
@@ -66,7 +74,7 @@ async def test_no_resync_while_the_subscription_hears_every_probe():
     ana = Member("ana")
     await hub.join("r", ana)
     await settle(hub)
-    assert ana.controls == [] and hub.resyncs == 0
+    assert ana.resyncs == 0 and hub.resyncs == 0
 
 
 @pytest.mark.parametrize("fault", ["down", "deaf"])
@@ -80,10 +88,10 @@ async def test_lost_probes_resync_every_socket_once_when_heard_again(fault):
     await settle(hub)
     setattr(layer, fault, True)
     await settle(hub)
-    assert ana.controls == []  # nothing to say while nothing is heard
+    assert ana.resyncs == 0  # nothing to say while nothing is heard
     setattr(layer, fault, False)
     await settle(hub)
-    assert ana.controls == [RESYNC] and bob.controls == [RESYNC]  # once per socket, not per room
+    assert ana.resyncs == 1 and bob.resyncs == 1  # once per socket, not per room
     assert hub.resyncs == 1
 
 
@@ -95,11 +103,11 @@ async def test_room_joined_while_redis_is_down_is_subscribed_later_then_resynced
     await hub.join("quiet", ana)  # accepted, degraded
     assert hub.rooms == {"quiet": {ana}} and layer.groups == set()
     await settle(hub)
-    assert ana.controls == []
+    assert ana.resyncs == 0
     layer.down = False
     await settle(hub)
     assert layer.groups == {"chat.r.quiet"}
-    assert ana.controls == [RESYNC]
+    assert ana.resyncs == 1
 
 
 async def test_leaving_a_room_that_never_got_subscribed_forgets_it():
@@ -112,3 +120,25 @@ async def test_leaving_a_room_that_never_got_subscribed_forgets_it():
     layer.down = False
     await settle(hub)
     assert hub.rooms == {} and layer.groups == set()
+
+
+async def test_events_arriving_after_a_loss_wait_until_every_socket_resynced():
+    layer = FlakyLayer()
+    hub = RoomHub(layer, probe_seconds=60)
+    ana = Member("ana")
+    await hub.join("r", ana)
+    await settle(hub)
+    layer.down = True
+    await settle(hub, 2)
+    layer.down = False
+    ana.gate = asyncio.Event()
+    # The subscription is back: an event of the room arrives before the probe that reveals the loss.
+    layer.queues[hub.channel].put_nowait({"type": EVENT_TYPE, "room": "r", "text": "after the outage"})
+    await settle(hub)
+    assert ana.resyncs == 1 and ana.delivered == []  # held while the resync (re-authorization) runs
+    ana.gate.set()
+    await asyncio.sleep(0.01)
+    assert ana.delivered == ["after the outage"]
+    layer.queues[hub.channel].put_nowait({"type": EVENT_TYPE, "room": "r", "text": "live again"})
+    await asyncio.sleep(0.01)
+    assert ana.delivered == ["after the outage", "live again"]

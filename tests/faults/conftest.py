@@ -23,6 +23,7 @@ from .harness import LoadClient
 from .servers import BASE_DIR, RedisServer
 
 REPORT_DIR = BASE_DIR / "var" / "faults"
+READ_FLUSH_WAIT = 2.0
 FAULT_USERS = [f"fu{i}" for i in range(24)]
 RIG_ENV = {
     # Load must not be refused by the per-user limits (the flood test covers those).
@@ -111,4 +112,5 @@ async def finish(clients: list[LoadClient], store, rooms: list[str], *, drain: f
     last = {room: await asyncio.to_thread(store.last_seq, room) for room in rooms}
     await asyncio.gather(*(c.sync(last, 20.0) for c in clients))
     await asyncio.gather(*(c.close() for c in clients))
+    await asyncio.sleep(READ_FLUSH_WAIT)  # the read markers noted last are written within READ_FLUSH_SECONDS
     return last

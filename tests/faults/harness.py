@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from ignite_store import run_sync
+
 OPEN_TIMEOUT = 10.0
 # The client's reorder window (docs/protocol.md, "Ordering and gaps"; static/chat/room.js uses the same):
 # a live message past last + 1 waits this long for the missing seqs before a catch-up is asked for.
 REORDER_SECONDS = 0.3
+READ_EVERY = 1.0  # each client moves its read markers to its last delivered seq this often
 RETRY_CODES = {"store_unavailable", "rate_limited", "internal", "not_joined"}
 
 
@@ -65,6 +68,9 @@ class LoadClient:
         self.catchup_requests = 0  # every catchup frame sent (gap, heads, final sync)
         self.heads_frames: list[float] = []  # when `heads` frames arrived (the channel layer came back)
         self._gap_timers: dict[str, asyncio.TimerHandle] = {}
+        self.user: str | None = None  # from `hello`
+        self.read_sent: dict[str, int] = {}  # the highest read marker sent per room (re-sent after a rejoin)
+        self.read_seen: dict[str, int] = {}  # the highest marker the server told (joined, `read` echoes)
         self.filled_from_store = 0
         self.live_stamps: list[float] = []  # when messages were delivered from the live fan-out
         self.reconnects = 0
@@ -83,7 +89,8 @@ class LoadClient:
     async def start(self) -> None:
         """Connect and join every room (raises if the first connection fails)."""
         await self._connect()
-        self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._sender())]
+        self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._sender()),
+                       asyncio.create_task(self._reader())]
         await asyncio.wait_for(self.ready.wait(), OPEN_TIMEOUT)
 
     def stop_sending(self) -> None:
@@ -139,6 +146,7 @@ class LoadClient:
                            proxy=None, compression=None, open_timeout=OPEN_TIMEOUT, max_size=2**22)
         hello = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
         assert hello["type"] == "hello", hello
+        self.user = hello["user"]
         self.ws = ws
         self.connected_at.append(time.monotonic())
         for room in self.rooms:
@@ -185,8 +193,13 @@ class LoadClient:
             self.base.setdefault(room, frame["last_seq"])
             self.last.setdefault(room, frame["last_seq"])
             self._joined.add(room)
+            self._saw_read(room, frame.get("last_read_seq", 0))
+            if room in self.read_sent:  # a marker sent to a process that died before storing it: again
+                await self._send_read(room, self.read_sent[room])
             if self._joined >= set(self.rooms):
                 self.ready.set()
+        elif kind == "read":
+            self._saw_read(frame["room"], frame["seq"])
         elif kind == "ack":
             record = self.sends.get(frame["client_id"])
             if record is not None and record.acked_seq is None:
@@ -259,7 +272,28 @@ class LoadClient:
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(json.dumps({"type": "catchup", "room": room, "after": self.last[room]}))
 
+    def _saw_read(self, room: str, seq: int) -> None:
+        self.read_seen[room] = max(self.read_seen.get(room, 0), seq)
+
+    def read_marker(self, room: str) -> int:
+        """What this client shows as its read marker: the highest it sent or was told."""
+        return max(self.read_sent.get(room, 0), self.read_seen.get(room, 0))
+
     # ------------------------------------------------------------ frames out
+    async def _reader(self) -> None:
+        while not self._stop:
+            await asyncio.sleep(READ_EVERY)
+            if not self.ready.is_set():
+                continue
+            for room in self.rooms:
+                if self.last.get(room, 0) > self.read_sent.get(room, 0):
+                    self.read_sent[room] = self.last[room]
+                    await self._send_read(room, self.last[room])
+
+    async def _send_read(self, room: str, seq: int) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(json.dumps({"type": "read", "room": room, "seq": seq}))
+
     async def _sender(self) -> None:
         period = 1.0 / self.rate
         rooms = itertools.cycle(self.rooms)
@@ -374,6 +408,16 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
                 missed += len(missing)
                 violations.append(f"{client.name}/{room}: delivered {len(got)} of {len(want)} after seq {base}; "
                                   f"missing {missing[:10]}")
+    markers_checked = markers_diverged = 0
+    for client in clients:
+        for room, sent in client.read_sent.items():
+            membership = run_sync(store.amembership(room, client.user))
+            stored = membership.last_read_seq if membership else None
+            markers_checked += 1
+            if stored != sent or client.read_marker(room) != stored:
+                markers_diverged += 1
+                violations.append(f"{client.name}/{room}: read marker sent {sent}, shown "
+                                  f"{client.read_marker(room)}, stored {stored}")
     acked = [r for r in sends.values() if r.acked_seq is not None]
     latencies = sorted(r.acked_at - r.first_sent for r in acked)
     figures = {
@@ -397,6 +441,8 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
         "catchup_requests": sum(c.catchup_requests for c in clients),
         "filled_from_ignite": sum(c.filled_from_store for c in clients),
         "reconnects": sum(c.reconnects for c in clients),
+        "read_markers_checked": markers_checked,
+        "read_markers_diverged": markers_diverged,
         "ack_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
         "ack_max_ms": round(1000 * latencies[-1], 1) if latencies else None,
     }

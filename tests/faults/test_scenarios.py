@@ -168,9 +168,11 @@ async def test_killed_node_is_restarted_by_the_supervisor_and_rejoins_without_an
             "restart_took_s": supervisor_last(cluster, 1).get("seconds"),
             "healthy_again_after_s": round(healthy_s, 1), "status_after": healthy,
             "status_reports_restarts": restarts.get("node-1", {}).get("restarts"),
-            "baseline_after": await asyncio.to_thread(cluster.baseline)})
+            "baseline_after": await asyncio.to_thread(cluster.baseline),
+            "status_problems": status.get("problems") or status.get("stderr")})
         report.assert_ok()
-        assert back is not None and healthy == 0
+        assert back is not None, f"the supervisor did not restart node 1:\n{_tail(cluster, 1)}"
+        assert healthy == 0, f"not healthy after the restart: {status}\n{_tail(cluster, 1)}"
         assert restarts["node-1"]["restarts"] == supervisor.restarts > restarts_before
     finally:
         stop.set()
@@ -178,6 +180,10 @@ async def test_killed_node_is_restarted_by_the_supervisor_and_rejoins_without_an
         store.close()
         if not cluster.is_alive(1):
             await asyncio.to_thread(cluster.start_node, 1)
+
+
+def _tail(cluster, i: int) -> str:
+    return cluster.log_path(i).read_text(errors="replace")[-3000:]
 
 
 def supervisor_last(cluster, i: int) -> dict:
