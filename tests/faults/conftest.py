@@ -19,11 +19,10 @@ from ignite_store.server.local import LocalCluster
 from tests.fixtures.rooms import ensure_public_rooms
 from tests.fixtures.servers import start_test_cluster
 
-from .harness import LoadClient
+from .harness import READ_FLUSH_WAIT, LoadClient
 from .servers import BASE_DIR, RedisServer
 
 REPORT_DIR = BASE_DIR / "var" / "faults"
-READ_FLUSH_WAIT = 2.0
 FAULT_USERS = [f"fu{i}" for i in range(24)]
 RIG_ENV = {
     # Load must not be refused by the per-user limits (the flood test covers those).
