@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -460,3 +461,161 @@ def ack_stall(clients: list[LoadClient], fault_at: float) -> dict:
         "first_new_ack_after_fault_s": round(min(after) - fault_at, 2) if after else None,
         "longest_ack_gap_s": round(max(gaps), 2) if gaps else None,
     }
+
+
+# ---------------------------------------------------------------- membership churn
+
+REVOCATION_DEADLINE = 2.0  # docs/protocol.md: a removed member's sockets stop receiving the room within 2 s
+
+
+class MembershipChurn:
+    """An owner who removes a member from a private room and invites them back, over and over, and that
+    member's socket, which logs every frame of the room it receives.
+
+    The check: after each removal was answered, no frame of the room reaches the removed member later
+    than REVOCATION_DEADLINE until they are invited again (`violations()`). The member rejoins the room
+    when told it is a member again (a `room` frame, or the `rooms` list after a reconnect).
+    """
+
+    def __init__(self, owner_cookie: str, member: str, member_cookie: str, servers: list, *, period: float = 1.5):
+        self.owner_cookie, self.member, self.member_cookie = owner_cookie, member, member_cookie
+        self.servers, self.period = list(servers), period
+        self.room: str | None = None
+        self.windows: list[tuple[float, float | None]] = []  # (removal answered, next invite sent)
+        self.frames: list[tuple[float, str]] = []  # (arrival, type) of the room's frames at the member
+        self.removals = self.invites = self.rejoins = self.member_reconnects = 0
+        self.removed_frames: list[float] = []
+        self._stop = False
+        self._tasks: list[asyncio.Task] = []
+        self._owner: ClientConnection | None = None
+        self._member_ws: ClientConnection | None = None
+        self._answers: asyncio.Queue = asyncio.Queue()
+
+    async def create(self, invite: list[str]) -> str:
+        """Create the private room (owner's first server) and invite `invite` and the member; return its id."""
+        self._owner = await _open(self.servers[0], self.owner_cookie)
+        self._tasks.append(asyncio.create_task(self._owner_reader()))
+        await self._owner.send(json.dumps({"type": "create_room", "name": f"churn {uuid.uuid4().hex[:6]}",
+                                           "kind": "private"}))
+        created = await self._answer("created")
+        self.room = created["room"]["room"]
+        for user in [*invite, self.member]:
+            await self._owner.send(json.dumps({"type": "invite", "room": self.room, "user": user}))
+            await self._answer("invited")
+        return self.room
+
+    async def start(self) -> None:
+        """Connect the member (joins the room) and start churning."""
+        self._tasks += [asyncio.create_task(self._member_loop()), asyncio.create_task(self._churn())]
+
+    async def close(self) -> None:
+        self._stop = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        for ws in (self._owner, self._member_ws):
+            if ws is not None:
+                with contextlib.suppress(Exception):
+                    await ws.close()
+
+    async def _answer(self, kind: str) -> dict:
+        deadline = time.monotonic() + 30.0
+        while True:
+            frame = await asyncio.wait_for(self._answers.get(), max(0.1, deadline - time.monotonic()))
+            if frame.get("type") == kind:
+                return frame
+            if frame.get("type") == "error":
+                raise RuntimeError(f"owner got {frame} waiting for {kind}")
+
+    async def _owner_reader(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in self._owner:
+                frame = json.loads(raw)
+                if frame.get("type") in ("created", "invited", "member_removed", "error"):
+                    self._answers.put_nowait(frame)
+        self._answers.put_nowait({"type": "error", "code": "connection_closed"})  # wakes _answer()
+
+    async def _churn(self) -> None:
+        while not self._stop:
+            await asyncio.sleep(self.period)
+            try:
+                await self._owner.send(json.dumps({"type": "remove_member", "room": self.room, "user": self.member}))
+                await self._answer("member_removed")
+                self.windows.append((time.monotonic(), None))
+                self.removals += 1
+                await asyncio.sleep(self.period)
+                self.windows[-1] = (self.windows[-1][0], time.monotonic())
+                await self._owner.send(json.dumps({"type": "invite", "room": self.room, "user": self.member}))
+                await self._answer("invited")
+                self.invites += 1
+            except (RuntimeError, TimeoutError, ConnectionClosed):
+                if self.windows and self.windows[-1][1] is None:
+                    self.windows[-1] = (self.windows[-1][0], time.monotonic())  # the owner may re-invite now
+                await asyncio.sleep(0.5)  # the store or the owner's process is down: try again
+                with contextlib.suppress(Exception):
+                    if self._owner.close_code is not None:
+                        self.servers.append(self.servers.pop(0))
+                        self._owner = await _open(self.servers[0], self.owner_cookie)
+                        self._tasks.append(asyncio.create_task(self._owner_reader()))
+
+    async def _member_loop(self) -> None:
+        index = 0
+        while not self._stop:
+            try:
+                self._member_ws = ws = await _open(self.servers[index % len(self.servers)], self.member_cookie)
+                async for raw in ws:
+                    await self._member_frame(ws, json.loads(raw))
+            except (OSError, ConnectionClosed, TimeoutError, AssertionError):
+                pass
+            index += 1
+            self.member_reconnects += 1
+            await asyncio.sleep(0.2)
+
+    async def _member_frame(self, ws: ClientConnection, frame: dict) -> None:
+        kind, now = frame.get("type"), time.monotonic()
+        room = frame.get("room")
+        if isinstance(room, dict):
+            room = room.get("room")
+        if kind == "message":
+            room = frame["message"]["room"]
+        if kind == "rooms":
+            if any(entry["room"] == self.room for entry in frame["rooms"]):
+                await ws.send(json.dumps({"type": "join", "room": self.room}))
+            return
+        if room != self.room:
+            return
+        if kind == "room":  # invited again (user channel)
+            self.rejoins += 1
+            await ws.send(json.dumps({"type": "join", "room": self.room}))
+            return
+        if kind == "removed":
+            self.removed_frames.append(now)
+            return
+        if kind == "error":
+            return  # e.g. a join that raced a removal
+        self.frames.append((now, kind))
+
+    def violations(self) -> list[str]:
+        """Frames of the room that reached the member after a removal's deadline and before the next invite."""
+        found = []
+        for removed_at, invited_at in self.windows:
+            end = invited_at if invited_at is not None else float("inf")
+            late = [(t, kind) for t, kind in self.frames if removed_at + REVOCATION_DEADLINE < t < end]
+            found += [f"removed member {self.member} got `{kind}` of {self.room} {t - removed_at:.2f} s after "
+                      f"the removal" for t, kind in late]
+        return found
+
+    def figures(self) -> dict:
+        return {"churn_removals": self.removals, "churn_invites": self.invites,
+                "churn_member_frames": len(self.frames), "churn_removed_frames": len(self.removed_frames),
+                "churn_member_reconnects": self.member_reconnects, "churn_violations": len(self.violations())}
+
+
+async def _open(server, cookie: str) -> ClientConnection:
+    ws = await connect(server.ws_url, origin=server.origin, additional_headers={"Cookie": cookie}, proxy=None,
+                       compression=None, open_timeout=OPEN_TIMEOUT, max_size=2**22)
+    hello = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
+    assert hello["type"] == "hello", hello
+    return ws

@@ -65,18 +65,22 @@ def format_report(report: dict) -> str:
         spread = ", ".join(f"{n['consistent_id']} {n['primary']}p/{n['backup']}b" for n in group["nodes"]) or "-"
         rows.append([group["group"], group["partitions"], spread, len(group["without_backup"]), len(group["lost"])])
     lines += table(["GROUP", "PARTS", "PRIMARY/BACKUP PER NODE", "NO BACKUP", "LOST"], rows)
-    restarts = report.get("restarts") or []
-    if restarts:
-        lines += ["", "Restarts by the node supervisor (ignite_node supervise)"]
-        lines += table(["NODE", "RESTARTS", "LAST", "REASON", "OK"],
-                       [[r["node"], r["restarts"], r["last"].get("at", "-"), r["last"].get("reason", "-"),
-                         "yes" if r["last"].get("ok") else "no"] for r in restarts])
+    if report.get("restarts"):
+        lines += ["", *format_restarts(report["restarts"])]
     messages = report["messages"]
     if messages.get("error"):
         lines += ["", f"Messages: unknown ({messages['error']})"]
     else:
         lines += ["", f"Messages: {messages['total']} in {messages['rooms']} rooms"]
     return "\n".join(lines)
+
+
+def format_restarts(restarts: list[dict]) -> list[str]:
+    """The restarts table of the status page."""
+    return ["Restarts by the node supervisor (ignite_node supervise)", *table(
+        ["NODE", "RESTARTS", "LAST", "REASON", "OK"],
+        [[r.get("node", "-"), r.get("restarts", 0), r.get("last", {}).get("at", "-"),
+          r.get("last", {}).get("reason", "-"), "yes" if r.get("last", {}).get("ok") else "no"] for r in restarts])]
 
 
 def local_restarts() -> list[dict]:
@@ -130,7 +134,10 @@ class Command(BaseCommand):
             raise SystemExit(code)
 
     def _unreachable(self, exc: Exception, options: dict):
+        restarts = local_restarts()  # what the supervisor did is worth knowing most when nothing answers
         if options["json"]:
-            self.stdout.write(json.dumps({"status": UNREACHABLE, "error": str(exc)}, indent=2))
+            self.stdout.write(json.dumps({"status": UNREACHABLE, "error": str(exc), "restarts": restarts}, indent=2))
+        elif restarts:
+            self.stdout.write("\n".join(format_restarts(restarts)))
         self.stderr.write(f"Ignite cluster is unreachable: {exc}")
         raise SystemExit(EXIT_CODES[UNREACHABLE])
