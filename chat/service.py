@@ -231,7 +231,7 @@ class ChatSession:
         for room in list(self.rooms):
             try:
                 await self.authorize(room, Action.READ, "heads", fresh=True)
-                heads[room] = {"last_seq": await self.services.heads.last_seq(room)}
+                heads[room] = await self.services.heads.read(room)
             except StoreUnavailable:
                 logger.warning("heads of %s unavailable", room)  # its next message shows the gap
             except ProtocolError as e:

@@ -61,6 +61,9 @@ class FakeStore:
     async def alast_seq(self, room):
         return len(self.messages.get(room, []))
 
+    async def alast_change_seq(self, room):
+        return 0
+
     async def aappend(self, room, author, body, client_id):
         log = self.messages.setdefault(room, [])
         message = Message(f"id{len(log) + 1}", room, len(log) + 1, author, body, client_id, 1000)
@@ -309,6 +312,6 @@ async def test_resync_sends_the_heads_and_drops_a_room_revoked_while_redis_was_d
     await bob.resync()
     assert bob.outbox.frames == [
         {"type": "removed", "room": "secret", "reason": "revoked"},
-        {"type": "heads", "rooms": {"open": {"last_seq": 1}}},
+        {"type": "heads", "rooms": {"open": {"last_seq": 1, "last_change_seq": 0}}},
     ]
     assert "secret" not in bob.rooms and bob.outbox not in services.hub.rooms.get("secret", ())
