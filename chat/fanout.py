@@ -21,7 +21,10 @@ from typing import Protocol
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from ignite_store import Message
+
 from .protocol import encode
+from .protocol_changes import update_frame
 
 logger = logging.getLogger(__name__)
 
@@ -426,11 +429,11 @@ async def publish_control(target: str, control: dict, *, text: dict | str | None
     await get_channel_layer().group_send(group_name(target), event)
 
 
-async def apublish_deleted(room: str, seq: int, id: str) -> None:
-    """Tell the room's members that message `seq` was moderated (call after store.adelete)."""
-    await publish(room, {"type": "deleted", "room": room, "seq": seq, "id": id})
+async def apublish_moderated(message: Message, by: str) -> None:
+    """Tell the room's members that staff deleted a message: an `update` of kind "moderate" (after store.adelete)."""
+    await publish(message.room, update_frame(message, "moderate", by))
 
 
-def publish_deleted(room: str, seq: int, id: str) -> None:
-    """Sync twin of apublish_deleted, for admin views and commands (after store.delete)."""
-    async_to_sync(apublish_deleted)(room, seq, id)
+def publish_moderated(message: Message, by: str) -> None:
+    """Sync twin of apublish_moderated, for admin views and commands (after store.delete)."""
+    async_to_sync(apublish_moderated)(message, by)

@@ -28,6 +28,5 @@ class RoomHeads:
         return await asyncio.shield(read)
 
     async def _read(self, room: str) -> dict[str, int]:
-        last_seq, last_change_seq = await asyncio.gather(self.store.alast_seq(room),
-                                                         self.store.alast_change_seq(room))
+        last_seq, last_change_seq = await self.store.aheads(room)
         return {"last_seq": last_seq, "last_change_seq": last_change_seq}

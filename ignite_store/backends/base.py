@@ -269,6 +269,14 @@ class BaseMessageStore:
         """The room's members by username (without read markers)."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide an amembers() method")
 
+    async def amembers_among(self, room: str, users: list[str]) -> set[str]:
+        """Which of `users` are members of the room (one request, for @mentions)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an amembers_among() method")
+
+    async def aheads(self, room: str) -> tuple[int, int]:
+        """(last seq, last change seq) of a room, read together (0 for none)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aheads() method")
+
     async def auser_rooms(self, user: str) -> list[MyRoom]:
         """Every room of a user with role, read marker, the room's last seq and the user's mentions after
         the read marker: one partition's rows."""

@@ -464,6 +464,14 @@ class IgniteMessageStore(BaseMessageStore):
     async def amembers(self, room: str, limit: int = 1000) -> list[Membership]:
         return await self._rooms.members(validate_room(room, self.limits.room_pattern), int(limit))
 
+    async def amembers_among(self, room: str, users: list[str]) -> set[str]:
+        room = validate_room(room, self.limits.room_pattern)
+        return await self._rooms.members_among(room, [validate_author(user) for user in users])
+
+    async def aheads(self, room: str) -> tuple[int, int]:
+        """(last seq, last change seq) of a room: one key read."""
+        return await self._reads.heads(validate_room(room, self.limits.room_pattern))
+
     async def auser_rooms(self, user: str) -> list[MyRoom]:
         return await self._rooms.user_rooms(validate_author(user))
 

@@ -61,8 +61,8 @@ class FakeStore:
     async def alast_seq(self, room):
         return len(self.messages.get(room, []))
 
-    async def alast_change_seq(self, room):
-        return 0
+    async def aheads(self, room):
+        return len(self.messages.get(room, [])), 0
 
     async def aappend(self, room, author, body, client_id):
         log = self.messages.setdefault(room, [])
