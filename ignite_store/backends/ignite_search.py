@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from ..errors import StoreUnavailable
 from ..search_text import SearchQuery, index_terms
 from ..types import Message, SearchHit, SearchPage
-from .ignite_client import MessageKey, SearchKey
+from .ignite_client import MessageKey, Pairs, SearchKey
 from .ignite_codec import message_from_value
 from .ignite_schema import Schema
 from .ignite_session import IgniteSession
@@ -88,6 +88,17 @@ class Search:
     def __init__(self, session: IgniteSession, schema: Schema):
         self.session = session
         self.schema = schema
+
+    async def index(self, messages: list[Message]) -> int:
+        """Put the index rows of these (stored) messages, outside any transaction: rows are idempotent."""
+        rows = Pairs(row for m in messages if not m.deleted for row in index_rows(m.room, m.seq, m.created_at, m.body))
+
+        async def operation(client):
+            if rows:
+                await (await client.get_cache(self.schema.search_cache)).put_all(rows)
+
+        await self.session.run(operation, retry=True)
+        return sum(1 for m in messages if not m.deleted)
 
     @functools.lru_cache(maxsize=8)  # noqa: B019 - one Search per store, a handful of statements
     def _window_sql(self, terms: int) -> str:

@@ -53,9 +53,10 @@ def _answers(batch: list[PendingAppend], results: dict[tuple[str, str], AppendRe
 class Writes:
     """Append batches, delete and import, run through an IgniteSession."""
 
-    def __init__(self, session: IgniteSession, schema: Schema):
+    def __init__(self, session: IgniteSession, schema: Schema, *, index: bool = True):
         self.session = session
         self.schema = schema
+        self.index = index
 
     # ---------------------------------------------------------------- append
     async def commit_batch(self, batch: list[PendingAppend]) -> list[AppendResult | StoreError]:
@@ -131,7 +132,8 @@ class Writes:
                 key, value = new_message(item.room, item.author, item.body, item.client_id, seq, at,
                                          reply_to=item.reply_to, mentions=item.mentions)
                 new_messages.append((key, value))
-                new_terms += index_rows(item.room, seq, at, item.body)
+                if self.index:
+                    new_terms += index_rows(item.room, seq, at, item.body)
                 new_keys.append((IdempotencyKey(ROOM=item.room, CLIENT_ID=item.client_id), IdempotencyValue(SEQ=seq)))
                 new_mentions.extend((MentionKey(USERNAME=user, ROOM=item.room, SEQ=seq), MentionValue(AT=at))
                                     for user in item.notified)
@@ -188,7 +190,7 @@ class Writes:
                         CREATED_AT=created_at, DELETED=bool(message.deleted), DELETED_BY=None, CHANGE_SEQ=None,
                         EDITED_AT=message.edited_at, REPLY_TO=message.reply_to, REACTIONS=None, MENTIONS=None,
                     ))
-                    terms = Pairs(index_rows(room, seq, created_at, body)) if not message.deleted else []
+                    terms = Pairs(index_rows(room, seq, created_at, body)) if self.index and not message.deleted else []
                     if terms:
                         await search.put_all(terms)
                 # Done even for an existing message, so a re-run repairs a counter left behind.
