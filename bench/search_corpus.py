@@ -81,7 +81,7 @@ async def load(store, rooms: dict[str, int], corpus: Corpus, *, start_at: int, b
                concurrency: int = 2, index: bool = True, on_progress=None) -> int:
     """Write `rooms` ({room: message count}) with bodies from `corpus`; one message per 10 ms of fake time."""
     from ignite_store.backends.ignite_client import MessageKey, MessageValue, Pairs, RoomValue
-    from ignite_store.backends.ignite_search import index_rows
+    from ignite_store.backends.ignite_search import index_rows, put_index_rows
 
     schema = store.schema
     jobs: list[tuple[str, int, int]] = []
@@ -103,8 +103,7 @@ async def load(store, rooms: dict[str, int], corpus: Corpus, *, start_at: int, b
 
         async def put(client, room: str, low: int, high: int) -> None:
             messages = await client.get_cache(schema.messages_cache)
-            search = await client.get_cache(schema.search_cache)
-            rows, terms = Pairs(), Pairs()
+            rows, terms = Pairs(), []
             first = numbers[(room, low)]
             for seq in range(low, high + 1):
                 body = corpus.body(first + seq - low) + planted(seq)
@@ -116,8 +115,7 @@ async def load(store, rooms: dict[str, int], corpus: Corpus, *, start_at: int, b
                 if index:
                     terms += index_rows(room, seq, at, body)
             await messages.put_all(rows)
-            if terms:
-                await search.put_all(terms)
+            await put_index_rows(store._session, client, schema.search_cache, terms)
 
         while not queue.empty():
             room, low, high = queue.get_nowait()
