@@ -64,10 +64,21 @@ class Env:
         if server in self.daphnes:
             self.daphnes.remove(server)
 
-    def peer(self, cluster: BenchCluster, cache: str) -> Peer:
-        peer = servers.start_peer(self.workdir, cluster.http_port(0), cache)
+    def peer(self, cluster: BenchCluster, cache: str, *, script: str = "server.js", backups: int = 0) -> Peer:
+        peer = servers.start_peer(self.workdir, cluster.http_port(0), cache, script=script, backups=backups)
         self.peers.append(peer)
         return peer
+
+    def stop_peer(self, peer: Peer) -> None:
+        peer.stop()
+        if peer in self.peers:
+            self.peers.remove(peer)
+
+    def tutorial(self, cluster: BenchCluster, name: str) -> Daphne:
+        """The Channels tutorial's consumer (bench/tutorial_peer) on this cluster."""
+        server = servers.start_tutorial_peer(self.site, cluster.nodes_env(), name)
+        self.daphnes.append(server)
+        return server
 
     def close(self) -> None:
         for peer in self.peers:

@@ -89,7 +89,8 @@ class Swarm:
     async def _connect(self, client: Client) -> None:
         server = client.index % len(self.target.urls)
         url, origin = self.target.urls[server], self.target.origins[server]
-        headers = {"Cookie": self.cookies[client.index % len(self.cookies)]} if self.target.kind == "chat" else {}
+        # Peers that speak the chat's protocol without sessions get no cookies.
+        headers = {"Cookie": self.cookies[client.index % len(self.cookies)]} if self.cookies else {}
         if self.target.kind == "seed":
             url = f"{url}/{client.room}"
         ws = await connect(url, origin=origin, additional_headers=headers, max_size=2**22, open_timeout=60,

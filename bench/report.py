@@ -16,7 +16,13 @@ INTRO = """# Performance
 Every figure below comes from one command, `make bench` (`.venv/bin/python -m bench`; `--quick` for a
 run of a few minutes). The bench starts its own servers on free loopback ports in a temporary
 directory: Apache Ignite nodes (LocalCluster; the HTTP REST connector only on the bench's own node, for
-the seed peer), redis-server, Daphne processes, and the seed design's Node.js server (bench/peers/).
+the seed peer), redis-server, Daphne processes, and three peers a user would weigh: the seed design's Node.js server
+(bench/peers/server.js), the seed made lossless (bench/peers/lossless.js: `ws` + one Ignite REST
+put-if-absent per message under a unique key, awaited before the ack and the broadcast) and the Django
+Channels tutorial's consumer with one store call per message (bench/tutorial_peer/). Scenario 7 runs
+scenario 1 on the production shape: two Ignite nodes, backups=1, FULL_SYNC. CPU per 1,000 messages is
+also given as the marginal cost, the slope between the lowest and the highest passing rate, so idle
+background work cancels out.
 The load generator is asyncio + `websockets`: real authenticated clients (session cookie, Origin
 header), open loop at a target rate, with the send time in every body.
 
@@ -65,6 +71,11 @@ def _cpu_line(step: dict | None) -> str:
     return ", ".join(f"{k} {v:.2f}" for k, v in per.items() if v is not None and v >= 0.005) or "–"
 
 
+def _marginal(search: dict | None) -> str:
+    per = _get(search, "marginal_cpu_s_per_1000") or {}
+    return ", ".join(f"{k} {v:.2f}" for k, v in per.items() if v is not None and abs(v) >= 0.005) or "–"
+
+
 def tables(result: dict) -> str:
     s = result.get("scenarios", {})
     rows = ["| # | figure | this project | reference (same run) | ratio | target | CPU-s per 1,000 msgs |",
@@ -98,6 +109,28 @@ def tables(result: dict) -> str:
         rows.append(f"| 1 | persisted chat vs storage limit (aappend loop, 1 process; appends/s at concurrency "
                     f"{levels}) | {c} | {limit1} appends/s | {_ratio(c, limit1)} | ≥ 0.5× | "
                     f"limit: {_cpu_line(s.get('storage_limit_1proc'))} |")
+    c = _get(chat, "best_rate")
+    for key, name in (("lossless_1node", "the seed made lossless (Node `ws` + Ignite REST putifabs, awaited)"),
+                      ("tutorial_1node", "the Channels tutorial's consumer (group_send + one aappend per message)")):
+        peer = s.get(key)
+        if peer:
+            rows.append(f"| 1 | persisted chat vs {name} | {_best(chat, 'best_rate')} | {_best(peer, 'best_rate')} "
+                        f"| {_ratio(c, _get(peer, 'best_rate'))} | report | chat: {_marginal(chat)}; "
+                        f"peer: {_marginal(peer)} (marginal) |")
+    if chat:
+        rows.append(f"| 1 | marginal CPU per 1,000 messages (slope between the lowest and highest passing rate) | "
+                    f"{_marginal(chat)} | seed: {_marginal(seed)} | – | Daphne ≤ 0.5× of 27a2a95 | – |")
+    prod = s.get("chat_1daphne_prod")
+    if prod:
+        rows.append(f"| 7 | production shape (2 nodes, backups=1, FULL_SYNC): persisted chat | "
+                    f"{_best(prod, 'best_rate')} | 1 node: {_best(chat, 'best_rate')} | "
+                    f"{_ratio(_get(prod, 'best_rate'), c)} | report | {_marginal(prod)} (marginal) |")
+        for key, name in (("lossless_prod", "the seed made lossless"), ("tutorial_prod", "the tutorial's consumer")):
+            peer = s.get(key)
+            if peer:
+                rows.append(f"| 7 | production shape: chat vs {name} | {_best(prod, 'best_rate')} | "
+                            f"{_best(peer, 'best_rate')} | {_ratio(_get(prod, 'best_rate'), _get(peer, 'best_rate'))} "
+                            f"| report | peer: {_marginal(peer)} (marginal) |")
     fc, fs = s.get("fanout_chat"), s.get("fanout_seed")
     if fc or fs:
         rows.append(f"| 2 | fan-out: most clients in one room with p95 ≤ 250 ms ({_get(fc, 'rate')} msg/s, "
@@ -155,7 +188,8 @@ def steps_table(result: dict) -> str:
     s = result.get("scenarios", {})
     rows = ["| run | offered msg/s | sent | fully delivered | delivery p50 / p95 / p99 / max ms | ack p99 ms | "
             "lost (seed) | loadgen CPU-s/1k | pass |", "|---|---|---|---|---|---|---|---|---|"]
-    for key in ("chat_1daphne_1node", "seed_1node", "chat_2daphne_1node", "chat_1daphne_2nodes"):
+    for key in ("chat_1daphne_1node", "seed_1node", "lossless_1node", "tutorial_1node", "chat_2daphne_1node",
+                "chat_1daphne_2nodes", "chat_1daphne_prod", "lossless_prod", "tutorial_prod"):
         for st in _get(s, key, "steps", default=[]):
             d = st["delivery"]
             rows.append(f"| {key} | {st['offered_rate']:g} | {st['sent']} | {st['messages_fully_delivered']} | "

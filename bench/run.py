@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from . import scenarios, servers
-from .env import Env, log
+from .env import Env, log, server_pids
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results"
@@ -43,7 +43,7 @@ PROFILES = {
         "heap": "2g", "region_mb": 2048,
     },
 }
-ALL = ["1", "2", "3", "4", "5", "6"]
+ALL = ["1", "2", "3", "4", "5", "6", "7"]
 
 
 def ensure_requirements() -> None:
@@ -77,6 +77,7 @@ async def run(cfg: dict, wanted: list[str], env: Env, result: dict) -> dict:
     if "1" in wanted:
         out["chat_1daphne_1node"] = await scenarios.persisted_chat(env, one, [daphne], cfg, "s1")
         out["seed_1node"] = await scenarios.seed_chat(env, one, peer, cfg, "seed1", "seedchat")
+        out.update(await peers(env, one, cfg, "1node", backups=0))
     if "2" in wanted:
         fan = {"clients": cfg["fan_clients"], "rate": cfg["fan_rate"], "senders": cfg["fan_senders"],
                "seconds": cfg["fan_seconds"]}
@@ -108,13 +109,36 @@ async def run(cfg: dict, wanted: list[str], env: Env, result: dict) -> dict:
         out["chat_1daphne_2nodes"] = await scenarios.persisted_chat(env, two, [daphne2], cfg, "s6n")
         env.stop_daphne(daphne2)
         env.stop_cluster("two")
+    if "7" in wanted:
+        # The production shape: two nodes, backups=1, FULL_SYNC (a single node cannot lose a node).
+        prod = env.cluster("prod", 2, rest=True)
+        daphne_p = env.daphne(prod, "p")
+        out["chat_1daphne_prod"] = await scenarios.persisted_chat(env, prod, [daphne_p], cfg, "s7")
+        env.stop_daphne(daphne_p)
+        out.update(await peers(env, prod, cfg, "prod", backups=1))
+        env.stop_cluster("prod")
     return result
+
+
+async def peers(env: Env, cluster, cfg: dict, shape: str, *, backups: int) -> dict:
+    """Scenario 1's load against the two peers a user would weigh: the seed made lossless, the tutorial's consumer."""
+    out = {}
+    lossless = env.peer(cluster, f"lossless{shape}", script="lossless.js", backups=backups)
+    out[f"lossless_{shape}"] = await scenarios.peer_chat(
+        env, cluster, scenarios.lossless_target(lossless), server_pids(env, cluster, peer=lossless), cfg,
+        f"ll{shape}")
+    env.stop_peer(lossless)
+    tutorial = env.tutorial(cluster, f"tut{shape}")
+    out[f"tutorial_{shape}"] = await scenarios.peer_chat(
+        env, cluster, scenarios.chat_target([tutorial]), server_pids(env, cluster, [tutorial]), cfg, f"tu{shape}")
+    env.stop_daphne(tutorial)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few minutes: short steps, smaller counts")
-    parser.add_argument("--scenarios", default=",".join(ALL), help="comma list of 1..6 (default: all)")
+    parser.add_argument("--scenarios", default=",".join(ALL), help="comma list of 1..7 (default: all)")
     parser.add_argument("--history-messages", type=int, help="messages in the history room (full: 1,000,000)")
     parser.add_argument("--idle", type=int, help="idle connections for scenario 5 (full: 5,000)")
     parser.add_argument("--rates", help="comma list of offered rates (msg/s) for scenarios 1 and 6")

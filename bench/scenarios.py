@@ -104,7 +104,21 @@ async def rate_search(label: str, swarm: Swarm, rates: list[float], seconds: flo
             if failures >= patience:
                 break
         await asyncio.sleep(1.0)
-    return {"label": label, "metric": metric, "best_rate": best, "steps": steps}
+    return {"label": label, "metric": metric, "best_rate": best, "steps": steps,
+            "marginal_cpu_s_per_1000": marginal_cpu(steps)}
+
+
+def marginal_cpu(steps: list[dict]) -> dict | None:
+    """CPU-s per 1,000 messages as the slope between the lowest and the highest passing step.
+
+    Steps last equally long, so fixed background work (Ignite's housekeeping, idle sockets) cancels out."""
+    passing = sorted((st for st in steps if st.get("pass")), key=lambda st: st["offered_rate"])
+    if len(passing) < 2 or passing[-1]["sent"] <= passing[0]["sent"]:
+        return None
+    low, high = passing[0], passing[-1]
+    extra = high["sent"] - low["sent"]
+    return {name: round((used - low["cpu"]["cpu_s"].get(name, 0.0)) * 1000 / extra, 3)
+            for name, used in high["cpu"]["cpu_s"].items()}
 
 
 async def persisted_chat(env: Env, cluster, daphnes, cfg: dict, label: str) -> dict:
@@ -139,6 +153,21 @@ async def _profiled_step(swarm: Swarm, result: dict, daphne, cfg: dict, label: s
     log(f"{label}: profile at {rate:g} msg/s: busy {summary.get('busy_percent_of_one_core')}% of a core, "
         f"{summary.get('self_by_package_percent', summary)}")
     return {"rate": rate, "delivery_p99": step["delivery"]["p99"], "ack_p99": step["ack"]["p99"], **summary}
+
+
+async def peer_chat(env: Env, cluster, target: Target, pids: dict, cfg: dict, label: str) -> dict:
+    """Scenario 1's load against a peer that speaks the chat's protocol without sessions (no rooms to create)."""
+    rooms = [f"{label}-r{i:02d}" for i in range(cfg["rooms"])]
+    swarm = Swarm(target, rooms, cfg["clients"], [])
+    await swarm.connect()
+    try:
+        return await rate_search(label, swarm, cfg["rates"], cfg["seconds"], pids, patience=cfg["patience"])
+    finally:
+        await swarm.close()
+
+
+def lossless_target(peer) -> Target:
+    return Target("chat", [f"ws://127.0.0.1:{peer.port}/"], [f"http://127.0.0.1:{peer.port}"])
 
 
 async def seed_chat(env: Env, cluster, peer, cfg: dict, label: str, cache: str) -> dict:

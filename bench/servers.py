@@ -272,13 +272,19 @@ def npm_install() -> None:
     subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent"], cwd=PEER_DIR, check=True, timeout=600)
 
 
-def start_peer(workdir: Path, rest_http_port: int, cache: str) -> Peer:
-    """The seed design: ws + one Ignite REST put per message keyed by Date.now(), then broadcast."""
+def start_peer(workdir: Path, rest_http_port: int, cache: str, *, script: str = "server.js",
+               backups: int = 0) -> Peer:
+    """A Node.js peer (bench/peers/`script`) on Ignite's HTTP REST API.
+
+    server.js is the seed design (one put per message keyed by Date.now(), then broadcast);
+    lossless.js is the seed made lossless (putifabsent under a unique key, awaited before ack and broadcast).
+    """
     npm_install()
     log_path = workdir / f"peer-{cache}.log"
-    env = {**os.environ, "PORT": "0", "IGNITE_REST": f"http://127.0.0.1:{rest_http_port}/ignite", "CACHE": cache}
+    env = {**os.environ, "PORT": "0", "IGNITE_REST": f"http://127.0.0.1:{rest_http_port}/ignite", "CACHE": cache,
+           "BACKUPS": str(backups)}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([shutil.which("node") or "node", str(PEER_DIR / "server.js")], cwd=PEER_DIR, env=env,
+        proc = subprocess.Popen([shutil.which("node") or "node", str(PEER_DIR / script)], cwd=PEER_DIR, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 30
     port = 0
@@ -288,8 +294,26 @@ def start_peer(workdir: Path, rest_http_port: int, cache: str) -> Peer:
             port = int(found.group(1))
         elif proc.poll() is not None or time.monotonic() > deadline:
             _stop_proc(proc)
-            raise RuntimeError(f"seed peer did not start:\n{log_path.read_text(errors='replace')[-2000:]}")
+            raise RuntimeError(f"peer {script} did not start:\n{log_path.read_text(errors='replace')[-2000:]}")
         else:
             time.sleep(0.1)
-    _wait_http(port, proc, "/", "seed peer", log_path, timeout=30)
+    _wait_http(port, proc, "/", f"peer {script}", log_path, timeout=30)
     return Peer(proc, port, log_path)
+
+
+def start_tutorial_peer(site: Site, nodes: str, name: str) -> Daphne:
+    """The Channels tutorial's consumer with one store call per message (bench/tutorial_peer), under plain Daphne."""
+    env = {**site.env, "IGNITE_NODES": nodes, "DJANGO_SETTINGS_MODULE": "bench.tutorial_peer.settings"}
+    listener = _listener()
+    port = listener.getsockname()[1]
+    log_path = site.directory / f"tutorial-{name}-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "-v", "0",
+             "bench.tutorial_peer.asgi:application"],
+            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
+            start_new_session=True,
+        )
+    listener.close()
+    _wait_http(port, proc, "/", f"tutorial peer {name}", log_path)
+    return Daphne(proc, port, log_path)
