@@ -26,12 +26,16 @@ def refusal(name: str) -> ValidationError:
     return caught.value
 
 
-@pytest.mark.parametrize("name", ["김민지", "minji", "Kim민지", "김민지_2", "山田たろう", "élodie", "Иван", "Ελένη", "min.ji-kim"])
+@pytest.mark.parametrize(
+    "name", ["김민지", "minji", "Kim민지", "김민지_2", "山田たろう", "élodie", "Иван", "Ελένη", "min.ji-kim"]
+)
 def test_names_in_one_alphabet_or_a_usual_mix_are_accepted(name):
     validate_username(normalize(name))
 
 
-@pytest.mark.parametrize("name", ["민\u200b지", "min\u200dji", "\ufeffminji", "민지\u3164", "\u115f민지", "mi\u00adnji"])
+@pytest.mark.parametrize(
+    "name", ["민\u200b지", "min\u200dji", "\ufeffminji", "민지\u3164", "\u115f민지", "mi\u00adnji"]
+)
 def test_invisible_characters_are_refused(name):
     assert refusal(name).code == "invisible"
 
