@@ -40,6 +40,20 @@ class UserLanguageMiddleware:
         return self.get_response(request)
 
 
+def socket_language(scope: dict) -> str:
+    """The language of a WebSocket, chosen as for a page of the same browser (session, cookie, Accept-Language)."""
+    session = scope.get("session")
+    saved = supported(session.get(SESSION_KEY)) if session is not None else None
+    if saved:
+        return saved
+    request = HttpRequest()  # only what get_language_from_request reads
+    request.COOKIES = scope.get("cookies") or {}
+    for name, value in scope.get("headers") or ():
+        if name == b"accept-language":
+            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
+    return translation.get_language_from_request(request)
+
+
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
     """The switcher's POST: remember `language` (session, cookie, the user's Preference) and go back."""

@@ -18,6 +18,7 @@ from ignite_store import InvalidMessage, StoreUnavailable
 
 from . import room_commands
 from .access import Action, Forbidden, Grant
+from .error_text import localize_error
 from .fanout import Outbox, user_channel
 from .protocol import (
     Catchup,
@@ -55,8 +56,10 @@ class ChatSession:
     """The rooms and rules of one socket of one user."""
 
     def __init__(self, username: str, conn_id: str, outbox: Outbox, services: ChatServices, *,
-                 session_key: str | None = None, on_revoked: Callable[[str], None] | None = None):
+                 session_key: str | None = None, on_revoked: Callable[[str], None] | None = None,
+                 language: str | None = None):
         self.username = username
+        self.language = language  # error details are written in it (chat.error_text); None: English
         self.conn_id = conn_id
         self.outbox = outbox
         self.services = services
@@ -71,6 +74,8 @@ class ChatSession:
 
     async def emit(self, frame: dict) -> None:
         """Queue one frame for this socket."""
+        if self.language and frame.get("type") == "error":
+            frame = localize_error(frame, self.language)
         await self.outbox.put(encode(frame))
 
     async def start(self) -> None:
