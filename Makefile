@@ -44,6 +44,7 @@ redis:
 
 chromium:
 	@test -x /usr/bin/chromium || $(APT_INSTALL) chromium
+	@fc-list 2>/dev/null | grep -qi "color emoji" || $(APT_INSTALL) fonts-noto-color-emoji  # reactions in screenshots
 
 # Hangul in the browser tests' screenshots (headless Chromium has no CJK font of its own).
 fonts:

@@ -4,7 +4,9 @@
   every operation is written once, async, and the sync API runs it through sync_bridge.run_sync.
 - ignite_writes: appends (one pessimistic transaction over three room-affine tables: lock the room
   counters, read the idempotency keys, write messages + keys + counters, commit), group-committed per
-  event loop by ignite_batch; moderation deletes; imports.
+  event loop by ignite_batch; imports.
+- ignite_changes: the room change log: edits, deletes (own and moderation), reactions, each in one
+  transaction that takes the room's next change sequence.
 - ignite_reads: SQL range scans on the (ROOM, SEQ) primary-key index: sequences are gap-free, so "the
   latest N" and "N before a cursor" are exact ranges (ignite_queries builds them, without I/O).
 - ignite_admin: schema, cross-room listings, export, retention, cluster health.
@@ -18,13 +20,15 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from ..errors import InvalidMessage
+from ..errors import ChangeRefused, InvalidMessage
 from ..sync_bridge import run_on_private_loops, run_sync
 from ..types import (
     NOTIFY_LEVELS,
     ROLES,
     ROOM_KINDS,
     AppendResult,
+    ChangeResult,
+    ChangesPage,
     Membership,
     MembershipChange,
     Message,
@@ -32,6 +36,7 @@ from ..types import (
     Page,
     Room,
     RoomInfo,
+    Version,
 )
 from ..validation import (
     DEFAULT_ROOM_PATTERN,
@@ -40,6 +45,7 @@ from ..validation import (
     validate_body,
     validate_choice,
     validate_client_id,
+    validate_emoji,
     validate_limit,
     validate_room,
     validate_room_name,
@@ -50,8 +56,9 @@ from . import pyignite_seam
 from .base import BaseMessageStore
 from .ignite_admin import Admin
 from .ignite_batch import AppendBatcher, PendingAppend
+from .ignite_changes import Changes
 from .ignite_client import ClientPool, ssl_tls_kwargs
-from .ignite_codec import MESSAGE_COLUMNS, message_from_row, now_ms
+from .ignite_codec import MESSAGE_COLUMNS, mentions_to_json, message_from_row, now_ms
 from .ignite_queries import CATCHUP_LIMIT_MAX, EXPORT_PAGE, Queries
 from .ignite_reads import Reads
 from .ignite_rooms import IgniteRooms
@@ -122,6 +129,7 @@ class IgniteMessageStore(BaseMessageStore):
         self._writes = Writes(self._session, self.schema)
         self._admin = Admin(self._session, self._queries)
         self._rooms = IgniteRooms(self._session, self.schema)
+        self._changes = Changes(self._session, self.schema)
 
     # Names used by the admin views and by tests.
     messages_table = property(lambda self: self.schema.messages_table)
@@ -162,20 +170,37 @@ class IgniteMessageStore(BaseMessageStore):
         return self._sync(self.acheck_schema())
 
     # ================================================================ writes
-    async def aappend(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
+    def _valid_append(self, room, author, body, client_id, reply_to, mentions, mentions_room, notified) -> dict:
         room, author = validate_room(room, self.limits.room_pattern), validate_author(author)
         body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
-        return await self._batcher().submit(room, author, body, client_id)
+        extra: dict = {}
+        if reply_to is not None:
+            extra["reply_to"] = validate_seq(reply_to, "reply_to")
+        if mentions or mentions_room:
+            named = tuple(validate_author(user) for user in mentions)
+            others = tuple(validate_author(user) for user in notified)
+            extra["mentions"] = mentions_to_json(named, bool(mentions_room), others)
+            extra["notified"] = tuple(sorted({*named, *others}))
+        return {"room": room, "author": author, "body": body, "client_id": client_id, **extra}
 
-    def append(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
-        room, author = validate_room(room, self.limits.room_pattern), validate_author(author)
-        body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
-        return self._sync(self._append_now(room, author, body, client_id))
+    async def aappend(self, room: str, author: str, body: str, client_id: str, *, reply_to: int | None = None,
+                      mentions: tuple[str, ...] = (), mentions_room: bool = False,
+                      notified: tuple[str, ...] = ()) -> AppendResult:
+        item = self._valid_append(room, author, body, client_id, reply_to, mentions, mentions_room, notified)
+        return await self._batcher().submit(**item)
 
-    async def _append_now(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
+    def append(self, room: str, author: str, body: str, client_id: str, *, reply_to: int | None = None,
+               mentions: tuple[str, ...] = (), mentions_room: bool = False,
+               notified: tuple[str, ...] = ()) -> AppendResult:
+        item = self._valid_append(room, author, body, client_id, reply_to, mentions, mentions_room, notified)
+        return self._sync(self._append_now(**item))
+
+    async def _append_now(self, room: str, author: str, body: str, client_id: str, **extra) -> AppendResult:
         """One append in its own transaction (the sync API: no batch to wait for)."""
         future = asyncio.get_running_loop().create_future()
-        (result,) = await self._commit_batch([PendingAppend(room, author, body, client_id, future)])
+        (result,) = await self._commit_batch([PendingAppend(room, author, body, client_id, future, **extra)])
+        if isinstance(result, BaseException):
+            raise result
         return result
 
     def _batcher(self) -> AppendBatcher:
@@ -188,12 +213,87 @@ class IgniteMessageStore(BaseMessageStore):
     async def _commit_batch(self, batch: list[PendingAppend]) -> list:
         return await self._writes.commit_batch(batch)
 
+    # ================================================================ changes (ignite_changes)
+    def _room_seq(self, room: object, seq: object) -> tuple[str, int]:
+        return validate_room(room, self.limits.room_pattern), validate_seq(seq)
+
+    async def _previewed(self, result: ChangeResult) -> ChangeResult:
+        message = result.message
+        if message.reply_to is None:
+            return result
+        (message,) = await self._reads.with_previews(message.room, [message])
+        return ChangeResult(message, result.change_seq, result.changed, result.created)
+
+    async def aedit(self, room: str, seq: int, body: str, client_id: str, *, author: str,
+                    window_seconds: int = -1) -> ChangeResult:
+        """Replace the body of `author`'s message `seq` (ChangeRefused: not_author, message_deleted,
+        edit_window_closed, no_such_message); the same client id changes it once."""
+        room, seq = self._room_seq(room, seq)
+        body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
+        result = await self._changes.edit(room, seq, body, client_id, author=validate_author(author),
+                                          window_seconds=int(window_seconds))
+        return await self._previewed(result)
+
+    def edit(self, room: str, seq: int, body: str, client_id: str, *, author: str,
+             window_seconds: int = -1) -> ChangeResult:
+        return self._sync(self.aedit(room, seq, body, client_id, author=author, window_seconds=window_seconds))
+
+    async def adelete_own(self, room: str, seq: int, client_id: str, *, author: str) -> ChangeResult:
+        """Tombstone `author`'s own message (ChangeRefused: not_author, no_such_message)."""
+        room, seq = self._room_seq(room, seq)
+        result = await self._changes.delete(room, seq, by=validate_author(author), own=True,
+                                            client_id=validate_client_id(client_id))
+        return await self._previewed(result)
+
+    async def amoderate(self, room: str, seq: int, *, by: str) -> ChangeResult | None:
+        """Tombstone any message (staff); None when it does not exist."""
+        room, seq = self._room_seq(room, seq)
+        try:
+            return await self._changes.delete(room, seq, by=validate_author(by), own=False)
+        except ChangeRefused as error:
+            if error.code == "no_such_message":
+                return None
+            raise
+
     async def adelete(self, room: str, seq: int, *, by: str) -> Message | None:
-        room, seq, by = validate_room(room, self.limits.room_pattern), validate_seq(seq), validate_author(by)
-        return await self._writes.delete(room, seq, by)
+        result = await self.amoderate(room, seq, by=by)
+        return None if result is None else result.message
 
     def delete(self, room: str, seq: int, *, by: str) -> Message | None:
         return self._sync(self.adelete(room, seq, by=by))
+
+    async def areact(self, room: str, seq: int, emoji: str, *, user: str, add: bool = True,
+                     max_distinct: int = 20) -> ChangeResult:
+        """Add (add=False: remove) `user`'s `emoji` on a message (ChangeRefused: too_many_reactions,
+        message_deleted, no_such_message); changed=False when it was already so."""
+        room, seq = self._room_seq(room, seq)
+        result = await self._changes.react(room, seq, user=validate_author(user), emoji=validate_emoji(emoji),
+                                           add=bool(add), max_distinct=int(max_distinct))
+        return await self._previewed(result)
+
+    def react(self, room: str, seq: int, emoji: str, *, user: str, add: bool = True,
+              max_distinct: int = 20) -> ChangeResult:
+        return self._sync(self.areact(room, seq, emoji, user=user, add=add, max_distinct=max_distinct))
+
+    async def achanges(self, room: str, after_change: int, limit: int) -> ChangesPage:
+        room, after_change = validate_room(room, self.limits.room_pattern), validate_seq(after_change, "after_change")
+        return await self._reads.changes(room, after_change, validate_limit(limit, CATCHUP_LIMIT_MAX))
+
+    def changes(self, room: str, after_change: int, limit: int) -> ChangesPage:
+        return self._sync(self.achanges(room, after_change, limit))
+
+    async def alast_change_seq(self, room: str) -> int:
+        return await self._reads.last_change_seq(validate_room(room, self.limits.room_pattern))
+
+    def last_change_seq(self, room: str) -> int:
+        return self._sync(self.alast_change_seq(room))
+
+    async def aversions(self, room: str, seq: int) -> list[Version]:
+        room, seq = self._room_seq(room, seq)
+        return await self._changes.versions(room, seq)
+
+    def versions(self, room: str, seq: int) -> list[Version]:
+        return self._sync(self.aversions(room, seq))
 
     async def aimport_message(self, message: Message) -> bool:
         """Store `message` as is (seq, id, created_at); raise the room counter; False when already stored."""
@@ -241,6 +341,17 @@ class IgniteMessageStore(BaseMessageStore):
 
     def before(self, room: str, before_seq: int, limit: int) -> Page:
         return self._sync(self.abefore(room, before_seq, limit))
+
+    async def aaround(self, room: str, seq: int, limit: int) -> Page:
+        room, seq = validate_room(room, self.limits.room_pattern), validate_seq(seq, "around")
+        return await self._reads.around(room, seq, validate_limit(limit, self.limits.history_page_max))
+
+    def around(self, room: str, seq: int, limit: int) -> Page:
+        return self._sync(self.aaround(room, seq, limit))
+
+    async def aget_many(self, room: str, seqs: list[int]) -> dict[int, Message]:
+        room = validate_room(room, self.limits.room_pattern)
+        return await self._reads.get_many(room, [validate_seq(seq) for seq in seqs])
 
     async def aafter(self, room: str, after_seq: int, limit: int) -> Page:
         room, after_seq = validate_room(room, self.limits.room_pattern), validate_seq(after_seq, "after")

@@ -52,6 +52,7 @@ class IgniteRooms:
         self.members_table, self.members_cache = schema.table("MEMBERS"), schema.cache("MEMBERS")
         self.user_rooms_table, self.user_rooms_cache = schema.table("USER_ROOMS"), schema.cache("USER_ROOMS")
         self.counters_table = schema.rooms_table
+        self.mentions_table = schema.mentions_table
         self._tx_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
@@ -289,14 +290,24 @@ class IgniteRooms:
             for room_id, last_seq, last_at in await self._sql(
                     f"SELECT ROOM, LAST_SEQ, LAST_AT FROM {self.counters_table} WHERE ROOM IN ({marks})", chunk):
                 counters[room_id] = (int(last_seq or 0), last_at)
+        mentions = await self.mention_counts(user) if rows else {}
         result = []
         for row in rows:
             room = room_from_row(row)
             role, joined, read, notify = row[7:]
             last_seq, last_at = counters.get(room.id, (0, None))
             membership = Membership(room.id, user, role, int(joined or 0), int(read or 0), notify or "all")
-            result.append(MyRoom(room, membership, last_seq, last_at))
+            result.append(MyRoom(room, membership, last_seq, last_at, mentions.get(room.id, 0)))
         return result
+
+    async def mention_counts(self, user: str) -> dict[str, int]:
+        """Per room, the user's mention rows after their read marker: both tables have the user's affinity,
+        so this is one partition's colocated join. Reading (the marker) clears the count."""
+        rows = await self._sql(
+            f"SELECT m.ROOM, COUNT(*) FROM {self.mentions_table} m JOIN {self.user_rooms_table} u "
+            "ON u.USERNAME = m.USERNAME AND u.ROOM = m.ROOM "
+            "WHERE m.USERNAME = ? AND m.SEQ > COALESCE(u.LAST_READ_SEQ, 0) GROUP BY m.ROOM", [user])
+        return {room: int(count) for room, count in rows}
 
     async def mark_read(self, markers: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
         """Move read markers forward, (room, user) -> seq, in one transaction; the markers now stored."""

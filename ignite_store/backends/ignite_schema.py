@@ -3,10 +3,17 @@
 - <P>_MESSAGES (ROOM, SEQ) -> message: the history; primary-key index (ROOM, SEQ) serves
   every page query as a range scan; extra indexes serve the admin's cross-room views.
 - <P>_ROOMS ROOM -> (LAST_SEQ, LAST_AT): the room's sequence counter.
-- <P>_IDEMPOTENCY (ROOM, CLIENT_ID) -> SEQ: one row per stored client id.
+- <P>_IDEMPOTENCY (ROOM, CLIENT_ID) -> SEQ: one row per stored client id (edits and deletes too,
+  under a prefixed client id, with the CHANGE_SEQ they were given).
 
 All three use the room as affinity key, so one room's counter, messages and idempotency
 keys sit in one partition and an append's transaction touches one primary node.
+
+The change log (issue 13): LAST_CHANGE_SEQ on the room counter, CHANGE_SEQ (indexed with the room),
+EDITED_AT, REPLY_TO, REACTIONS and MENTIONS on the message; <P>_VERSIONS (ROOM, SEQ, VERSION) keeps
+replaced bodies (room affinity); <P>_USER_MENTIONS (USERNAME, ROOM, SEQ) has one row per mentioned
+member (user affinity, beside the user's read markers). Deployments made before it get the columns
+from `ignite_init` (ALTER TABLE ... ADD COLUMN IF NOT EXISTS, `added_columns`).
 """
 
 from __future__ import annotations
@@ -75,20 +82,64 @@ class Schema:
             self.messages_table: (
                 f"CREATE TABLE IF NOT EXISTS {self.messages_table} ("
                 "ROOM VARCHAR, SEQ BIGINT, ID VARCHAR, AUTHOR VARCHAR, BODY VARCHAR, CLIENT_ID VARCHAR, "
-                "CREATED_AT BIGINT, DELETED BOOLEAN, DELETED_BY VARCHAR, PRIMARY KEY (ROOM, SEQ)) "
+                "CREATED_AT BIGINT, DELETED BOOLEAN, DELETED_BY VARCHAR, CHANGE_SEQ BIGINT, EDITED_AT BIGINT, "
+                "REPLY_TO BIGINT, REACTIONS VARCHAR, MENTIONS VARCHAR, PRIMARY KEY (ROOM, SEQ)) "
                 f'WITH "{self._with(self.messages_cache, key_type="ChatMessageKey", value_type="ChatMessage", affinity=True)}"'  # noqa: E501
             ),
             self.rooms_table: (
                 f"CREATE TABLE IF NOT EXISTS {self.rooms_table} ("
-                "ROOM VARCHAR PRIMARY KEY, LAST_SEQ BIGINT, LAST_AT BIGINT) "
+                "ROOM VARCHAR PRIMARY KEY, LAST_SEQ BIGINT, LAST_AT BIGINT, LAST_CHANGE_SEQ BIGINT) "
                 f'WITH "{self._with(self.rooms_cache, key_type=None, value_type="ChatRoom", affinity=False)}"'
             ),
             self.idempotency_table: (
                 f"CREATE TABLE IF NOT EXISTS {self.idempotency_table} ("
-                "ROOM VARCHAR, CLIENT_ID VARCHAR, SEQ BIGINT, PRIMARY KEY (ROOM, CLIENT_ID)) "
+                "ROOM VARCHAR, CLIENT_ID VARCHAR, SEQ BIGINT, CHANGE_SEQ BIGINT, PRIMARY KEY (ROOM, CLIENT_ID)) "
                 f'WITH "{self._with(self.idempotency_cache, key_type="ChatIdempotencyKey", value_type="ChatIdempotency", affinity=True)}"'  # noqa: E501
             ),
             **self.room_tables(),
+            **self.change_tables(),
+        }
+
+    # ---------------------------------------------------------------- change log (issue 13)
+    @property
+    def versions_table(self) -> str:
+        return self.table("VERSIONS")
+
+    @property
+    def versions_cache(self) -> str:
+        return self.cache("VERSIONS")
+
+    @property
+    def mentions_table(self) -> str:
+        return self.table("USER_MENTIONS")
+
+    @property
+    def mentions_cache(self) -> str:
+        return self.cache("USER_MENTIONS")
+
+    def change_tables(self) -> dict[str, str]:
+        with_versions = self._with(self.versions_cache, key_type="ChatVersionKey", value_type="ChatVersion",
+                                   affinity=True)
+        with_mentions = self._with(self.mentions_cache, key_type="ChatMentionKey", value_type="ChatMention",
+                                   affinity="USERNAME")
+        return {
+            self.versions_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.versions_table} (ROOM VARCHAR, SEQ BIGINT, VERSION BIGINT, "
+                f'BODY VARCHAR, EDITED_AT BIGINT, PRIMARY KEY (ROOM, SEQ, VERSION)) WITH "{with_versions}"'
+            ),
+            self.mentions_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.mentions_table} (USERNAME VARCHAR, ROOM VARCHAR, SEQ BIGINT, "
+                f'AT BIGINT, PRIMARY KEY (USERNAME, ROOM, SEQ)) WITH "{with_mentions}"'
+            ),
+        }
+
+    def added_columns(self) -> dict[str, list[tuple[str, str]]]:
+        """Columns added to tables created before the change log: (name, SQL type) by table."""
+        return {
+            self.messages_table: [("CHANGE_SEQ", "BIGINT"), ("EDITED_AT", "BIGINT"), ("REPLY_TO", "BIGINT"),
+                                  ("REACTIONS", "VARCHAR"), ("MENTIONS", "VARCHAR")],
+            self.rooms_table: [("LAST_CHANGE_SEQ", "BIGINT")],
+            self.idempotency_table: [("CHANGE_SEQ", "BIGINT")],
         }
 
     # ---------------------------------------------------------------- rooms and memberships
@@ -133,4 +184,6 @@ class Schema:
         return {
             f"{t}_CREATED_IDX": f"CREATE INDEX IF NOT EXISTS {t}_CREATED_IDX ON {t} (CREATED_AT DESC)",
             f"{t}_AUTHOR_IDX": f"CREATE INDEX IF NOT EXISTS {t}_AUTHOR_IDX ON {t} (AUTHOR, CREATED_AT DESC)",
+            # catch-up of changes: the messages of a room changed after a change cursor
+            f"{t}_CHANGE_IDX": f"CREATE INDEX IF NOT EXISTS {t}_CHANGE_IDX ON {t} (ROOM, CHANGE_SEQ)",
         }

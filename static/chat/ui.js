@@ -1,6 +1,7 @@
 // Page chrome around the message logs: sidebar, presence, typing line, badge, toasts, drawers.
 
 import { gettext, interpolate, ngettext } from "./i18n.js";
+import { mentionBadge } from "./notify.js";
 import { fillAvatar } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
@@ -70,6 +71,7 @@ function roomItem(room, activeId, onSelect) {
     btn.title = interpolate(gettext("%(room)s (muted)"), { room: btn.title || room.title });
   }
   const unread = room.unread;
+  if (room.mentions > 0) btn.append(mentionBadge(room.mentions));
   if (unread > 0) {
     const badge = document.createElement("span");
     badge.className = "unread";
@@ -81,7 +83,7 @@ function roomItem(room, activeId, onSelect) {
   }
   btn.addEventListener("click", () => onSelect(room.id));
   li.append(btn);
-  return { li, unread: room.notify === "none" ? 0 : unread }; // a muted room counts in no total
+  return { li, unread: room.notify === "none" ? room.mentions : unread }; // a muted room counts its mentions only
 }
 
 /** The sidebar's two sections (rooms, direct messages), with unread badges; returns the total unread. */
