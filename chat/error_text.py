@@ -37,6 +37,8 @@ DETAILS: list[tuple[re.Pattern[str], Promise]] = [
         (r"must be at least 1", _("must be at least 1")),
         (r"must match (?P<pattern>.+)", _("must match %(pattern)s")),
         (r"must be one of (?P<choices>.+)", _("must be one of %(choices)s")),
+        (rf"must be 1 to {N} characters without spaces or controls",
+         _("must be 1 to %(n)s characters without spaces or controls")),
         # chat.protocol, chat.service, chat.room_commands
         (r"no such room, or you may not do this in it", _("no such room, or you may not do this in it")),
         (r"no such user", _("no such user")),

@@ -39,6 +39,14 @@ def compiled_catalogs():
         assert fresh, f"{mo} is missing or older than its .po: run `make messages`"
 
 
+def create_room(room: str, name: str, topic: str) -> None:
+    """A public room whose name and topic are Hangul (the directory and the header show them)."""
+    from ignite_store import Room, get_store, run_sync
+
+    run_sync(get_store().acreate_room(Room(id=room, name=name, kind="public", topic=topic, creator="system",
+                                           created_at=int(time.time() * 1000)), {}))
+
+
 def sign_up(browser, base_url: str, locale: str, username: str, contexts: list):
     """A new browser context in `locale` (Accept-Language and navigator.language) that signs up `username`."""
     context = browser.new_context(viewport=DESKTOP, locale=locale)
@@ -78,7 +86,7 @@ def test_a_korean_name_chats_in_hangul_in_the_browsers_language(live_settings, w
     digits = "".join(random.choices("0123456789", k=4))
     minji, seojun = ("김민지", "이서준") if language == "ko" else (f"김민지{digits}", f"이서준{digits}")
     room = f"i18n-{language}-{digits}"
-    ensure_public_rooms(room)
+    create_room(room, "개발팀", "주간 회의 · weekly sync")
 
     # The sign-up page in the browser's language; a Korean name is refused with an invisible character in it.
     context = browser.new_context(viewport=DESKTOP, locale=locale)
@@ -92,6 +100,7 @@ def test_a_korean_name_chats_in_hangul_in_the_browsers_language(live_settings, w
     probe.fill("#id_password2", PASSWORD)
     probe.click("button[type=submit]")
     expect(probe.locator(".field-errors")).to_contain_text(text["invisible"])
+    screenshot(probe, f"i18n-{language}-signup")
 
     ana = sign_up(browser, web.url, locale, minji, contexts)
     bo = sign_up(browser, web.url, locale, seojun, contexts)
@@ -102,6 +111,7 @@ def test_a_korean_name_chats_in_hangul_in_the_browsers_language(live_settings, w
     for page in (ana, bo):
         open_room(page, web.url, room)
     expect(ana.locator(".presence-label")).to_contain_text(text["online"])
+    expect(ana.locator("#room-name")).to_have_text("개발팀")
 
     # Hangul both ways; typing shown with the Korean name.
     bo.locator("#message-input").press_sequentially("안녕")
