@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import orjson
 
@@ -191,6 +192,7 @@ Command = (
     Join | Leave | Send | History | Catchup | Typing | Ping | ListRooms | Directory | CreateRoom | OpenDirect
     | Invite | RemoveMember | LeaveRoom | ArchiveRoom | UpdateRoom | Members | Read | SetNotify
 )
+C = TypeVar("C", bound=Command)
 DIRECTORY_LIMIT_MAX = 100
 
 
@@ -374,6 +376,14 @@ _PARSERS: dict[str, Callable[[dict], Command]] = {
     "notify": _parse_notify,
 }
 CLIENT_FRAME_TYPES = frozenset(_PARSERS)
+
+
+def parse_command(frame_type: str, fields: dict, expected: type[C]) -> C:
+    """Validate a command's fields given without a frame (the HTTP API): the socket's rules and error codes."""
+    command = _PARSERS[frame_type](fields)
+    if not isinstance(command, expected):
+        raise TypeError(f"{frame_type} parses to {type(command).__name__}, not {expected.__name__}")
+    return command
 
 
 def parse_frame(text: str) -> Command:

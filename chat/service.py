@@ -3,8 +3,9 @@
 A ChatSession knows nothing of WebSockets: it receives parsed commands and emits frames (dicts)
 through an Outbox, and gets every collaborator (store, hub, presence, access, limits) from the
 ChatServices it is given, so its rules are tested without a socket (tests/chat/test_session_unit.py).
-Every read and write of a room goes through `self.authorize`, i.e. chat.access.Access.authorize.
-Room management (create, invite, remove, DMs, directory) is in chat.room_commands.
+Every read and write of a room goes through `self.authorize`, i.e. chat.access.Access.authorize
+(chat.actor.Actor, shared with the HTTP API). Room management (create, invite, remove, DMs, directory)
+is in chat.room_commands, the message rules both share in chat.messages.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import logging
 import math
 from collections.abc import Callable
 
-from ignite_store import InvalidMessage, StoreUnavailable
+from ignite_store import StoreUnavailable
 
 from . import room_commands
-from .access import Action, Forbidden, Grant
+from .access import Action
+from .actor import Actor
 from .error_text import localize_error
 from .fanout import Outbox, user_channel
+from .messages import ack_frame, broadcast_message, mark_read, read_page, store_message
 from .protocol import (
     Catchup,
     Command,
@@ -32,8 +35,6 @@ from .protocol import (
     Send,
     Typing,
     encode,
-    forbidden,
-    message_frame,
     page_frame,
 )
 from .ratelimit import TokenBucket
@@ -52,17 +53,16 @@ def retry_after(wait: float) -> float:
     return math.ceil(wait * 1000) / 1000
 
 
-class ChatSession:
+class ChatSession(Actor):
     """The rooms and rules of one socket of one user."""
 
     def __init__(self, username: str, conn_id: str, outbox: Outbox, services: ChatServices, *,
                  session_key: str | None = None, on_revoked: Callable[[str], None] | None = None,
                  language: str | None = None):
-        self.username = username
+        super().__init__(username, services)
         self.language = language  # error details are written in it (chat.error_text); None: English
         self.conn_id = conn_id
         self.outbox = outbox
-        self.services = services
         self.session_key = session_key
         self.on_revoked = on_revoked  # the consumer closes the socket (logout, deactivation)
         self.rooms: set[str] = set()
@@ -117,17 +117,6 @@ class ChatSession:
             await self.emit(e.to_frame())
 
     # ------------------------------------------------------------ access
-    async def authorize(self, room: str, action: Action, ref: str, *, client_id: str | None = None,
-                        fresh: bool = False) -> Grant:
-        """The one authorization check, as an error frame: `forbidden` (also for a missing room)."""
-        try:
-            return await self.services.access.authorize(self.username, room, action, fresh=fresh)
-        except Forbidden as e:
-            raise forbidden(ref, room, client_id) from e
-        except StoreUnavailable as e:
-            raise ProtocolError("store_unavailable", "the store is unavailable, retry", ref=ref, room=room,
-                                client_id=client_id) from e
-
     def _require_joined(self, room: str, ref: str, client_id: str | None = None) -> None:
         if room not in self.rooms:
             raise ProtocolError("not_joined", "join the room first", ref=ref, room=room, client_id=client_id)
@@ -243,39 +232,14 @@ class ChatSession:
         if wait:
             raise ProtocolError("rate_limited", "slow down", ref="send", room=cmd.room, client_id=cmd.client_id,
                                 retry_after=retry_after(wait))
-        try:
-            result = await self.services.store.aappend(cmd.room, self.username, cmd.body, cmd.client_id)
-        except StoreUnavailable as e:
-            raise ProtocolError(
-                "store_unavailable", "the message was not stored, retry with the same client_id",
-                ref="send", room=cmd.room, client_id=cmd.client_id,
-            ) from e
-        except InvalidMessage as e:
-            raise ProtocolError(
-                "invalid", e.detail, ref="send", room=cmd.room, client_id=cmd.client_id, field=e.field
-            ) from e
-        message = result.message
-        await self.emit({
-            "type": "ack", "room": message.room, "client_id": message.client_id,
-            "id": message.id, "seq": message.seq, "created_at": message.created_at,
-        })
-        await self.publish(message.room, message_frame(message))
-        if grant.room.kind == "direct" and message.seq == 1 and result.created:
-            await room_commands.announce_direct(self, grant.room)
+        result = await store_message(self, cmd.room, cmd.body, cmd.client_id)
+        await self.emit(ack_frame(result.message))
+        await broadcast_message(self, grant, result)
 
     async def history(self, cmd: History) -> None:
         """One page of older messages (the newest page when `before` is absent)."""
         self._require_joined(cmd.room, "history")
-        await self.authorize(cmd.room, Action.READ, "history")
-        store = self.services.store
-        try:
-            if cmd.before is None:
-                page = await store.alatest(cmd.room, cmd.limit)
-            else:
-                page = await store.abefore(cmd.room, cmd.before, cmd.limit)
-        except StoreUnavailable as e:
-            raise ProtocolError("store_unavailable", "history is unavailable, retry", ref="history",
-                                room=cmd.room) from e
+        page = await read_page(self, cmd.room, cmd.limit, before=cmd.before)
         frame, _ = page_frame("history", cmd.room, page.messages, page.has_more, keep="newest")
         await self.emit(frame)
 
@@ -302,9 +266,7 @@ class ChatSession:
 
     async def read(self, cmd: Read) -> None:
         """Move the user's read marker forward; echoed to every socket of the user, stored within a second."""
-        await self.authorize(cmd.room, Action.WRITE, "read")
-        self.services.reads.note(cmd.room, self.username, cmd.seq)
-        await self.publish(user_channel(self.username), {"type": "read", "room": cmd.room, "seq": cmd.seq})
+        await mark_read(self, cmd.room, cmd.seq)
 
     # ------------------------------------------------------------ ephemera
     async def typing(self, cmd: Typing) -> None:
@@ -318,13 +280,6 @@ class ChatSession:
     async def ping(self, cmd: Ping) -> None:
         """Answer pong with the same id."""
         await self.emit({"type": "pong", "id": cmd.id})
-
-    async def publish(self, room: str, frame: dict, skip: str | None = None) -> None:
-        """Publish to a room (or a user channel); a failure loses no stored message (clients fill gaps by seq)."""
-        try:
-            await self.services.publisher.publish(room, frame, skip=skip)
-        except Exception:
-            logger.warning("publish to %s failed", room, exc_info=True)
 
     _HANDLERS: dict = {
         Join: join,

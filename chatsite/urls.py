@@ -10,5 +10,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     # The djangojs catalog of the active language, loaded by base.html before the app's modules.
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("", include("chat_api.urls")),
     path("", include("chat.urls")),
 ]

@@ -20,7 +20,8 @@ import pytest
 BASE_DIR = Path(__file__).resolve().parents[2]
 LOCALE = BASE_DIR / "locale"
 DOMAINS = ("django", "djangojs")
-TEMPLATE_DIRS = [BASE_DIR / "templates", BASE_DIR / "chat" / "templates", BASE_DIR / "ignite_store" / "templates"]
+TEMPLATE_DIRS = [BASE_DIR / "templates", *BASE_DIR.glob("*/templates")]  # the project's and each app's
+APPS = [path.parent.name for path in BASE_DIR.glob("*/apps.py")] + ["chatsite"]
 JS_DIR = BASE_DIR / "static" / "chat"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|<[^>]+>")
 
@@ -57,7 +58,7 @@ def test_the_korean_catalog_translates_every_entry(domain):
 # ---------------------------------------------------------------- unmarked template text
 
 TEMPLATE_CODE = re.compile(r"{%\s*blocktranslate.*?{%\s*endblocktranslate\s*%}|{%.*?%}|{{.*?}}|{#.*?#}", re.S)
-HIDDEN_ELEMENTS = re.compile(r"<(script|style|svg)\b.*?</\1>", re.S)
+HIDDEN_ELEMENTS = re.compile(r"<(script|style|svg|pre|code)\b.*?</\1>", re.S)  # code is not prose
 TEXT_ATTRIBUTE = re.compile(r'\b(?:title|placeholder|aria-label|alt|label)="([^"]*)"')
 BUTTON_VALUE = re.compile(r'^<input\b[^>]*\btype="(?:submit|button)"[^>]*\bvalue="([^"]*)"')
 WORD = re.compile(r"[A-Za-z]{2,}")
@@ -143,7 +144,7 @@ def test_every_js_string_for_people_is_marked_for_translation():
 def test_makemessages_finds_no_message_the_catalogs_lack(tmp_path):
     """Extract afresh on a copy of the sources and merge into a copy of the catalogs: nothing new, nothing fuzzy."""
     assert shutil.which("xgettext") and shutil.which("msgmerge"), "GNU gettext is missing: run `make setup`"
-    for name in ("chat", "chatsite", "ignite_store", "templates", "static", "locale"):
+    for name in (*APPS, "templates", "static", "locale"):
         shutil.copytree(BASE_DIR / name, tmp_path / name, symlinks=True,
                         ignore=shutil.ignore_patterns("__pycache__", "lib", "*.mo"))
     shutil.copy(BASE_DIR / "manage.py", tmp_path)
