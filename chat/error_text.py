@@ -71,6 +71,19 @@ DETAILS: list[tuple[re.Pattern[str], Promise]] = [
          _("must be an integer or 1-64 characters of A-Z a-z 0-9 _ . : -")),
         (r"the message was not stored, retry with the same client_id",
          _("the message was not stored, retry with the same client_id")),
+        # message changes and search
+        (r"give before or around, not both", _("give before or around, not both")),
+        (r"must be the cursor of a previous page", _("must be the cursor of a previous page")),
+        (r"search is unavailable, retry", _("search is unavailable, retry")),
+        (r"deleting messages is turned off", _("deleting messages is turned off")),
+        (r"the change was not stored, retry", _("the change was not stored, retry")),
+        (r"catch-up interrupted, ask again from the last change",
+         _("catch-up interrupted, ask again from the last change")),
+        (rf"must have at most {N} words and phrases", _("must have at most %(n)s words and phrases")),
+        (rf"is too short: search for a word of at least {N} letters or digits",
+         _("is too short: search for a word of at least %(n)s letters or digits")),
+        (rf"must be a list of at most {N} rooms", _("must be a list of at most %(n)s rooms")),
+        (r"must be \(created_at, room, seq\)", _("must be (created_at, room, seq)")),
     ]
 ]
 

@@ -390,7 +390,7 @@ const handlers = {
     const room = msg && rooms.get(msg.room);
     if (!room) return;
     const wasAtBottom = room.isAtBottom();
-    if (room.hasGapBefore(msg.seq) && !room.isCatchingUp()) requestCatchup(room);
+    if (room.hasGapBefore(msg.seq)) room.awaitGap(() => room.isCatchingUp() || requestCatchup(room));
     const added = room.insert([msg]);
     if (added.length) notifier.onMessage(room, msg, mentionsMe(msg, me));
     showNew(room, added, wasAtBottom);
@@ -420,12 +420,24 @@ const handlers = {
     }
   },
   history: (frame, room) => onHistory(room, frame),
+  heads(frame) {
+    // Live updates were interrupted (Redis): catch up every room behind its heads (messages, changes).
+    for (const [id, head] of Object.entries(frame.rooms || {})) {
+      const room = rooms.get(id);
+      if (!room) continue;
+      if (room.noteHead(head) && !room.isCatchingUp()) requestCatchup(room);
+      if (room.synced && head.last_change_seq > room.lastChange && !changesPending(room)) {
+        socket.send(changesRequest(room));
+      }
+    }
+    refreshSidebar();
+  },
   catchup(frame, room) {
     const wasAtBottom = room.isAtBottom();
     const added = room.insert(Array.isArray(frame.messages) ? frame.messages : []);
     if (!frame.has_more) {
       room.catchupSince = 0;
-      if (room.newestSeq > room.lastSeq) requestCatchup(room); // a hole is still there
+      if (room.newestSeq > room.lastSeq) room.awaitGap(() => room.isCatchingUp() || requestCatchup(room)); // a hole
     }
     showNew(room, added, wasAtBottom);
   },
