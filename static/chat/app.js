@@ -11,6 +11,7 @@ import { setupNotifications } from "./notify.js";
 import { newClientId, Prefs } from "./prefs.js";
 import { refreshTimes } from "./render.js";
 import { Room } from "./room.js";
+import { setupSearch } from "./search.js";
 import { ChatSocket, socketUrl } from "./socket.js";
 import * as ui from "./ui.js";
 
@@ -45,6 +46,16 @@ const actions = setupMessageActions({
 const notifier = setupNotifications({
   me, prefs, container: document.querySelector(".sidebar-actions"), toast: ui.toast,
   openRoom: (id) => rooms.has(id) && activate(id),
+});
+
+const search = setupSearch({
+  send: (frame) => socket.send(frame), rooms, activeRoom: () => activeRoom(),
+  openMessage(id, seq, name) { // a search result: its room (a public one the user is not in, opened by id)
+    const room = upsertRoom(rooms.has(id) ? { room: id } : { room: id, name }, false);
+    activate(id);
+    chrome.setSidebar(false);
+    actions.jumpTo(room, seq);
+  },
 });
 
 // ------------------------------------------------------------------ rooms
@@ -408,6 +419,7 @@ const handlers = {
     if (msg) room.replaceMessage({ ...msg, deleted: true, body: "" });
   },
   changed: (frame) => actions.onChanged(frame),
+  search_results: (frame) => search.onResults(frame),
   mention(frame) {
     const msg = frame.message;
     const room = msg && rooms.get(frame.room || msg.room);
@@ -463,7 +475,7 @@ const handlers = {
     dialogs.membersChanged(frame);
   },
   error(frame) {
-    if (actions.onError(frame)) return;
+    if (actions.onError(frame) || search.onError(frame)) return;
     const room = typeof frame.room === "string" ? rooms.get(frame.room) : null;
     const owner = frame.client_id
       ? room && room.pending.has(frame.client_id)
