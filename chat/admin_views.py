@@ -106,29 +106,42 @@ def messages_view(request: HttpRequest) -> HttpResponse:
     context = admin_context(request, "Recent messages", filters=filters, rows=[], next_url=None)
     before = _parse_cursor(request.GET.get("before", ""))
     try:
-        found = stores["default"].recent(
-            PAGE_SIZE + 1, room=filters["room"] or None, author=filters["author"] or None,
-            search=filters["q"] or None, before=before,
-        )
+        page, cursor = _recent_page(filters, before)
     except InvalidMessage as exc:
         context["store_error"] = f"Invalid filter: {exc}"
     except StoreError as exc:
         context["store_error"] = unavailable(exc)
     else:
-        page = found[:PAGE_SIZE]
         context["rows"] = [{"message": m, "created": when(m.created_at), "key": f"{m.seq}:{m.room}",
                             "versions_url": "?" + urlencode({**{k: v for k, v in filters.items() if v},
                                                              "versions": f"{m.seq}:{m.room}"})}
                            for m in page]
-        if len(found) > PAGE_SIZE:
+        if cursor is not None:
             query = {k: v for k, v in filters.items() if v}
-            context["next_url"] = "?" + urlencode({**query, "before": _cursor(page[-1])})
+            context["next_url"] = "?" + urlencode({**query, "before": _cursor(cursor)})
     versions_of = _parse_selected([request.GET.get("versions", "")])
     if versions_of:
         context["history"] = _versions(*versions_of[0])
     context["is_first_page"] = before is None
     context["first_url"] = "?" + urlencode({k: v for k, v in filters.items() if v})
     return TemplateResponse(request, "admin/chat/messages.html", context)
+
+
+def _recent_page(filters: dict[str, str], before: tuple[int, str, int] | None) -> tuple[list[Message], Message | None]:
+    """A page of messages and the one to continue after; text goes through the search (the users' path)."""
+    store = stores["default"]
+    if filters["q"]:
+        rooms = [filters["room"]] if filters["room"] else None  # None: every room (staff)
+        found = store.search(rooms, filters["q"], limit=PAGE_SIZE, author=filters["author"] or None, cursor=before)
+        messages_ = [hit.message for hit in found.hits]
+        if found.cursor is None:
+            return messages_, None
+        at, room, seq = found.cursor
+        return messages_, Message(id="", room=room, seq=seq, author="", body="", client_id="", created_at=at)
+    found_recent = store.recent(PAGE_SIZE + 1, room=filters["room"] or None, author=filters["author"] or None,
+                                before=before)
+    page = found_recent[:PAGE_SIZE]
+    return page, page[-1] if len(found_recent) > PAGE_SIZE else None
 
 
 def _versions(room: str, seq: int) -> dict:

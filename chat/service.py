@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from ignite_store import StoreUnavailable
 
-from . import message_changes, room_commands
+from . import message_changes, room_commands, search_commands
 from .access import Action
 from .actor import Actor
 from .fanout import Outbox, user_channel
@@ -63,6 +63,7 @@ class ChatSession(Actor):
         self.refused_in_a_row = 0
         self._tasks: set[asyncio.Task] = set()
         outbox.on_control = self.on_control
+        outbox.on_resync = self.resync
 
     async def emit(self, frame: dict) -> None:
         """Queue one frame for this socket."""
@@ -122,13 +123,9 @@ class ChatSession(Actor):
             grant = await room_commands.become_member(self, grant)
         hub = self.services.hub
         if first:
-            # Subscribe before reading last_seq so nothing stored after it can be missed.
-            try:
-                await hub.join(room, self.outbox)
-            except Exception as e:
-                logger.warning("subscribing to %s failed", room, exc_info=True)
-                raise ProtocolError("unavailable", "live updates are unavailable, retry", ref="join",
-                                    room=room) from e
+            # Subscribe before reading last_seq so nothing stored after it can be missed. While Redis is
+            # down the hub subscribes later and then resyncs the socket (degraded, docs/protocol.md).
+            await hub.join(room, self.outbox)
         try:
             last_seq, last_change_seq = await self.services.store.aheads(room)
         except StoreUnavailable as e:
@@ -211,6 +208,28 @@ class ChatSession(Actor):
             if self.on_revoked is not None:
                 self.on_revoked(str(close))
 
+    async def resync(self) -> None:
+        """Events may have been lost (the channel layer was down): send the heads of the joined rooms.
+
+        The client catches up whatever it lacks below a head. Each room is authorized afresh, since a
+        revocation published while Redis was down was lost too: a room the user lost is dropped here.
+        """
+        heads: dict[str, dict] = {}
+        for room in list(self.rooms):
+            try:
+                await self.authorize(room, Action.READ, "heads", fresh=True)
+                heads[room] = await self.services.heads.read(room)
+            except StoreUnavailable:
+                logger.warning("heads of %s unavailable", room)  # its next message shows the gap
+            except ProtocolError as e:
+                if e.code != "forbidden":
+                    logger.warning("heads of %s: %s", room, e.code)
+                elif room in self.rooms:
+                    self.on_control({"revoke": room})
+                    await self.emit({"type": "removed", "room": room, "reason": "revoked"})
+        if heads:
+            await self.emit({"type": "heads", "rooms": heads})
+
     def _spawn(self, coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
@@ -291,4 +310,5 @@ class ChatSession(Actor):
         Read: read,
         **room_commands.HANDLERS,
         **message_changes.HANDLERS,
+        **search_commands.HANDLERS,
     }
