@@ -75,6 +75,7 @@ class LoadClient:
         self.read_seen: dict[str, int] = {}  # the highest marker the server told (joined, `read` echoes)
         self.filled_from_store = 0
         self.live_stamps: list[float] = []  # when messages were delivered from the live fan-out
+        self.live_arrivals: list[tuple[float, str, int]] = []  # (time, room, seq) of every live `message`
         self.reconnects = 0
         self.close_codes: list[int | None] = []
         self.connected_at: list[float] = []
@@ -217,6 +218,7 @@ class LoadClient:
             elif frame.get("ref") in ("catchup", "join") and frame.get("room") in self.catching_up:
                 self.catching_up.discard(frame["room"])  # asked again by the gap logic or sync()
         elif kind == "message":
+            self.live_arrivals.append((time.monotonic(), frame["message"]["room"], frame["message"]["seq"]))
             self._receive(frame["message"], from_store=False)
             await self._maybe_fill(frame["message"]["room"])
         elif kind == "catchup":
@@ -449,6 +451,33 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
         "ack_max_ms": round(1000 * latencies[-1], 1) if latencies else None,
     }
     return Report(figures, violations)
+
+
+def reorder_profile(arrivals: list[tuple[float, str, int]], window: float) -> dict:
+    """How out of order a live stream arrived, whatever rule the client ran: `gaps` is how many times a
+    message arrived past the highest contiguous seq + 1 (each one a catch-up under the rule without a
+    window), `open_past_window` how many of those gaps the live stream had not filled `window` later."""
+    gaps = open_past_window = 0
+    by_room: dict[str, list[tuple[float, int]]] = {}
+    for t, room, seq in arrivals:
+        by_room.setdefault(room, []).append((t, seq))
+    for stream in by_room.values():
+        first = min(seq for _, seq in stream) - 1
+        seen: set[int] = set()
+        contiguous, gap_at = first, None
+        for t, seq in stream:
+            if gap_at is not None and t - gap_at[0] > window:  # nothing filled it before this arrival
+                open_past_window += 1
+                gap_at = None
+            seen.add(seq)
+            while contiguous + 1 in seen:
+                contiguous += 1
+            if gap_at is not None and contiguous >= gap_at[1]:
+                gap_at = None  # filled live within the window
+            if gap_at is None and seq > contiguous + 1:
+                gaps += 1
+                gap_at = (t, seq - 1)  # open until everything below this seq arrived
+    return {"gaps": gaps, "open_past_window": open_past_window}
 
 
 def ack_stall(clients: list[LoadClient], fault_at: float) -> dict:
