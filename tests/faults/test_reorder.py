@@ -8,6 +8,7 @@ Measured with the old rule (window 0: catch up at once on seq > last + 1) and th
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -16,7 +17,8 @@ from .harness import REORDER_SECONDS, check, reorder_profile
 from .test_scenarios import new_rooms
 
 CLIENTS = 4  # two on each Daphne, all in one room: each one sends 30/s and receives 120/s
-RATE = 30.0
+# REORDER_TOTAL_RATE lowers the offered load when the box cannot keep up with 120 msg/s (docs/reliability.md).
+RATE = float(os.environ.get("REORDER_TOTAL_RATE", 120)) / CLIENTS
 SECONDS = 20.0
 TARGET_PER_100 = 1.0
 
@@ -52,7 +54,7 @@ async def test_reorder_window_keeps_catchups_under_1_per_100_messages(fault_rig,
             "catchups_per_100_messages": round(100 * gap_requests / max(sent, 1), 2),
             "catchups_per_100_deliveries": round(100 * gap_requests / max(deliveries, 1), 3),
         }
-        record_figures(f"reorder_{figures['window_ms']}ms", figures)
+        record_figures(f"reorder_{figures['window_ms']}ms_{int(CLIENTS * RATE)}", figures)
         report.assert_ok()  # the same no-gap guarantee, whatever the window
         if window:
             assert figures["catchups_per_100_messages"] <= TARGET_PER_100, figures

@@ -24,6 +24,7 @@ from .supervise import cluster_options
 
 SHORT = {"clients": 4, "rooms": 2, "rate": 8.0, "before": 2.0, "after": 4.0}
 LONG = {"clients": 12, "rooms": 4, "rate": 4.0, "before": 10.0, "after": 30.0}  # under the box's capacity
+MUTATE_EVERY = 4  # one tick in four edits, reacts, unreacts or deletes instead of sending (issue 17)
 PROFILES = [pytest.param(SHORT, id="short"), pytest.param(LONG, id="long", marks=pytest.mark.slow)]
 
 
@@ -46,6 +47,8 @@ async def test_kill_one_daphne_clients_reconnect_and_catch_up(fault_rig, profile
     churn.servers = [doomed, survivor]  # the removed member is on the process that dies
     rooms = [*new_rooms(profile["rooms"]), churn.room]
     clients = fault_rig.clients(profile["clients"], rooms, [doomed, survivor], rate=profile["rate"])
+    for client in clients:
+        client.mutate_every = MUTATE_EVERY
     store = fault_rig.store()
     try:
         await run_clients(clients)
@@ -79,6 +82,8 @@ async def test_restart_redis_fanout_resumes_and_gaps_are_filled(fault_rig, profi
     churn = await start_churn(fault_rig, 4, profile["clients"])
     rooms = [*new_rooms(profile["rooms"]), churn.room]
     clients = fault_rig.clients(profile["clients"], rooms, rate=profile["rate"], first_user=4)
+    for client in clients:
+        client.mutate_every = MUTATE_EVERY
     store = fault_rig.store()
     try:
         await run_clients(clients)
