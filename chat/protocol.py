@@ -396,10 +396,12 @@ _PARSERS: dict[str, Callable[[dict], object]] = {
 
 @cache
 def _parsers() -> dict[str, Callable[[dict], object]]:
-    """Every frame's parser: the table above and the message changes' (chat.protocol_changes, which imports this)."""
+    """Every frame's parser: the table above, the message changes' (chat.protocol_changes) and the search's
+    (chat.search_commands); both import this module."""
     from .protocol_changes import PARSERS
+    from .search_commands import PARSERS as SEARCH_PARSERS
 
-    return {**_PARSERS, **PARSERS}
+    return {**_PARSERS, **PARSERS, **SEARCH_PARSERS}
 
 
 def client_frame_types() -> frozenset[str]:
@@ -514,5 +516,7 @@ def hello_frame(username: str, limits: ChatLimits | None = None) -> dict:
             "send_rate_per_second": limits.send_rate_per_second,
             "send_burst": limits.send_burst,
             "typing_min_interval_seconds": limits.typing_min_interval_seconds,
+            "edit_window_seconds": limits.edit_window_seconds,
+            "allow_delete_own": limits.allow_delete_own,
         },
     }
