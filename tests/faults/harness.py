@@ -101,7 +101,6 @@ class LoadClient:
         self.change_gaps = 0
         self.ops: list[ChangeOp] = []
         self._ops_in_flight: dict[tuple[str, str, int], list[ChangeOp]] = {}
-        self._change_timers: dict[str, asyncio.TimerHandle] = {}
         self.filled_from_store = 0
         self.live_stamps: list[float] = []  # when messages were delivered from the live fan-out
         self.live_arrivals: list[tuple[float, str, int]] = []  # (time, room, seq) of every live `message`
@@ -167,7 +166,7 @@ class LoadClient:
     async def close(self) -> None:
         """Stop every task and close the socket."""
         self._stop = True
-        for timer in [*self._gap_timers.values(), *self._change_timers.values()]:
+        for timer in self._gap_timers.values():
             timer.cancel()
         for task in self._tasks:
             task.cancel()
@@ -361,7 +360,8 @@ class LoadClient:
             states[message["seq"]] = message
 
     async def _saw_change(self, room: str, change_seq: int) -> None:
-        """Advance the change cursor; a gap waits the reorder window, then asks for `changes`."""
+        """Advance the change cursor; a gap asks for `changes` at once (static/chat/changes.js does the same:
+        the reorder window is for message seqs only)."""
         if room not in self.change_cursor:
             return
         seen = self.changes_seen[room]
@@ -370,16 +370,6 @@ class LoadClient:
         while self.change_cursor[room] + 1 in seen:
             self.change_cursor[room] += 1
         if any(c > self.change_cursor[room] for c in seen) and room not in self.changes_pending:
-            if room not in self._change_timers:
-                loop = asyncio.get_running_loop()
-                self._change_timers[room] = loop.call_later(
-                    self.reorder_seconds, lambda: loop.create_task(self._change_gap_due(room)))
-        elif room in self._change_timers and not any(c > self.change_cursor[room] for c in seen):
-            self._change_timers.pop(room).cancel()
-
-    async def _change_gap_due(self, room: str) -> None:
-        self._change_timers.pop(room, None)
-        if room not in self.changes_pending and any(c > self.change_cursor[room] for c in self.changes_seen[room]):
             self.change_gaps += 1
             await self._request_changes(room)
 
