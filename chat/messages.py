@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ignite_store import AppendResult, InvalidMessage, Message, StoreUnavailable
+from ignite_store import AppendResult, ChangesPage, InvalidMessage, Message, StoreUnavailable
 
 from . import room_commands
 from .access import Action, Grant
@@ -56,14 +56,8 @@ async def read_page(actor: Actor, room: str, limit: int, *, before: int | None =
     store = actor.services.store
     try:
         if around is not None:
-            older = await store.abefore(room, around + 1, limit - limit // 2)  # the seq itself and older
-            newer = await store.aafter(room, around, limit // 2) if limit // 2 else None
-            messages = older.messages + (newer.messages if newer else [])
-            if newer is None:
-                has_newer = await store.alast_seq(room) > around
-            else:
-                has_newer = newer.has_more
-            return HistoryPage(messages, older.has_more, has_newer)
+            page = await store.aaround(room, around, limit)
+            return HistoryPage(page.messages, page.has_more, page.has_newer)
         if after is not None:
             page = await store.aafter(room, after, limit)
         elif before is not None:
@@ -73,6 +67,15 @@ async def read_page(actor: Actor, room: str, limit: int, *, before: int | None =
     except StoreUnavailable as e:
         raise ProtocolError("store_unavailable", "history is unavailable, retry", ref=ref, room=room) from e
     return HistoryPage(page.messages, page.has_more)
+
+
+async def read_changes(actor: Actor, room: str, after_change: int, limit: int, ref: str = "changes") -> ChangesPage:
+    """The current state of the messages changed after a change cursor (edits, deletions, reactions)."""
+    await actor.authorize(room, Action.READ, ref)
+    try:
+        return await actor.services.store.achanges(room, after_change, limit)
+    except StoreUnavailable as e:
+        raise ProtocolError("store_unavailable", "changes are unavailable, retry", ref=ref, room=room) from e
 
 
 async def mark_read(actor: Actor, room: str, seq: int) -> None:

@@ -95,6 +95,8 @@ class MessagePage(Schema):
     has_newer: bool | None = Field(None, description="for an `around` page: newer messages exist")
     next: dict[str, int] | None = Field(None, description="the query of the next page in the same direction, "
                                                           "e.g. {\"before\": 51}; null at the end")
+    last_change_seq: int | None = Field(None, description="for an `after_change` page: the room's change head; "
+                                                          "after the last page your change cursor becomes it")
 
 
 class SendIn(Schema):

@@ -182,3 +182,27 @@ async def test_read_marker_moves_unread(api_server, api_site, chat_site):
         assert (entry["last_read_seq"], entry["unread"]) == (2, 1)
         bad = await http.post(f"/api/v1/rooms/{room}/read", json={"seq": -1})
         assert bad.status_code == 400 and bad.json()["field"] == "seq"
+
+
+async def test_change_log_cursor(api_server, api_site):
+    from ignite_store import get_store
+
+    name, token = api_site.user()
+    async with client(api_server, token) as http:
+        room = (await create_room(http))["room"]
+        for i in range(1, 4):
+            await http.post(f"/api/v1/rooms/{room}/messages", json={"body": f"m{i}", "client_id": f"c{i}"})
+        store = get_store()
+        await store.aedit(room, 2, "m2, edited", "e1", author=name)
+        await store.areact(room, 3, "👍", user=name)
+        url = f"/api/v1/rooms/{room}/messages"
+        page = (await http.get(url, params={"after_change": 0})).json()
+        assert [(m["seq"], m["change_seq"]) for m in page["messages"]] == [(2, 1), (3, 2)]
+        assert page["messages"][0]["body"] == "m2, edited" and page["messages"][0]["edited_at"]
+        assert page["messages"][1]["reactions"] == [{"emoji": "👍", "count": 1, "users": [name]}]
+        assert (page["last_change_seq"], page["has_more"], page["next"]) == (2, False, None)
+        first = (await http.get(url, params={"after_change": 0, "limit": 1})).json()
+        assert [m["seq"] for m in first["messages"]] == [2] and first["next"] == {"after_change": 1}
+        assert (await http.get(url, params={"after_change": 2})).json()["messages"] == []
+        bad = await http.get(url, params={"after_change": 1, "before": 3})
+        assert bad.status_code == 400 and bad.json()["field"] == "after_change"
