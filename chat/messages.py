@@ -6,19 +6,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ignite_store import AppendResult, ChangesPage, InvalidMessage, Message, StoreUnavailable
+from ignite_store import AppendResult, ChangeRefused, ChangesPage, InvalidMessage, Message, StoreUnavailable
 
-from . import room_commands
+from . import message_changes, room_commands
 from .access import Action, Grant
 from .actor import Actor
 from .fanout import user_channel
+from .mentions import NONE, Mentions
 from .protocol import ProtocolError, message_frame
 
 
-async def store_message(actor: Actor, room: str, body: str, client_id: str, ref: str = "send") -> AppendResult:
-    """Append to the store (idempotent per room and client_id); nothing is broadcast here."""
+async def store_message(actor: Actor, room: str, body: str, client_id: str, ref: str = "send", *,
+                        reply_to: int | None = None, mentions: Mentions = NONE) -> AppendResult:
+    """Append to the store (idempotent per room and client_id); nothing is broadcast here.
+
+    `mentions` comes from chat.message_changes.mentions_of; a plain send (no reply, no mention) passes nothing."""
+    store = actor.services.store
     try:
-        return await actor.services.store.aappend(room, actor.username, body, client_id)
+        if reply_to is None and not mentions:
+            return await store.aappend(room, actor.username, body, client_id)
+        return await store.aappend(room, actor.username, body, client_id, reply_to=reply_to, mentions=mentions.users,
+                                   mentions_room=mentions.room, notified=mentions.notified)
+    except ChangeRefused as e:  # the message replied to does not exist (or was deleted)
+        raise ProtocolError(e.code, e.detail, ref=ref, room=room, client_id=client_id, seq=reply_to) from e
     except StoreUnavailable as e:
         raise ProtocolError("store_unavailable", "the message was not stored, retry with the same client_id",
                             ref=ref, room=room, client_id=client_id) from e
@@ -26,10 +36,12 @@ async def store_message(actor: Actor, room: str, body: str, client_id: str, ref:
         raise ProtocolError("invalid", e.detail, ref=ref, room=room, client_id=client_id, field=e.field) from e
 
 
-async def broadcast_message(actor: Actor, grant: Grant, result: AppendResult) -> None:
-    """Publish a stored message to the room (the same `message` frame whoever sent it)."""
+async def broadcast_message(actor: Actor, grant: Grant, result: AppendResult, mentions: Mentions = NONE) -> None:
+    """Publish a stored message to the room (the same `message` frame whoever sent it), and its mentions."""
     message = result.message
     await actor.publish(message.room, message_frame(message))
+    if mentions and result.created:
+        await message_changes.publish_mentions(actor, message, mentions.notified)
     if grant.room.kind == "direct" and message.seq == 1 and result.created:
         await room_commands.announce_direct(actor, grant.room)
 
@@ -55,7 +67,7 @@ async def read_page(actor: Actor, room: str, limit: int, *, before: int | None =
     await actor.authorize(room, Action.READ, ref)
     store = actor.services.store
     try:
-        if around is not None:
+        if around is not None:  # one range read, shifted to fit the room's history
             page = await store.aaround(room, around, limit)
             return HistoryPage(page.messages, page.has_more, page.has_newer)
         if after is not None:

@@ -65,12 +65,12 @@ def peers(room: Room, user: str) -> list[str]:
 
 
 def room_entry(room: Room, user: str, *, role: str | None, last_seq: int, last_read_seq: int,
-               last_at: int | None, notify: str = "all") -> dict:
+               last_at: int | None, notify: str = "all", mentions: int = 0) -> dict:
     """A room as the `rooms`/`room` frames show it to `user`."""
     entry: dict[str, object] = {
         "room": room.id, "name": room.name, "kind": room.kind, "topic": room.topic, "role": role,
         "last_seq": last_seq, "last_read_seq": last_read_seq, "unread": max(0, last_seq - last_read_seq),
-        "mentions": 0, "last_at": last_at, "notify": notify,
+        "mentions": mentions, "last_at": last_at, "notify": notify,
     }
     if room.kind == "direct":
         others = peers(room, user)
@@ -81,7 +81,8 @@ def room_entry(room: Room, user: str, *, role: str | None, last_seq: int, last_r
 
 def my_room_entry(my: MyRoom, user: str) -> dict:
     return room_entry(my.room, user, role=my.membership.role, last_seq=my.last_seq,
-                      last_read_seq=my.membership.last_read_seq, last_at=my.last_at, notify=my.membership.notify)
+                      last_read_seq=my.membership.last_read_seq, last_at=my.last_at, notify=my.membership.notify,
+                      mentions=my.mentions)
 
 
 def visible(my: MyRoom, user: str) -> bool:

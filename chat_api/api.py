@@ -31,13 +31,14 @@ from chat.protocol import (
     Send,
     parse_command,
 )
+from chat.protocol_changes import DeleteMessage, Edit, React
 from chat.services import get_services
 from ignite_store import InvalidMessage
 from ignite_store.validation import validate_seq
 
 from . import errors, schemas, webhooks
 from .auth import AUTH, Caller
-from .posting import post_message
+from .posting import change_message, post_message
 
 
 class OrjsonParser(Parser):
@@ -71,6 +72,10 @@ errors.install(api)
 rooms = Router(tags=["rooms"])
 messages = Router(tags=["messages"])
 ERRORS: dict[int | frozenset[int], Any] = {frozenset({400, 401, 403, 404, 413, 429, 503}): schemas.Error}
+
+
+def caller_id(request: HttpRequest) -> int:
+    return request.auth.user_id  # type: ignore[attr-defined]
 
 
 def actor(request: HttpRequest) -> Answers:
@@ -185,11 +190,40 @@ async def list_messages(request: HttpRequest, room: str, before: int | None = No
 @messages.post("/{room}/messages", response={201: schemas.SendOut, 200: schemas.SendOut, **ERRORS})
 async def send(request: HttpRequest, room: str, payload: schemas.SendIn) -> HttpResponse:
     """Send a message: stored, then broadcast to the room's sockets. Retrying with the same client_id is safe
-    (200 with the stored message instead of 201)."""
-    cmd = parse_command("send", {"room": room, "body": payload.body, "client_id": payload.client_id}, Send)
-    status, message = await post_message(actor(request), cmd.room, cmd.body, cmd.client_id,
-                                         request.auth.user_id)  # type: ignore[attr-defined]
+    (200 with the stored message instead of 201). `reply_to` quotes a message of the room; @username mentions."""
+    fields = {"room": room, "body": payload.body, "client_id": payload.client_id, "reply_to": payload.reply_to}
+    cmd = parse_command("send", fields, Send)
+    status, message = await post_message(actor(request), cmd, caller_id(request))
     return ok(message, status)
+
+
+@messages.patch("/{room}/messages/{seq}", response={200: schemas.ChangeOut, **ERRORS})
+async def edit(request: HttpRequest, room: str, seq: int, payload: schemas.EditIn) -> HttpResponse:
+    """Edit your own message (within the server's edit window); idempotent by client_id."""
+    cmd = parse_command("edit", {"room": room, "seq": seq, "body": payload.body, "client_id": payload.client_id},
+                        Edit)
+    return ok(await change_message(actor(request), cmd, caller_id(request)))
+
+
+@messages.delete("/{room}/messages/{seq}", response={200: schemas.ChangeOut, **ERRORS})
+async def delete(request: HttpRequest, room: str, seq: int, client_id: str) -> HttpResponse:
+    """Delete your own message (it stays as a tombstone); idempotent by client_id."""
+    cmd = parse_command("delete", {"room": room, "seq": seq, "client_id": client_id}, DeleteMessage)
+    return ok(await change_message(actor(request), cmd, caller_id(request)))
+
+
+@messages.put("/{room}/messages/{seq}/reactions/{emoji}", response={200: schemas.ChangeOut, **ERRORS})
+async def react(request: HttpRequest, room: str, seq: int, emoji: str) -> HttpResponse:
+    """Add your reaction (`changed` is false when it was there already)."""
+    cmd = parse_command("react", {"room": room, "seq": seq, "emoji": emoji}, React)
+    return ok(await change_message(actor(request), cmd, caller_id(request)))
+
+
+@messages.delete("/{room}/messages/{seq}/reactions/{emoji}", response={200: schemas.ChangeOut, **ERRORS})
+async def unreact(request: HttpRequest, room: str, seq: int, emoji: str) -> HttpResponse:
+    """Remove your reaction."""
+    cmd = parse_command("unreact", {"room": room, "seq": seq, "emoji": emoji}, React)
+    return ok(await change_message(actor(request), cmd, caller_id(request)))
 
 
 @messages.post("/{room}/read", response={200: schemas.ReadOut, **ERRORS})

@@ -15,12 +15,15 @@ from pydantic import ConfigDict, Field
 class Error(Schema):
     type: Literal["error"] = "error"
     code: str = Field(description="stable: invalid, bad_json, unauthorized, forbidden, csrf_failed, not_found, "
-                                  "too_large, rate_limited, store_unavailable, unavailable, internal")
+                                  "too_large, rate_limited, store_unavailable, unavailable, internal; for edits "
+                                  "and reactions also no_such_message, not_author, edit_window_closed, "
+                                  "delete_not_allowed, too_many_reactions, message_deleted")
     detail: str
     field: str | None = None
     room: str | None = None
     client_id: str | None = None
     retry_after: float | None = Field(None, description="seconds (also in the Retry-After header)")
+    seq: int | None = None
 
 
 class Me(Schema):
@@ -102,6 +105,21 @@ class MessagePage(Schema):
 class SendIn(Schema):
     body: str
     client_id: str = Field(description="1-64 of A-Za-z0-9_.:- ; the same client_id returns the stored message")
+    reply_to: int | None = Field(None, description="the seq of a message of the room this one replies to")
+
+
+class EditIn(Schema):
+    body: str
+    client_id: str = Field(description="idempotency key of this edit")
+
+
+class ChangeOut(Schema):
+    room: str
+    seq: int
+    change_seq: int | None = Field(description="the room's change sequence of this change; null when nothing "
+                                               "changed (the reaction was there already)")
+    changed: bool
+    message: MessageOut = Field(description="the message's current state")
 
 
 class SendOut(MessageOut):

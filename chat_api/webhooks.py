@@ -54,7 +54,7 @@ async def post(request: HttpRequest, token: str, payload: schemas.WebhookIn) -> 
         raise
     await Webhook.objects.filter(pk=hook.pk).aupdate(last_used_at=timezone.now())
     me = Answers(hook.bot.get_username(), get_services())
-    status, message = await post_message(me, cmd.room, cmd.body, cmd.client_id, hook.bot.pk)
+    status, message = await post_message(me, cmd, hook.bot.pk)
     return HttpResponse(orjson.dumps(message), status=status, content_type="application/json")
 
 

@@ -213,6 +213,12 @@ CHAT = {
     "GRANT_TTL_SECONDS": env("CHAT_GRANT_TTL_SECONDS", 2.0, cast=float),
     # Read markers are written to Ignite at most once per user and room per interval (chat/readstate.py).
     "READ_FLUSH_SECONDS": env("CHAT_READ_FLUSH_SECONDS", 1.0, cast=float),
+    # Messages people can work with (issue 13, docs/protocol.md "Changing messages").
+    "EDIT_WINDOW_SECONDS": env("CHAT_EDIT_WINDOW_SECONDS", 600, cast=int),  # 0: never, -1: always
+    "ALLOW_DELETE_OWN": env("CHAT_ALLOW_DELETE_OWN", True, cast=bool),
+    "MAX_REACTIONS_PER_MESSAGE": env("CHAT_MAX_REACTIONS_PER_MESSAGE", 20, cast=int),
+    # @room: owners and admins always; anyone in a room of fewer members than this.
+    "ROOM_MENTION_MAX_MEMBERS": env("CHAT_ROOM_MENTION_MAX_MEMBERS", 50, cast=int),
 }
 
 # ---------------------------------------------------------------- HTTP API (chat_api, docs/api.md)

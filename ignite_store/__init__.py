@@ -23,5 +23,7 @@ from .types import (  # noqa: F401
     ReplyPreview,
     Room,
     RoomInfo,
+    SearchHit,
+    SearchPage,
     Version,
 )

@@ -208,3 +208,23 @@ class MembershipChange:
 
     membership: Membership | None
     changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A message that matched a search, with the [start, end) ranges of the hits in its body."""
+
+    message: Message
+    hits: list[tuple[int, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """Results newest first by (created_at, room, seq); `cursor` continues after the last one examined.
+
+    `cursor` is None when nothing is left. A page may hold fewer results than asked for while
+    `cursor` is set: the query examined its share of candidates (or time) and stopped there.
+    """
+
+    hits: list[SearchHit] = field(default_factory=list)
+    cursor: tuple[int, str, int] | None = None

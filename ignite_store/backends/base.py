@@ -32,6 +32,7 @@ from ..types import (
     Page,
     Room,
     RoomInfo,
+    SearchPage,
     Version,
 )
 
@@ -175,6 +176,24 @@ class BaseMessageStore:
         """The messages of a room with these seqs (missing ones absent), in one request."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide an aget_many() method")
 
+    # ------------------------------------------------------------------ search
+    def search(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
+               since: int | None = None, until: int | None = None,
+               cursor: tuple[int, str, int] | None = None) -> SearchPage:
+        """Messages of `rooms` matching `query` (ignite_store.search_text), newest first by (created_at, room, seq).
+
+        The caller decides which rooms may be searched (the store does not authorize); None searches the
+        most recently active rooms (the admin's view). `since`/`until`
+        bound created_at (ms, until exclusive); `cursor` is the previous page's. Deleted messages never
+        match, edited ones match on their current body. Bounded: InvalidMessage for a bad query.
+        """
+        raise NotImplementedError("subclasses of BaseMessageStore must provide a search() method")
+
+    async def asearch(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
+                      since: int | None = None, until: int | None = None,
+                      cursor: tuple[int, str, int] | None = None) -> SearchPage:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an asearch() method")
+
     # ------------------------------------------------------------------ admin
     def rooms(self) -> list[RoomInfo]:
         """Every room with its message count and last activity, most recently active first."""
@@ -186,10 +205,9 @@ class BaseMessageStore:
         *,
         room: str | None = None,
         author: str | None = None,
-        search: str | None = None,
         before: tuple[int, str, int] | None = None,
     ) -> list[Message]:
-        """Most recent messages across rooms, newest first, filtered by room/author/substring.
+        """Most recent messages across rooms, newest first, filtered by room/author (text: `search`).
 
         `before` is a cursor (created_at, room, seq) from the last message of the previous page.
         """
@@ -268,6 +286,14 @@ class BaseMessageStore:
     async def amembers(self, room: str, limit: int = 1000) -> list[Membership]:
         """The room's members by username (without read markers)."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide an amembers() method")
+
+    async def amembers_among(self, room: str, users: list[str]) -> set[str]:
+        """Which of `users` are members of the room (one request, for @mentions)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an amembers_among() method")
+
+    async def aheads(self, room: str) -> tuple[int, int]:
+        """(last seq, last change seq) of a room, read together (0 for none)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aheads() method")
 
     async def auser_rooms(self, user: str) -> list[MyRoom]:
         """Every room of a user with role, read marker, the room's last seq and the user's mentions after

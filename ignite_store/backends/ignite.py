@@ -20,7 +20,8 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from ..errors import ChangeRefused, InvalidMessage
+from ..errors import ChangeRefused, InvalidMessage, StoreUnavailable
+from ..search_text import parse_query
 from ..sync_bridge import run_on_private_loops, run_sync
 from ..types import (
     NOTIFY_LEVELS,
@@ -36,6 +37,7 @@ from ..types import (
     Page,
     Room,
     RoomInfo,
+    SearchPage,
     Version,
 )
 from ..validation import (
@@ -63,10 +65,13 @@ from .ignite_queries import CATCHUP_LIMIT_MAX, EXPORT_PAGE, Queries
 from .ignite_reads import Reads
 from .ignite_rooms import IgniteRooms
 from .ignite_schema import Schema
+from .ignite_search import Search
 from .ignite_session import IgniteSession
 from .ignite_writes import Writes
 
 T = TypeVar("T")
+SEARCH_PAGE_MAX = 50
+SEARCH_ROOMS_MAX = 1000
 
 
 class IgniteMessageStore(BaseMessageStore):
@@ -129,6 +134,7 @@ class IgniteMessageStore(BaseMessageStore):
         self._writes = Writes(self._session, self.schema)
         self._admin = Admin(self._session, self._queries)
         self._rooms = IgniteRooms(self._session, self.schema)
+        self._search = Search(self._session, self.schema)
         self._changes = Changes(self._session, self.schema)
 
     # Names used by the admin views and by tests.
@@ -361,6 +367,43 @@ class IgniteMessageStore(BaseMessageStore):
     def after(self, room: str, after_seq: int, limit: int) -> Page:
         return self._sync(self.aafter(room, after_seq, limit))
 
+    # ================================================================ search (ignite_search)
+    async def asearch(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
+                      since: int | None = None, until: int | None = None,
+                      cursor: tuple[int, str, int] | None = None) -> SearchPage:
+        """Matches of `query` in `rooms` (None: the SEARCH_ROOMS_MAX most recently active rooms, for staff),
+        newest first; bounded by SEARCH_ROOMS_MAX, the page cap and the timeout."""
+        parsed = parse_query(query)
+        if rooms is None:
+            rooms = await self._admin.active_rooms(SEARCH_ROOMS_MAX)
+        if not isinstance(rooms, (list, tuple)) or len(rooms) > SEARCH_ROOMS_MAX:
+            raise InvalidMessage("rooms", f"must be a list of at most {SEARCH_ROOMS_MAX} rooms")
+        rooms = sorted({validate_room(room, self.limits.room_pattern) for room in rooms})
+        limit = validate_limit(limit, SEARCH_PAGE_MAX)
+        author = None if author is None else validate_author(author)
+        since = None if since is None else validate_seq(since, "since")
+        until = None if until is None else validate_seq(until, "until")
+        if cursor is not None:
+            if not isinstance(cursor, (list, tuple)) or len(cursor) != 3:
+                raise InvalidMessage("cursor", "must be (created_at, room, seq)")
+            cursor = (validate_seq(cursor[0], "cursor"), validate_room(cursor[1], self.limits.room_pattern),
+                      validate_seq(cursor[2], "cursor"))
+        if not rooms or (since is not None and until is not None and until <= since):
+            return SearchPage([], None)
+        search = self._search.search(rooms, parsed, limit=limit, author=author, since=since, until=until,
+                                     cursor=cursor, time_limit=self.timeout / 2)
+        try:
+            # Past half the timeout a page ends early with a cursor; this is the hard stop.
+            return await asyncio.wait_for(search, self.timeout)
+        except TimeoutError as e:
+            raise StoreUnavailable("the search took longer than the store's timeout") from e
+
+    def search(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
+               since: int | None = None, until: int | None = None,
+               cursor: tuple[int, str, int] | None = None) -> SearchPage:
+        return self._sync(self.asearch(rooms, query, limit=limit, author=author, since=since, until=until,
+                                       cursor=cursor))
+
     # ================================================================ admin
     async def arooms(self) -> list[RoomInfo]:
         """Every room with its message count and last activity, most recently active first."""
@@ -370,13 +413,13 @@ class IgniteMessageStore(BaseMessageStore):
         return self._sync(self.arooms())
 
     async def arecent(self, limit: int, *, room: str | None = None, author: str | None = None,
-                      search: str | None = None, before: tuple[int, str, int] | None = None) -> list[Message]:
+                      before: tuple[int, str, int] | None = None) -> list[Message]:
         """Newest messages across rooms, keyset-paginated on (created_at, room, seq) descending."""
-        return await self._admin.recent(limit, room=room, author=author, search=search, before=before)
+        return await self._admin.recent(limit, room=room, author=author, before=before)
 
     def recent(self, limit: int, *, room: str | None = None, author: str | None = None,
-               search: str | None = None, before: tuple[int, str, int] | None = None) -> list[Message]:
-        return self._sync(self.arecent(limit, room=room, author=author, search=search, before=before))
+               before: tuple[int, str, int] | None = None) -> list[Message]:
+        return self._sync(self.arecent(limit, room=room, author=author, before=before))
 
     def iter_messages(
         self, *, room: str | None = None, since: int | None = None, until: int | None = None
@@ -463,6 +506,14 @@ class IgniteMessageStore(BaseMessageStore):
 
     async def amembers(self, room: str, limit: int = 1000) -> list[Membership]:
         return await self._rooms.members(validate_room(room, self.limits.room_pattern), int(limit))
+
+    async def amembers_among(self, room: str, users: list[str]) -> set[str]:
+        room = validate_room(room, self.limits.room_pattern)
+        return await self._rooms.members_among(room, [validate_author(user) for user in users])
+
+    async def aheads(self, room: str) -> tuple[int, int]:
+        """(last seq, last change seq) of a room: one key read."""
+        return await self._reads.heads(validate_room(room, self.limits.room_pattern))
 
     async def auser_rooms(self, user: str) -> list[MyRoom]:
         return await self._rooms.user_rooms(validate_author(user))

@@ -70,10 +70,17 @@ class Admin:
         rooms.sort(key=lambda info: (info.last_activity or 0, info.room), reverse=True)
         return rooms
 
-    async def recent(self, limit: int, *, room: str | None, author: str | None, search: str | None,
+    async def active_rooms(self, limit: int) -> list[str]:
+        """The `limit` most recently active rooms (by their counters)."""
+        rows = await self.session.sql(
+            f"SELECT ROOM FROM {self.schema.rooms_table} ORDER BY LAST_AT DESC LIMIT ?", [limit]
+        )
+        return [row[0] for row in rows]
+
+    async def recent(self, limit: int, *, room: str | None, author: str | None,
                      before: tuple[int, str, int] | None) -> list[Message]:
         """Newest messages across rooms (Queries.recent)."""
-        query, args = self.queries.recent(limit, room=room, author=author, search=search, before=before)
+        query, args = self.queries.recent(limit, room=room, author=author, before=before)
         return [message_from_row(row) for row in await self.session.sql(query, args)]
 
     async def export_page(self, query: str, args: list) -> list[list]:
@@ -100,6 +107,8 @@ class Admin:
                     [room, room, older_than],
                 )
             await self.session.sql(f"DELETE FROM {messages} WHERE ROOM = ? AND CREATED_AT < ?", [room, older_than])
+            await self.session.sql(f"DELETE FROM {self.schema.search_table} WHERE ROOM = ? AND CREATED_AT < ?",
+                                   [room, older_than])
         return total
 
     # ---------------------------------------------------------------- cluster

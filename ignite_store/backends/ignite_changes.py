@@ -28,6 +28,7 @@ from .ignite_client import (
     IdempotencyKey,
     MentionKey,
     MessageKey,
+    Pairs,
     RoomValue,
     VersionKey,
     VersionValue,
@@ -42,6 +43,7 @@ from .ignite_codec import (
     tombstone,
 )
 from .ignite_schema import Schema
+from .ignite_search import index_rows
 from .ignite_session import IgniteSession
 
 EDIT_KEY, DELETE_KEY = "edit/", "delete/"  # "/" is not allowed in client ids: no clash with sends
@@ -124,7 +126,12 @@ class Changes:
                 await versions.put(VersionKey(ROOM=room, SEQ=seq, VERSION=change_seq),
                                    VersionValue(BODY=value.BODY, EDITED_AT=int(previous_at)))
 
-            return _Outcome(changed_value(value, change_seq, BODY=body, EDITED_AT=at), [keep_version])
+            async def index_body(client) -> None:  # the old body's rows stay: search verifies the current body
+                rows = Pairs(index_rows(room, seq, int(value.CREATED_AT), body))
+                if rows:
+                    await (await client.get_cache(self.schema.search_cache)).put_all(rows)
+
+            return _Outcome(changed_value(value, change_seq, BODY=body, EDITED_AT=at), [keep_version, index_body])
 
         return await self._change(room, seq, decide, client_key=EDIT_KEY + client_id)
 

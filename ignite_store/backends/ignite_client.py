@@ -134,6 +134,14 @@ class MentionValue(
     pass
 
 
+class SearchKey(
+    metaclass=FastObjectMeta,
+    type_name="ChatSearchKey",
+    schema=OrderedDict([("ROOM", String), ("TERM", String), ("SEQ", LongObject)]),
+):
+    pass
+
+
 class Pairs(list):
     """(key, value) pairs for put_all: binary-object keys are unhashable (attrs sets __hash__ to
     None), so they cannot go into the dict pyignite asks for; its serialiser needs only

@@ -91,7 +91,7 @@ class Queries:
         )
 
     # ---------------------------------------------------------------- admin
-    def recent(self, limit: int, *, room: str | None, author: str | None, search: str | None,
+    def recent(self, limit: int, *, room: str | None, author: str | None,
                before: tuple[int, str, int] | None) -> tuple[str, list]:
         """Newest messages across rooms, keyset-paginated on (created_at, room, seq) descending."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= RECENT_MAX:
@@ -104,10 +104,6 @@ class Queries:
         if author:
             where.append("AUTHOR = ?")
             args.append(str(author))
-        if search:
-            # LOCATE rather than LIKE: Ignite's query splitter refuses LIKE ... ESCAPE, and LOCATE needs no escaping.
-            where.append("LOCATE(?, LOWER(BODY)) > 0")
-            args.append(search.lower())
         if before is not None:
             at, cursor_room, cursor_seq = int(before[0]), str(before[1]), int(before[2])
             where.append("(CREATED_AT < ? OR (CREATED_AT = ? AND (ROOM < ? OR (ROOM = ? AND SEQ < ?))))")

@@ -84,14 +84,20 @@ class Reads:
 
         return await self.session.run(operation, retry=True)
 
-    async def last_change_seq(self, room: str) -> int:
-        """The room's change head (0 before its first change)."""
+    async def heads(self, room: str) -> tuple[int, int]:
+        """The room's counter: (last seq, last change seq), 0 for none."""
 
         async def operation(client):
             counter = await (await client.get_cache(self.schema.rooms_cache)).get(room)
-            return int(getattr(counter, "LAST_CHANGE_SEQ", None) or 0) if counter is not None else 0
+            if counter is None:
+                return 0, 0
+            return int(counter.LAST_SEQ or 0), int(getattr(counter, "LAST_CHANGE_SEQ", None) or 0)
 
         return await self.session.run(operation, retry=True)
+
+    async def last_change_seq(self, room: str) -> int:
+        """The room's change head (0 before its first change)."""
+        return (await self.heads(room))[1]
 
     async def latest(self, room: str, limit: int) -> Page:
         """The newest `limit` messages."""

@@ -279,6 +279,16 @@ class IgniteRooms:
             [room_id, limit])
         return [Membership(room_id, user, role, int(joined or 0)) for user, role, joined in rows]
 
+    async def members_among(self, room_id: str, users: list[str]) -> set[str]:
+        """Which of `users` are members of the room: one get_all in the room's partition."""
+
+        async def operation(client):
+            found = await (await client.get_cache(self.members_cache)).get_all(
+                [MemberKey(ROOM=room_id, USERNAME=user) for user in sorted(set(users))])
+            return {(await client.unwrap_binary(raw_key)).USERNAME for raw_key in found}
+
+        return await self._run(operation, retry=True) if users else set()
+
     async def user_rooms(self, user: str) -> list[MyRoom]:
         """Every room of `user`: one single-partition query (settings are copied there), then the counters."""
         rows = await self._sql(

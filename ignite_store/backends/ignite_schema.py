@@ -5,6 +5,10 @@
 - <P>_ROOMS ROOM -> (LAST_SEQ, LAST_AT): the room's sequence counter.
 - <P>_IDEMPOTENCY (ROOM, CLIENT_ID) -> SEQ: one row per stored client id (edits and deletes too,
   under a prefixed client id, with the CHANGE_SEQ they were given).
+- <P>_SEARCH (ROOM, TERM, SEQ) -> CREATED_AT: the search index (ignite_store/search_text.py), one row
+  per distinct term of a message, written in the append's (and the edit's) transaction; its primary-key
+  index serves a term's messages in one room as ranges of seqs. The value is a plain BIGINT
+  (wrap_value=false): no binary object to encode per row.
 
 All three use the room as affinity key, so one room's counter, messages and idempotency
 keys sit in one partition and an append's transaction touches one primary node.
@@ -50,6 +54,14 @@ class Schema:
         return f"{self.prefix}_IDEMPOTENCY"
 
     @property
+    def search_table(self) -> str:
+        return f"{self.prefix}_SEARCH"
+
+    @property
+    def search_cache(self) -> str:
+        return f"{self.prefix.lower()}_search"
+
+    @property
     def messages_cache(self) -> str:
         return f"{self.prefix.lower()}_messages"
 
@@ -61,15 +73,16 @@ class Schema:
     def idempotency_cache(self) -> str:
         return f"{self.prefix.lower()}_idempotency"
 
-    def _with(self, cache: str, *, key_type: str | None, value_type: str, affinity: bool | str) -> str:
+    def _with(self, cache: str, *, key_type: str | None, value_type: str | None, affinity: bool | str) -> str:
         parts = [
             "template=partitioned",
             f"backups={self.backups}",
             "atomicity=transactional",
             "write_synchronization_mode=full_sync",
             f"cache_name={cache}",
-            f"value_type={value_type}",
         ]
+        if value_type:
+            parts.append(f"value_type={value_type}")
         if key_type:
             parts.append(f"key_type={key_type}")
         if affinity:
@@ -95,6 +108,11 @@ class Schema:
                 f"CREATE TABLE IF NOT EXISTS {self.idempotency_table} ("
                 "ROOM VARCHAR, CLIENT_ID VARCHAR, SEQ BIGINT, CHANGE_SEQ BIGINT, PRIMARY KEY (ROOM, CLIENT_ID)) "
                 f'WITH "{self._with(self.idempotency_cache, key_type="ChatIdempotencyKey", value_type="ChatIdempotency", affinity=True)}"'  # noqa: E501
+            ),
+            self.search_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.search_table} ("
+                "ROOM VARCHAR, TERM VARCHAR, SEQ BIGINT, CREATED_AT BIGINT, PRIMARY KEY (ROOM, TERM, SEQ)) "
+                f'WITH "{self._with(self.search_cache, key_type="ChatSearchKey", value_type=None, affinity=True)},wrap_value=false"'  # noqa: E501
             ),
             **self.room_tables(),
             **self.change_tables(),

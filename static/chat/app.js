@@ -10,6 +10,7 @@ import { setupNotifications } from "./notify.js";
 import { newClientId, Prefs } from "./prefs.js";
 import { refreshTimes } from "./render.js";
 import { Room } from "./room.js";
+import { setupSearch } from "./search.js";
 import { ChatSocket, socketUrl } from "./socket.js";
 import * as ui from "./ui.js";
 
@@ -44,6 +45,16 @@ const actions = setupMessageActions({
 const notifier = setupNotifications({
   me, prefs, container: document.querySelector(".sidebar-actions"), toast: ui.toast,
   openRoom: (id) => rooms.has(id) && activate(id),
+});
+
+const search = setupSearch({
+  send: (frame) => socket.send(frame), rooms, activeRoom: () => activeRoom(),
+  openMessage(id, seq, name) { // a search result: its room (a public one the user is not in, opened by id)
+    const room = upsertRoom(rooms.has(id) ? { room: id } : { room: id, name }, false);
+    activate(id);
+    chrome.setSidebar(false);
+    actions.jumpTo(room, seq);
+  },
 });
 
 // ------------------------------------------------------------------ rooms
@@ -388,7 +399,7 @@ const handlers = {
     const room = msg && rooms.get(msg.room);
     if (!room) return;
     const wasAtBottom = room.isAtBottom();
-    if (room.hasGapBefore(msg.seq) && !room.isCatchingUp()) requestCatchup(room);
+    if (room.hasGapBefore(msg.seq)) room.awaitGap(() => room.isCatchingUp() || requestCatchup(room));
     const added = room.insert([msg]);
     if (added.length) notifier.onMessage(room, msg, mentionsMe(msg, me));
     showNew(room, added, wasAtBottom);
@@ -406,6 +417,7 @@ const handlers = {
     if (msg) room.replaceMessage({ ...msg, deleted: true, body: "" });
   },
   changed: (frame) => actions.onChanged(frame),
+  search_results: (frame) => search.onResults(frame),
   mention(frame) {
     const msg = frame.message;
     const room = msg && rooms.get(frame.room || msg.room);
@@ -418,12 +430,24 @@ const handlers = {
     }
   },
   history: (frame, room) => onHistory(room, frame),
+  heads(frame) {
+    // Live updates were interrupted (Redis): catch up every room behind its heads (messages, changes).
+    for (const [id, head] of Object.entries(frame.rooms || {})) {
+      const room = rooms.get(id);
+      if (!room) continue;
+      if (room.noteHead(head) && !room.isCatchingUp()) requestCatchup(room);
+      if (room.synced && head.last_change_seq > room.lastChange && !changesPending(room)) {
+        socket.send(changesRequest(room));
+      }
+    }
+    refreshSidebar();
+  },
   catchup(frame, room) {
     const wasAtBottom = room.isAtBottom();
     const added = room.insert(Array.isArray(frame.messages) ? frame.messages : []);
     if (!frame.has_more) {
       room.catchupSince = 0;
-      if (room.newestSeq > room.lastSeq) requestCatchup(room); // a hole is still there
+      if (room.newestSeq > room.lastSeq) room.awaitGap(() => room.isCatchingUp() || requestCatchup(room)); // a hole
     }
     showNew(room, added, wasAtBottom);
   },
@@ -449,7 +473,7 @@ const handlers = {
     dialogs.membersChanged(frame);
   },
   error(frame) {
-    if (actions.onError(frame)) return;
+    if (actions.onError(frame) || search.onError(frame)) return;
     const room = typeof frame.room === "string" ? rooms.get(frame.room) : null;
     const owner = frame.client_id
       ? room && room.pending.has(frame.client_id)

@@ -105,10 +105,10 @@ export function setupNotifications({ me, prefs, container, openRoom, toast }) {
   return {
     /** A live message in a joined room. */
     onMessage(room, msg, mentionsMe) {
-      if (room.notify === "all") {
-        show(room, msg, interpolate(gettext("%(author)s in %(room)s"), { author: msg.author, room: room.title }, true));
-      } else if (mentionsMe) {
+      if (mentionsMe) {
         this.onMention(room, msg);
+      } else if (room.notify === "all") {
+        show(room, msg, interpolate(gettext("%(author)s in %(room)s"), { author: msg.author, room: room.title }, true));
       }
     },
     /** A `mention` event (also for rooms not open): every level notifies. */

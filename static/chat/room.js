@@ -4,6 +4,9 @@
 import { createMessageElement, regroup, updateMessageElement } from "./render.js";
 
 const AT_BOTTOM_PX = 48;
+// Two server processes may deliver a room's messages out of order: a live message past lastSeq + 1
+// waits this long for the missing seqs before a catchup is asked for (tests/faults/harness.py: the same).
+export const REORDER_MS = 300;
 
 export class Room {
   constructor(entry, me) {
@@ -40,6 +43,7 @@ export class Room {
     this.hasMore = true;
     this.historyRequest = null; // "initial" | "older" | null
     this.catchupSince = 0; // when the last catchup was asked for (0: none running)
+    this.gapTimer = null; // the reorder window of an open gap
     this.users = [];
     this.typers = new Map(); // user -> expiry time
 
@@ -216,6 +220,22 @@ export class Room {
   /** Live `message` whose seq jumps past lastSeq + 1: something was missed. */
   hasGapBefore(seq) {
     return this.synced && seq > this.lastSeq + 1;
+  }
+
+  /** Call `onDue` once REORDER_MS from now if a gap is still open then (one window at a time). */
+  awaitGap(onDue) {
+    if (this.gapTimer) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = null;
+      if (this.newestSeq > this.lastSeq) onDue();
+    }, REORDER_MS);
+  }
+
+  /** A `heads` entry (the server's live updates were interrupted): true when messages are missing. */
+  noteHead(head) {
+    if (!head || !Number.isInteger(head.last_seq)) return false;
+    this.knownLastSeq = Math.max(this.knownLastSeq, head.last_seq);
+    return this.synced && head.last_seq > this.lastSeq;
   }
 
   /** A catchup answer is expected; after a while without one, a new gap may ask again. */

@@ -206,3 +206,59 @@ async def test_change_log_cursor(api_server, api_site):
         assert (await http.get(url, params={"after_change": 2})).json()["messages"] == []
         bad = await http.get(url, params={"after_change": 1, "before": 3})
         assert bad.status_code == 400 and bad.json()["field"] == "after_change"
+
+
+async def test_edit_delete_react_and_reply_over_rest_reach_sockets(api_server, api_site, chat_site):
+    from urllib.parse import quote
+
+    users = api_site.tokens(author := unique("au"), other := unique("ot"))
+    thumbs = quote("👍")
+    async with client(api_server, users[author]) as http, client(api_server, users[other]) as them:
+        room = (await create_room(http))["room"]
+        await http.post(f"/api/v1/rooms/{room}/members", json={"user": other})
+        await http.post(f"/api/v1/rooms/{room}/messages", json={"body": "first", "client_id": "m1"})
+        ws = await open_client(api_server, chat_site.cookie(author))
+        try:
+            await ws.send(f'{{"type": "join", "room": "{room}"}}')
+            await recv(ws, "joined")
+            url = f"/api/v1/rooms/{room}/messages/1"
+            edited = await http.patch(url, json={"body": "first, edited", "client_id": "e1"})
+            assert edited.status_code == 200, edited.text
+            assert (edited.json()["changed"], edited.json()["change_seq"]) == (True, 1)
+            assert edited.json()["message"]["body"] == "first, edited"
+            update = await recv(ws, "update")
+            assert update["change"]["kind"] == "edit" and update["message"] == edited.json()["message"]
+            added = (await them.put(f"{url}/reactions/{thumbs}")).json()
+            again = (await them.put(f"{url}/reactions/{thumbs}")).json()
+            assert (added["changed"], again["changed"], again["change_seq"]) == (True, False, None)
+            assert added["message"]["reactions"] == [{"emoji": "👍", "count": 1, "users": [other]}]
+            assert (await recv(ws, "update"))["change"]["kind"] == "react"
+            removed = (await them.delete(f"{url}/reactions/{thumbs}")).json()
+            assert removed["changed"] is True and "reactions" not in removed["message"]
+            not_theirs = await them.patch(url, json={"body": "mine now", "client_id": "x"})
+            assert (not_theirs.status_code, not_theirs.json()["code"]) == (403, "not_author")
+            missing = await http.patch(f"/api/v1/rooms/{room}/messages/99", json={"body": "?", "client_id": "y"})
+            assert (missing.status_code, missing.json()["code"]) == (404, "no_such_message")
+            reply = await them.post(f"/api/v1/rooms/{room}/messages",
+                                    json={"body": f"@{author} agreed", "client_id": "r1", "reply_to": 1})
+            assert reply.status_code == 201 and reply.json()["reply_to"] == 1
+            assert reply.json()["mentions"] == [author]
+            mention = await recv(ws, "mention")
+            assert mention["message"]["seq"] == 2
+            bad_reply = await them.post(f"/api/v1/rooms/{room}/messages",
+                                        json={"body": "to nothing", "client_id": "r2", "reply_to": 50})
+            assert (bad_reply.status_code, bad_reply.json()["code"]) == (404, "no_such_message")
+            deleted = await http.delete(url, params={"client_id": "d1"})
+            assert deleted.status_code == 200 and deleted.json()["message"]["deleted"] is True
+            late = await http.patch(url, json={"body": "back", "client_id": "e2"})
+            assert (late.status_code, late.json()["code"]) == (409, "message_deleted")
+            for method, path, body, field in (
+                    ("PATCH", url, {"body": "", "client_id": "e3"}, "body"),
+                    ("PATCH", f"/api/v1/rooms/{room}/messages/0", {"body": "x", "client_id": "e3"}, "seq"),
+                    ("PUT", f"{url}/reactions/a%20b", None, "emoji"),
+                    ("DELETE", f"/api/v1/rooms/{room}/messages/2?client_id=sp%20ace", None, "client_id")):
+                answer = await http.request(method, path, json=body)
+                assert answer.status_code == 400, (path, answer.text)
+                assert (answer.json()["code"], answer.json()["field"]) == ("invalid", field), answer.json()
+        finally:
+            await ws.close()
