@@ -16,7 +16,7 @@ from ninja import NinjaAPI, Router
 from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 
-from chat import room_commands
+from chat import room_commands, search_commands
 from chat.actor import Answers
 from chat.messages import HistoryPage, mark_read, read_changes, read_page
 from chat.protocol import (
@@ -234,8 +234,19 @@ async def read(request: HttpRequest, room: str, payload: schemas.ReadIn) -> dict
     return {"room": cmd.room, "seq": cmd.seq}
 
 
-# Search (issue 14) goes here: GET /rooms/{room}/search?q= and GET /search?q=, through chat's search service
-# with the same Actor, so its results pass Access.authorize like every other read.
+@api.get("/search", response={200: schemas.SearchResults, **ERRORS}, tags=["search"])
+async def search(request: HttpRequest, query: str, room: str | None = None, author: str | None = None,
+                 since: int | None = None, until: int | None = None, cursor: str | None = None,
+                 limit: int = search_commands.SEARCH_LIMIT_DEFAULT) -> HttpResponse:
+    """Messages matching `query` in the rooms you may read now (or in `room`), newest first; `cursor` of the
+    answer asks for the next page. `since`/`until` are ms since the epoch."""
+    fields = {"query": query, "room": room, "author": author, "since": since, "until": until, "cursor": cursor,
+              "limit": limit}
+    me = actor(request)
+    await search_commands.search(me, parse_command("search", fields, search_commands.Search))
+    results = dict(me.answer("search_results"))
+    results.pop("type")
+    return ok(results)
 
 api.add_router("/rooms", rooms)
 api.add_router("/rooms", messages)

@@ -138,3 +138,21 @@ class ReadOut(Schema):
 class WebhookIn(Schema):
     text: str = Field(description="the message body")
     client_id: str | None = Field(None, description="optional idempotency key, as for a send")
+
+
+class SearchHit(Schema):
+    room: str
+    room_name: str
+    seq: int
+    id: str
+    author: str
+    created_at: int
+    snippet: str
+    hits: list[list[int]] = Field(description="[start, end) character ranges of the matches in `snippet`")
+
+
+class SearchResults(Schema):
+    query: str
+    room: str | None
+    results: list[SearchHit]
+    cursor: str | None = Field(description="pass as `cursor` for the next page; null at the end")

@@ -15,6 +15,7 @@ ROOM_ENDPOINTS = [
     ("POST", "/api/v1/rooms/{room}/members", {"user": "{owner}"}),
     ("DELETE", "/api/v1/rooms/{room}/members/{owner}", None),
     ("GET", "/api/v1/rooms/{room}/messages", None),
+    ("GET", "/api/v1/search?query=first&room={room}", None),
     ("POST", "/api/v1/rooms/{room}/messages", {"body": "intruder", "client_id": "auth-1"}),
     ("POST", "/api/v1/rooms/{room}/read", {"seq": 1}),
     ("PATCH", "/api/v1/rooms/{room}/messages/1", {"body": "edited by an intruder", "client_id": "auth-2"}),
@@ -27,6 +28,7 @@ ENDPOINTS = [
     ("GET", "/api/v1/rooms", None),
     ("GET", "/api/v1/rooms/directory", None),
     ("POST", "/api/v1/rooms", {"name": "intruder's room"}),
+    ("GET", "/api/v1/search?query=first", None),
     *ROOM_ENDPOINTS,
 ]
 SAFE = ("GET", "HEAD", "OPTIONS")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 
 from tests.chat.helpers import unique
 from tests.chat.test_e2e import open_client, recv
@@ -10,6 +12,14 @@ from tests.chat.test_e2e import open_client, recv
 from .conftest import client
 
 CLIENT_ID = "c-1"
+
+
+async def next_frame(ws, frame_type: str) -> dict:
+    """The next frame of `frame_type`, skipping any other."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 15))
+        if frame["type"] == frame_type:
+            return frame
 
 
 async def create_room(http, name: str = "api room", kind: str = "public", topic: str = "") -> dict:
@@ -157,8 +167,12 @@ async def test_members_invite_and_remove(api_server, api_site):
         assert (await other.delete(f"/api/v1/rooms/{room}/members/{owner_name}")).status_code == 403
         removed = await owner.delete(f"/api/v1/rooms/{room}/members/{guest}")
         assert removed.json() == {"room": room, "user": guest, "changed": True}
-        await asyncio.sleep(0)
         assert (await other.get(f"/api/v1/rooms/{room}/messages")).status_code == 403
+        for method, path, field in (("GET", "/api/v1/rooms/Bad!Room/members", "room"),
+                                    ("DELETE", f"/api/v1/rooms/{room}/members/{'x' * 200}", "user"),
+                                    ("POST", "/api/v1/rooms/Bad!Room/members", "room")):
+            answer = await owner.request(method, path, json={"user": guest} if method == "POST" else None)
+            assert (answer.status_code, answer.json()["code"], answer.json()["field"]) == (400, "invalid", field)
 
 
 async def test_read_marker_moves_unread(api_server, api_site, chat_site):
@@ -226,13 +240,13 @@ async def test_edit_delete_react_and_reply_over_rest_reach_sockets(api_server, a
             assert edited.status_code == 200, edited.text
             assert (edited.json()["changed"], edited.json()["change_seq"]) == (True, 1)
             assert edited.json()["message"]["body"] == "first, edited"
-            update = await recv(ws, "update")
+            update = await next_frame(ws, "update")
             assert update["change"]["kind"] == "edit" and update["message"] == edited.json()["message"]
             added = (await them.put(f"{url}/reactions/{thumbs}")).json()
             again = (await them.put(f"{url}/reactions/{thumbs}")).json()
             assert (added["changed"], again["changed"], again["change_seq"]) == (True, False, None)
             assert added["message"]["reactions"] == [{"emoji": "👍", "count": 1, "users": [other]}]
-            assert (await recv(ws, "update"))["change"]["kind"] == "react"
+            assert (await next_frame(ws, "update"))["change"]["kind"] == "react"
             removed = (await them.delete(f"{url}/reactions/{thumbs}")).json()
             assert removed["changed"] is True and "reactions" not in removed["message"]
             not_theirs = await them.patch(url, json={"body": "mine now", "client_id": "x"})
@@ -243,7 +257,7 @@ async def test_edit_delete_react_and_reply_over_rest_reach_sockets(api_server, a
                                     json={"body": f"@{author} agreed", "client_id": "r1", "reply_to": 1})
             assert reply.status_code == 201 and reply.json()["reply_to"] == 1
             assert reply.json()["mentions"] == [author]
-            mention = await recv(ws, "mention")
+            mention = await next_frame(ws, "mention")
             assert mention["message"]["seq"] == 2
             bad_reply = await them.post(f"/api/v1/rooms/{room}/messages",
                                         json={"body": "to nothing", "client_id": "r2", "reply_to": 50})
@@ -262,3 +276,32 @@ async def test_edit_delete_react_and_reply_over_rest_reach_sockets(api_server, a
                 assert (answer.json()["code"], answer.json()["field"]) == ("invalid", field), answer.json()
         finally:
             await ws.close()
+
+
+async def test_search(api_server, api_site):
+    users = api_site.tokens(owner := unique("so"), outsider := unique("sx"))
+    word = f"zebra{uuid.uuid4().hex[:6]}"
+    async with client(api_server, users[owner]) as http, client(api_server, users[outsider]) as them:
+        room = (await create_room(http, "search", kind="private"))["room"]
+        for i, body in enumerate((f"the {word} crossed", "nothing here", f"another {word}")):
+            await http.post(f"/api/v1/rooms/{room}/messages", json={"body": body, "client_id": f"s{i}"})
+        found = None
+        for _ in range(50):  # indexed with the message; allow for a slow box
+            found = (await http.get("/api/v1/search", params={"query": word})).json()
+            if len(found["results"]) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert [r["seq"] for r in found["results"]] == [3, 1]  # newest first
+        assert found["results"][0]["room"] == room and found["results"][0]["room_name"] == "search"
+        page = (await http.get("/api/v1/search", params={"query": word, "room": room, "limit": 1})).json()
+        assert [r["seq"] for r in page["results"]] == [3] and page["cursor"]
+        rest = (await http.get("/api/v1/search", params={"query": word, "room": room, "limit": 1,
+                                                          "cursor": page["cursor"]})).json()
+        assert [r["seq"] for r in rest["results"]] == [1]
+        assert (await them.get("/api/v1/search", params={"query": word})).json()["results"] == []
+        refused = await them.get("/api/v1/search", params={"query": word, "room": room})
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+        for params, field in (({"query": " "}, "query"), ({"query": "x", "limit": 0}, "limit"),
+                              ({"query": "x", "cursor": "nope"}, "cursor")):
+            bad = await http.get("/api/v1/search", params=params)
+            assert (bad.status_code, bad.json()["field"]) == (400, field), bad.json()
