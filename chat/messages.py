@@ -87,7 +87,7 @@ async def read_changes(actor: Actor, room: str, after_change: int, limit: int, r
     try:
         return await actor.services.store.achanges(room, after_change, limit)
     except StoreUnavailable as e:
-        raise ProtocolError("store_unavailable", "changes are unavailable, retry", ref=ref, room=room) from e
+        raise ProtocolError("store_unavailable", "history is unavailable, retry", ref=ref, room=room) from e
 
 
 async def mark_read(actor: Actor, room: str, seq: int) -> None:
