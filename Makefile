@@ -43,6 +43,7 @@ redis:
 
 chromium:
 	@test -x /usr/bin/chromium || $(APT_INSTALL) chromium
+	@fc-list 2>/dev/null | grep -qi "color emoji" || $(APT_INSTALL) fonts-noto-color-emoji  # reactions in screenshots
 
 node:
 	@command -v node >/dev/null && command -v npm >/dev/null || $(APT_INSTALL) nodejs npm

@@ -23,7 +23,7 @@ from django.utils.http import urlencode
 from ignite_store import ROOM_KINDS, InvalidMessage, Message, StoreError, run_sync, stores
 from ignite_store.admin_views import admin_context, unavailable, when
 
-from .fanout import publish_deleted
+from .fanout import publish_moderated
 from .presence import KEY_PREFIX, redis_url, users_of
 from .revocation import revoke_membership, revoke_room
 from .services import ChannelLayerPublisher
@@ -59,10 +59,10 @@ def _parse_selected(values: list[str]) -> list[tuple[str, int]]:
     return selected
 
 
-def _notify_deleted(message: Message) -> bool:
-    """Tell connected clients through the fan-out; False when that failed."""
+def _notify_deleted(message: Message, by: str) -> bool:
+    """Tell connected clients through the fan-out (an `update` with the tombstone); False when that failed."""
     try:
-        publish_deleted(message.room, message.seq, message.id)
+        publish_moderated(message, by)
     except Exception:  # the deletion is stored; clients catch up from history on reconnect
         logger.exception("could not publish the deletion of %s/%s", message.room, message.seq)
         return False
@@ -76,7 +76,7 @@ def _delete_selected(request: HttpRequest, selected: list[tuple[str, int]]) -> N
         message = store.delete(room, seq, by=request.user.get_username())
         if message is not None:
             deleted += 1
-            unannounced += not _notify_deleted(message)
+            unannounced += not _notify_deleted(message, request.user.get_username())
     messages.success(request, f"Deleted {deleted} message(s).")
     if unannounced:
         messages.warning(request, f"{unannounced} deletion(s) could not be pushed to connected clients.")
@@ -106,23 +106,55 @@ def messages_view(request: HttpRequest) -> HttpResponse:
     context = admin_context(request, "Recent messages", filters=filters, rows=[], next_url=None)
     before = _parse_cursor(request.GET.get("before", ""))
     try:
-        found = stores["default"].recent(
-            PAGE_SIZE + 1, room=filters["room"] or None, author=filters["author"] or None,
-            search=filters["q"] or None, before=before,
-        )
+        page, cursor = _recent_page(filters, before)
     except InvalidMessage as exc:
         context["store_error"] = f"Invalid filter: {exc}"
     except StoreError as exc:
         context["store_error"] = unavailable(exc)
     else:
-        page = found[:PAGE_SIZE]
-        context["rows"] = [{"message": m, "created": when(m.created_at), "key": f"{m.seq}:{m.room}"} for m in page]
-        if len(found) > PAGE_SIZE:
+        context["rows"] = [{"message": m, "created": when(m.created_at), "key": f"{m.seq}:{m.room}",
+                            "versions_url": "?" + urlencode({**{k: v for k, v in filters.items() if v},
+                                                             "versions": f"{m.seq}:{m.room}"})}
+                           for m in page]
+        if cursor is not None:
             query = {k: v for k, v in filters.items() if v}
-            context["next_url"] = "?" + urlencode({**query, "before": _cursor(page[-1])})
+            context["next_url"] = "?" + urlencode({**query, "before": _cursor(cursor)})
+    versions_of = _parse_selected([request.GET.get("versions", "")])
+    if versions_of:
+        context["history"] = _versions(*versions_of[0])
     context["is_first_page"] = before is None
     context["first_url"] = "?" + urlencode({k: v for k, v in filters.items() if v})
     return TemplateResponse(request, "admin/chat/messages.html", context)
+
+
+def _recent_page(filters: dict[str, str], before: tuple[int, str, int] | None) -> tuple[list[Message], Message | None]:
+    """A page of messages and the one to continue after; text goes through the search (the users' path)."""
+    store = stores["default"]
+    if filters["q"]:
+        rooms = [filters["room"]] if filters["room"] else None  # None: every room (staff)
+        found = store.search(rooms, filters["q"], limit=PAGE_SIZE, author=filters["author"] or None, cursor=before)
+        messages_ = [hit.message for hit in found.hits]
+        if found.cursor is None:
+            return messages_, None
+        at, room, seq = found.cursor
+        return messages_, Message(id="", room=room, seq=seq, author="", body="", client_id="", created_at=at)
+    found_recent = store.recent(PAGE_SIZE + 1, room=filters["room"] or None, author=filters["author"] or None,
+                                before=before)
+    page = found_recent[:PAGE_SIZE]
+    return page, page[-1] if len(found_recent) > PAGE_SIZE else None
+
+
+def _versions(room: str, seq: int) -> dict:
+    """An edited message and the bodies its edits replaced (staff only see these), oldest first."""
+    store = stores["default"]
+    try:
+        message, versions = store.get(room, seq), store.versions(room, seq)
+    except StoreError as exc:
+        return {"room": room, "seq": seq, "error": unavailable(exc)}
+    return {"room": room, "seq": seq, "message": message,
+            "versions": [{"body": v.body, "written": when(v.edited_at), "replaced_by": v.replaced_by}
+                         for v in versions],
+            "edited": when(message.edited_at) if message is not None and message.edited_at else None}
 
 
 def _fetch_selected(selected: list[tuple[str, int]]) -> list[dict]:

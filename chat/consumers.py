@@ -81,9 +81,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 self.username, self.conn_id, services.limits.max_connections_per_user
             )
         except Exception:
-            # Redis is down: count nothing rather than lock everybody out.
+            # Redis is down: accept (degraded) rather than lock everybody out; the presence heartbeat counts
+            # the socket once Redis is back and closes it with 4029 if it was one too many (docs/protocol.md).
             logger.warning("connection registry unavailable", exc_info=True)
             self.registered = None
+            services.presence.count_later(self.username, self.conn_id, services.limits.max_connections_per_user,
+                                          self._over_cap)
         if self.registered is False:
             await self.send(text_data=encode(error_frame("too_many_connections", "close another tab first")))
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
@@ -97,6 +100,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
                                    session_key=getattr(session, "session_key", None), on_revoked=self._revoked)
         await self.session.emit(hello_frame(self.username, services.limits))
         await self.session.start()
+
+    def _over_cap(self) -> None:
+        self._closing = asyncio.get_running_loop().create_task(self._refuse_late())
+
+    async def _refuse_late(self) -> None:
+        self.registered = False  # the heartbeat did not count it: nothing to unregister
+        if self.outbox is not None:
+            await self.outbox.put(encode(error_frame("too_many_connections", "close another tab first")))
+        await self._close_quietly(CLOSE_TOO_MANY_CONNECTIONS)
 
     def _revoked(self, reason: str) -> None:
         logger.info("closing a socket of %s: %s", self.username, reason)
@@ -160,7 +172,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.session.close()
         if self.outbox is not None:
             await self.outbox.aclose()
-        if self.registered:
+        if self.registered is not False:  # None: accepted while Redis was down, maybe counted since
             try:
                 await get_services().presence.unregister_connection(self.username, self.conn_id)
             except Exception:

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -20,7 +21,10 @@ from typing import Protocol
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from ignite_store import Message
+
 from .protocol import encode
+from .protocol_changes import update_frame
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +80,8 @@ class Outbox:
         # Called with the control events of the rooms and user channel this socket is in
         # (revocations, closes; chat.revocation): set by the socket's ChatSession.
         self.on_control: Callable[[dict], None] | None = None
+        # Called after the channel layer lost events (RoomHub.resync): set by the socket's ChatSession.
+        self.on_resync: Callable[[], Awaitable[None]] | None = None
         self._on_write_error = on_write_error
         self.closed = False
         self._write = write
@@ -161,27 +167,72 @@ class Outbox:
 
 # ---------------------------------------------------------------- room hub
 
-class RoomHub:
-    """Local members per room for one event loop, fed by one channel-layer subscription per room."""
+PROBE_SECONDS = 0.25  # how often each process checks that its own subscription still hears Redis
+PROBE_LATE = 1.0  # a probe not heard this long means the subscription is deaf (no event is passed on until resync)
+HOLD_MAX = 10_000  # events held while the sockets resync; beyond it they are dropped and a resync follows
+# Events wait for the resyncs at most this long (under load, or with Ignite down, live delivery must go on).
+RESYNC_HOLD_SECONDS = 2.0
 
-    def __init__(self, layer):
+
+class RoomHub:
+    """Local members per room for one event loop, fed by one channel-layer subscription per room.
+
+    Redis pub/sub is at most once, and channels-redis reconnects its subscription silently (its
+    `on_reconnect` option is never called in 4.x). So the hub probes its own channel: every
+    PROBE_SECONDS it sends itself a numbered probe. A probe that could not be sent or did not come
+    back means events may have been lost; when the next probe comes back, every local socket's
+    `on_resync` runs (the session re-authorizes its rooms and sends their heads; clients catch up).
+    From the loss until those resyncs are done (at most RESYNC_HOLD_SECONDS), incoming events are
+    held back, so that no live frame of a room whose revocation was lost with Redis reaches a socket
+    before its resync drops the room. A room joined while Redis is down is accepted, and subscribed
+    once Redis answers again.
+    """
+
+    def __init__(self, layer, probe_seconds: float = PROBE_SECONDS):
         self.layer = layer
         self.rooms: dict[str, set[Outbox]] = {}
         self.channel: str | None = None
+        self.probe_seconds = probe_seconds
+        self.resyncs = 0  # how many times the sockets were told to resync (tests, logs)
+        self._unsubscribed: set[str] = set()  # rooms with local members whose group_add failed
         self._lock = asyncio.Lock()
         self._receiver: asyncio.Task | None = None
+        self._prober: asyncio.Task | None = None
+        self._probe_sent = 0
+        self._probe_heard = 0
+        self._unheard_since: float | None = None  # when the oldest probe not heard yet was sent
+        self._lost = False  # a probe was lost since the last resync
+        self._held: list[dict] | None = None  # events received since a loss, until the resync is done
+        self._held_overflow = False
 
     async def join(self, room: str, member: Outbox) -> None:
-        """Add a local member; the first member of a room subscribes the process to its group."""
+        """Add a local member; the first member of a room subscribes the process to its group.
+
+        Never fails for Redis: while it is unreachable the room is subscribed later (degraded).
+        """
         async with self._lock:
             members = self.rooms.get(room)
             if members is None:
-                if self.channel is None:
-                    self.channel = await self.layer.new_channel(prefix="chat.hub.")
-                    self._receiver = asyncio.get_running_loop().create_task(self._receive_loop())
-                await self.layer.group_add(group_name(room), self.channel)
                 members = self.rooms[room] = set()
+                self._unsubscribed.add(room)
             members.add(member)
+            if room in self._unsubscribed:
+                try:
+                    await self._subscribe_pending()
+                except Exception:
+                    logger.warning("live updates of %s wait for Redis", room, exc_info=True)
+                    self._mark_lost()  # resync once subscribed
+            self._ensure_prober()
+
+    async def _subscribe_pending(self) -> None:
+        """Subscribe the rooms whose group_add has not succeeded yet (called under the lock)."""
+        if self.channel is None:
+            self.channel = await self.layer.new_channel(prefix="chat.hub.")
+            self._receiver = asyncio.get_running_loop().create_task(self._receive_loop())
+        for room in list(self._unsubscribed):
+            if room in self.rooms:
+                await self.layer.group_add(group_name(room), self.channel)
+            self._unsubscribed.discard(room)
 
     async def leave(self, room: str, member: Outbox) -> None:
         """Remove a local member; the last one out unsubscribes the process."""
@@ -191,11 +242,17 @@ class RoomHub:
                 return
             members.discard(member)
             if not members:
-                del self.rooms[room]
-                try:
-                    await self.layer.group_discard(group_name(room), self.channel)
-                except Exception:
-                    logger.warning("could not unsubscribe from room %s", room, exc_info=True)
+                await self._drop(room)
+
+    async def _drop(self, room: str) -> None:
+        del self.rooms[room]
+        if room in self._unsubscribed:
+            self._unsubscribed.discard(room)
+            return
+        try:
+            await self.layer.group_discard(group_name(room), self.channel)
+        except Exception:
+            logger.warning("could not unsubscribe from room %s", room, exc_info=True)
 
     def detach(self, room: str, member: Outbox) -> None:
         """Remove a local member at once (a revocation: not one more frame); unsubscribe in the background."""
@@ -209,11 +266,7 @@ class RoomHub:
     async def _unsubscribe_if_empty(self, room: str) -> None:
         async with self._lock:
             if self.rooms.get(room) == set():  # nobody joined since
-                del self.rooms[room]
-                try:
-                    await self.layer.group_discard(group_name(room), self.channel)
-                except Exception:
-                    logger.warning("could not unsubscribe from room %s", room, exc_info=True)
+                await self._drop(room)
 
     def local_rooms(self) -> list[str]:
         """Rooms that have at least one member in this process."""
@@ -227,29 +280,117 @@ class RoomHub:
 
     def dispatch_control(self, room: str, control: dict) -> None:
         """Hand a control event to every local member of `room` (a room, or a user's channel)."""
-        for member in list(self.rooms.get(room, ())):
+        self._control(self.rooms.get(room, ()), control)
+
+    def _control(self, members, control: dict) -> None:
+        for member in list(members):
             if member.on_control is not None:
                 try:
                     member.on_control(control)
                 except Exception:
                     logger.exception("control event %r failed", control)
 
+    # ------------------------------------------------------------ subscription health
+    def _ensure_prober(self) -> None:
+        if self._prober is None or self._prober.done():
+            self._prober = asyncio.get_running_loop().create_task(self._probe_loop())
+
+    async def _probe_loop(self) -> None:
+        while self.rooms:
+            await asyncio.sleep(self.probe_seconds)
+            try:
+                await self.probe()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("subscription probe failed")
+
+    async def probe(self) -> None:
+        """One health check: subscribe what waits, note a probe that never came back, send the next."""
+        if self._unsubscribed:
+            try:
+                async with self._lock:
+                    await self._subscribe_pending()
+            except Exception:
+                self._mark_lost()
+                return
+        if self.channel is None:
+            return
+        now = time.monotonic()
+        if self._unheard_since is not None and now - self._unheard_since > PROBE_LATE:
+            self._mark_lost()  # a probe sent that long ago never came back
+        self._probe_sent += 1
+        if self._unheard_since is None:
+            self._unheard_since = now
+        try:
+            await asyncio.wait_for(self.layer.send(self.channel, {"type": EVENT_TYPE, "probe": self._probe_sent}),
+                                   max(1.0, 4 * self.probe_seconds))
+        except Exception:  # TimeoutError included
+            self._mark_lost()
+
+    def _mark_lost(self) -> None:
+        self._lost = True
+        if self._held is None:
+            self._held = []
+
+    def _heard(self, number: int) -> None:
+        if number < self._probe_heard:
+            return
+        if number > self._probe_heard + 1 and self._probe_heard:
+            self._mark_lost()  # probes in between were lost on the way
+        self._probe_heard = number
+        self._unheard_since = None if number >= self._probe_sent else time.monotonic()
+        if self._lost and not self._unsubscribed:
+            self._lost = False
+            asyncio.get_running_loop().create_task(self.resync())
+
+    async def resync(self) -> None:
+        """Run every local socket's on_resync (each socket once), then release the events held meanwhile."""
+        self.resyncs += 1
+        everyone = {member for members in self.rooms.values() for member in members}
+        logger.info("channel layer subscription is back: %d socket(s) resync", len(everyone))
+        hooks = asyncio.gather(*(member.on_resync() for member in everyone if member.on_resync is not None),
+                               return_exceptions=True)
+        try:
+            await asyncio.wait_for(asyncio.shield(hooks), RESYNC_HOLD_SECONDS)
+        except TimeoutError:  # the resyncs go on; live events flow again meanwhile
+            logger.warning("resync of %d socket(s) takes over %.0f s", len(everyone), RESYNC_HOLD_SECONDS)
+        if self._lost:  # lost again meanwhile: the next resync releases
+            return
+        held, self._held = self._held or [], None
+        for event in held:
+            self._dispatch_event(event)
+        if self._held_overflow:
+            self._held_overflow = False
+            await self.resync()  # events were dropped: their rooms' heads again
+
     async def _receive_loop(self) -> None:
         # Never cancelled while the loop runs: cancelling receive() unsubscribes the channel.
         while True:
             try:
                 event = await self.layer.receive(self.channel)
-                room, text, control = event.get("room"), event.get("text"), event.get("control")
-                # The text first: a revocation's own `removed` frame must reach the sockets it detaches.
-                if isinstance(room, str) and isinstance(text, str):
-                    self.dispatch(room, text, event.get("skip"))
-                if isinstance(room, str) and isinstance(control, dict):
-                    self.dispatch_control(room, control)
+                probe = event.get("probe")
+                if probe is not None:
+                    self._heard(probe)
+                elif self._held is None:
+                    self._dispatch_event(event)
+                elif len(self._held) < HOLD_MAX:
+                    self._held.append(event)
+                else:
+                    self._held_overflow = True
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("room hub receive failed")
                 await asyncio.sleep(0.5)
+
+    def _dispatch_event(self, event: dict) -> None:
+        room, text, control = event.get("room"), event.get("text"), event.get("control")
+        # The text first: a revocation's own `removed` frame must reach the sockets it detaches.
+        if isinstance(room, str) and isinstance(text, str):
+            self.dispatch(room, text, event.get("skip"))
+        if isinstance(room, str) and isinstance(control, dict):
+            self.dispatch_control(room, control)
 
 
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -288,11 +429,11 @@ async def publish_control(target: str, control: dict, *, text: dict | str | None
     await get_channel_layer().group_send(group_name(target), event)
 
 
-async def apublish_deleted(room: str, seq: int, id: str) -> None:
-    """Tell the room's members that message `seq` was moderated (call after store.adelete)."""
-    await publish(room, {"type": "deleted", "room": room, "seq": seq, "id": id})
+async def apublish_moderated(message: Message, by: str) -> None:
+    """Tell the room's members that staff deleted a message: an `update` of kind "moderate" (after store.adelete)."""
+    await publish(message.room, update_frame(message, "moderate", by))
 
 
-def publish_deleted(room: str, seq: int, id: str) -> None:
-    """Sync twin of apublish_deleted, for admin views and commands (after store.delete)."""
-    async_to_sync(apublish_deleted)(room, seq, id)
+def publish_moderated(message: Message, by: str) -> None:
+    """Sync twin of apublish_moderated, for admin views and commands (after store.delete)."""
+    async_to_sync(apublish_moderated)(message, by)

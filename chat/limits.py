@@ -26,6 +26,10 @@ class ChatLimits:
     grant_ttl_seconds: float = 2.0
     read_flush_seconds: float = 1.0
     members_page_max: int = 1000
+    edit_window_seconds: int = 600  # 0: never, -1: always
+    allow_delete_own: bool = True
+    max_reactions_per_message: int = 20
+    room_mention_max_members: int = 50  # @room for anyone in rooms with fewer members; owners/admins always
 
     @classmethod
     def from_settings(cls) -> ChatLimits:
@@ -46,6 +50,10 @@ class ChatLimits:
             frame_burst=chat.get("FRAME_BURST", 100),
             grant_ttl_seconds=chat.get("GRANT_TTL_SECONDS", 2.0),
             read_flush_seconds=chat.get("READ_FLUSH_SECONDS", 1.0),
+            edit_window_seconds=chat.get("EDIT_WINDOW_SECONDS", 600),
+            allow_delete_own=chat.get("ALLOW_DELETE_OWN", True),
+            max_reactions_per_message=chat.get("MAX_REACTIONS_PER_MESSAGE", 20),
+            room_mention_max_members=chat.get("ROOM_MENTION_MAX_MEMBERS", 50),
         )
 
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 import weakref
+from collections.abc import Callable
 
 from django.conf import settings
 from redis import asyncio as aioredis
@@ -52,6 +53,8 @@ class Presence:
         self.ttl = float(ttl)
         self.local: dict[str, dict[str, str]] = {}  # room -> {connection id: username}
         self.connections: dict[str, str] = {}  # connection id -> username
+        # Sockets accepted while Redis was down: counted (or refused) by the first heartbeat that reaches it.
+        self.uncounted: dict[str, tuple[str, int, Callable[[], None]]] = {}
         self._task: asyncio.Task | None = None
 
     # ------------------------------------------------------------ connections
@@ -71,9 +74,24 @@ class Presence:
         self._ensure_heartbeat()
         return True
 
+    def count_later(self, username: str, conn_id: str, cap: int, over_cap: Callable[[], None]) -> None:
+        """A socket accepted while Redis was down: the heartbeat counts it once Redis answers, and calls
+        `over_cap` (the consumer closes it with 4029) when the user turns out to have too many."""
+        self.uncounted[conn_id] = (username, cap, over_cap)
+        self._ensure_heartbeat()
+
+    async def count_uncounted(self) -> None:
+        """Count the sockets accepted while Redis was down (raises while it still is)."""
+        for conn_id, (username, cap, over_cap) in list(self.uncounted.items()):
+            if not await self.register_connection(username, conn_id, cap):
+                logger.info("%s had too many connections while Redis was down; closing one", username)
+                over_cap()
+            self.uncounted.pop(conn_id, None)
+
     async def unregister_connection(self, username: str, conn_id: str) -> None:
         """Forget a closed socket."""
         self.connections.pop(conn_id, None)
+        self.uncounted.pop(conn_id, None)
         await self.redis.zrem(CONN_PREFIX + username, conn_id)
 
     # ------------------------------------------------------------ rooms
@@ -127,6 +145,8 @@ class Presence:
 
     async def refresh(self) -> None:
         """Extend this process's entries, trim expired ones, publish a snapshot where some expired."""
+        if self.uncounted:
+            await self.count_uncounted()
         now = time.time()
         expiry = now + self.ttl
         rooms = [(room, dict(members)) for room, members in self.local.items()]

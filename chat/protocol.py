@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from typing import TypeVar
 
 import orjson
 
@@ -45,8 +47,10 @@ class ProtocolError(Exception):
         client_id: str | None = None,
         field: str | None = None,
         retry_after: float | None = None,
+        seq: int | None = None,
     ):
         super().__init__(f"{code}: {detail}")
+        self.seq = seq
         self.code = code
         self.detail = detail
         self.ref = ref
@@ -65,6 +69,7 @@ class ProtocolError(Exception):
             client_id=self.client_id,
             field=self.field,
             retry_after=self.retry_after,
+            seq=self.seq,
         )
 
 
@@ -80,6 +85,7 @@ def forbidden(ref: str, room: str | None = None, client_id: str | None = None) -
 class Join:
     room: str
     after: int | None = None
+    after_change: int | None = None  # catch up on changes too (chat.message_changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,7 @@ class Send:
     room: str
     body: str
     client_id: str
+    reply_to: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +106,14 @@ class History:
     room: str
     before: int | None
     limit: int
+    around: int | None = None  # exclusive with before
 
 
 @dataclass(frozen=True, slots=True)
 class Catchup:
     room: str
-    after: int
+    after: int | None
+    after_change: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +200,7 @@ Command = (
     Join | Leave | Send | History | Catchup | Typing | Ping | ListRooms | Directory | CreateRoom | OpenDirect
     | Invite | RemoveMember | LeaveRoom | ArchiveRoom | UpdateRoom | Members | Read | SetNotify
 )
+C = TypeVar("C", bound=Command)
 DIRECTORY_LIMIT_MAX = 100
 
 
@@ -227,7 +237,7 @@ def _limit(data: dict, room: str) -> int:
 
 def _parse_join(data: dict) -> Join:
     room = _room(data, "join")
-    return Join(room, _optional_seq(data, "after", "join", room))
+    return Join(room, _optional_seq(data, "after", "join", room), _optional_seq(data, "after_change", "join", room))
 
 
 def _parse_leave(data: dict) -> Leave:
@@ -244,22 +254,31 @@ def _parse_send(data: dict) -> Send:
     try:
         client_id = validate_client_id(raw_id)
         body = validate_body(data.get("body"), current().max_body_chars)
+        reply_to = data.get("reply_to")
+        if reply_to is not None:
+            reply_to = validate_seq(reply_to, "reply_to")
     except InvalidMessage as e:
         raise ProtocolError(
             "invalid", e.detail, ref="send", room=room, client_id=client_id, field=e.field
         ) from e
-    return Send(room, body, client_id)
+    return Send(room, body, client_id, reply_to)
 
 
 def _parse_history(data: dict) -> History:
     room = _room(data, "history")
     before = _optional_seq(data, "before", "history", room)
-    return History(room, before, _limit(data, room))
+    around = _optional_seq(data, "around", "history", room)
+    if before is not None and around is not None:
+        raise ProtocolError("invalid", "give before or around, not both", ref="history", room=room, field="around")
+    return History(room, before, _limit(data, room), around)
 
 
 def _parse_catchup(data: dict) -> Catchup:
     room = _room(data, "catchup")
-    return Catchup(room, _seq(data, "after", "catchup", room))
+    after_change = _optional_seq(data, "after_change", "catchup", room)
+    if after_change is None:
+        return Catchup(room, _seq(data, "after", "catchup", room))
+    return Catchup(room, _optional_seq(data, "after", "catchup", room), after_change)
 
 
 def _parse_typing(data: dict) -> Typing:
@@ -352,7 +371,7 @@ def _parse_read(data: dict) -> Read:
     return Read(room, _seq(data, "seq", "read", room))
 
 
-_PARSERS: dict[str, Callable[[dict], Command]] = {
+_PARSERS: dict[str, Callable[[dict], object]] = {
     "join": _parse_join,
     "leave": _parse_leave,
     "send": _parse_send,
@@ -373,11 +392,33 @@ _PARSERS: dict[str, Callable[[dict], Command]] = {
     "read": _parse_read,
     "notify": _parse_notify,
 }
-CLIENT_FRAME_TYPES = frozenset(_PARSERS)
 
 
-def parse_frame(text: str) -> Command:
-    """Parse one client text frame into a command, or raise ProtocolError."""
+@cache
+def _parsers() -> dict[str, Callable[[dict], object]]:
+    """Every frame's parser: the table above, the message changes' (chat.protocol_changes) and the search's
+    (chat.search_commands); both import this module."""
+    from .protocol_changes import PARSERS
+    from .search_commands import PARSERS as SEARCH_PARSERS
+
+    return {**_PARSERS, **PARSERS, **SEARCH_PARSERS}
+
+
+def client_frame_types() -> frozenset[str]:
+    return frozenset(_parsers())
+
+
+def parse_command(frame_type: str, fields: dict, expected: type[C]) -> C:
+    """Validate a command's fields given without a frame (the HTTP API): the socket's rules and error codes."""
+    command = _parsers()[frame_type](fields)
+    if not isinstance(command, expected):
+        raise TypeError(f"{frame_type} parses to {type(command).__name__}, not {expected.__name__}")
+    return command
+
+
+def parse_frame(text: str):
+    """Parse one client text frame into a command (a Command or a chat.protocol_changes command), or raise
+    ProtocolError."""
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError as e:
@@ -387,7 +428,7 @@ def parse_frame(text: str) -> Command:
     frame_type = data.get("type")
     if not isinstance(frame_type, str):
         raise ProtocolError("bad_frame", "the frame needs a string `type`")
-    parser = _PARSERS.get(frame_type)
+    parser = _parsers().get(frame_type)
     if parser is None:
         raise ProtocolError("unknown_type", "unknown frame type")
     version = data.get("v", VERSION)
@@ -412,12 +453,14 @@ def error_frame(
     client_id: str | None = None,
     field: str | None = None,
     retry_after: float | None = None,
+    seq: int | None = None,
 ) -> dict:
     """Build an `error` frame; optional fields are present only when known."""
     frame: dict = {"type": "error", "code": code, "detail": detail}
     for key, value in (
         ("ref", ref),
         ("room", room),
+        ("seq", seq),
         ("client_id", client_id),
         ("field", field),
         ("retry_after", retry_after),

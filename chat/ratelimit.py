@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
+
+
+def retry_after(wait: float) -> float:
+    """Seconds to wait, rounded up to the millisecond: never 0 for a refused frame."""
+    return math.ceil(wait * 1000) / 1000
 
 
 class TokenBucket:

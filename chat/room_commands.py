@@ -1,7 +1,8 @@
 """Room management frames: the room list, directory, create, DMs, invite, remove, leave, archive, members.
 
-Each handler takes the ChatSession and its parsed command; every decision about who may do
-what goes through session.authorize (chat.access). Revocations (remove, leave, archive) are
+Each handler takes the Actor (a socket's ChatSession, or an HTTP request of chat_api) and its parsed
+command, and answers through actor.emit; every decision about who may do what goes through
+session.authorize (chat.access). Revocations (remove, leave, archive) are
 published as control events that every process applies before its next frame (chat.revocation).
 """
 
@@ -10,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import TYPE_CHECKING
 
 from django.utils.text import slugify
 
 from ignite_store import MyRoom, Room, StoreUnavailable
 
 from .access import Action, Grant
+from .actor import Actor
 from .fanout import user_channel
 from .protocol import (
     ArchiveRoom,
@@ -34,9 +35,6 @@ from .protocol import (
     forbidden,
 )
 from .revocation import revoke_membership, revoke_room
-
-if TYPE_CHECKING:
-    from .service import ChatSession
 
 DM_PREFIX = "dm-"
 
@@ -67,12 +65,12 @@ def peers(room: Room, user: str) -> list[str]:
 
 
 def room_entry(room: Room, user: str, *, role: str | None, last_seq: int, last_read_seq: int,
-               last_at: int | None, notify: str = "all") -> dict:
+               last_at: int | None, notify: str = "all", mentions: int = 0) -> dict:
     """A room as the `rooms`/`room` frames show it to `user`."""
     entry: dict[str, object] = {
         "room": room.id, "name": room.name, "kind": room.kind, "topic": room.topic, "role": role,
         "last_seq": last_seq, "last_read_seq": last_read_seq, "unread": max(0, last_seq - last_read_seq),
-        "mentions": 0, "last_at": last_at, "notify": notify,
+        "mentions": mentions, "last_at": last_at, "notify": notify,
     }
     if room.kind == "direct":
         others = peers(room, user)
@@ -83,7 +81,8 @@ def room_entry(room: Room, user: str, *, role: str | None, last_seq: int, last_r
 
 def my_room_entry(my: MyRoom, user: str) -> dict:
     return room_entry(my.room, user, role=my.membership.role, last_seq=my.last_seq,
-                      last_read_seq=my.membership.last_read_seq, last_at=my.last_at, notify=my.membership.notify)
+                      last_read_seq=my.membership.last_read_seq, last_at=my.last_at, notify=my.membership.notify,
+                      mentions=my.mentions)
 
 
 def visible(my: MyRoom, user: str) -> bool:
@@ -97,7 +96,7 @@ def _unavailable(ref: str, room: str | None = None) -> ProtocolError:
     return ProtocolError("store_unavailable", "the store is unavailable, retry", ref=ref, room=room)
 
 
-async def _send_room_to(session: ChatSession, user: str, room: Room, role: str | None, last_seq: int = 0,
+async def _send_room_to(session: Actor, user: str, room: Room, role: str | None, last_seq: int = 0,
                         last_read_seq: int = 0) -> None:
     """Add or refresh a room in every sidebar of `user` (all their sockets, every process)."""
     entry = room_entry(room, user, role=role, last_seq=last_seq, last_read_seq=last_read_seq, last_at=None)
@@ -105,7 +104,7 @@ async def _send_room_to(session: ChatSession, user: str, room: Room, role: str |
 
 
 # ------------------------------------------------------------------ handlers
-async def list_rooms(session: ChatSession, cmd: ListRooms | None) -> None:
+async def list_rooms(session: Actor, cmd: ListRooms | None) -> None:
     """The user's rooms, with last seq, read marker and unread count."""
     try:
         mine = await session.services.store.auser_rooms(session.username)
@@ -116,7 +115,7 @@ async def list_rooms(session: ChatSession, cmd: ListRooms | None) -> None:
     await session.emit({"type": "rooms", "rooms": entries})
 
 
-async def directory(session: ChatSession, cmd: Directory) -> None:
+async def directory(session: Actor, cmd: Directory) -> None:
     """Public rooms whose name contains the query, with member counts and whether the user is in them."""
     store = session.services.store
     try:
@@ -134,7 +133,7 @@ async def directory(session: ChatSession, cmd: Directory) -> None:
     await session.emit({"type": "directory", "query": cmd.query, "rooms": rooms})
 
 
-async def become_member(session: ChatSession, grant: Grant) -> Grant:
+async def become_member(session: Actor, grant: Grant) -> Grant:
     """Make the user a member of the public room they join."""
     try:
         change = await session.services.store.aadd_member(grant.room.id, session.username, "member")
@@ -151,7 +150,7 @@ async def become_member(session: ChatSession, grant: Grant) -> Grant:
     return grant
 
 
-async def create_room(session: ChatSession, cmd: CreateRoom) -> None:
+async def create_room(session: Actor, cmd: CreateRoom) -> None:
     """A new public or private room, owned by its creator."""
     store = session.services.store
     for attempt in range(5):
@@ -171,7 +170,7 @@ async def create_room(session: ChatSession, cmd: CreateRoom) -> None:
                                                                last_read_seq=0, last_at=None)})
 
 
-async def open_direct(session: ChatSession, cmd: OpenDirect) -> None:
+async def open_direct(session: Actor, cmd: OpenDirect) -> None:
     """The DM with another user: found again when it exists, created when not."""
     if cmd.user != session.username and not await session.services.users.active(cmd.user):
         raise ProtocolError("invalid", "no such user", ref="open_dm", field="user")
@@ -196,14 +195,14 @@ async def open_direct(session: ChatSession, cmd: OpenDirect) -> None:
     await session.emit({"type": "created", "room": entry})
 
 
-async def announce_direct(session: ChatSession, room: Room) -> None:
+async def announce_direct(session: Actor, room: Room) -> None:
     """The first message of a DM: it appears in the other side's sidebar now."""
     for peer in peers(room, session.username):
         if peer != session.username:
             await _send_room_to(session, peer, room, "member", last_seq=1)
 
 
-async def invite(session: ChatSession, cmd: Invite) -> None:
+async def invite(session: Actor, cmd: Invite) -> None:
     """Add a user to a room (owners and admins of a private room; any member of a public one)."""
     grant = await session.authorize(cmd.room, Action.INVITE, "invite")
     if not await session.services.users.active(cmd.user):
@@ -214,13 +213,14 @@ async def invite(session: ChatSession, cmd: Invite) -> None:
     except StoreUnavailable as e:
         raise _unavailable("invite", cmd.room) from e
     if change.changed:
+        session.services.access.forget(user=cmd.user, room=cmd.room)  # a refusal cached here is stale now
         await _send_room_to(session, cmd.user, grant.room, "member", last_seq=last_seq)
         await session.publish(cmd.room, {"type": "member", "room": cmd.room, "user": cmd.user, "event": "added",
                                          "by": session.username})
     await session.emit({"type": "invited", "room": cmd.room, "user": cmd.user, "changed": change.changed})
 
 
-async def remove_member(session: ChatSession, cmd: RemoveMember) -> None:
+async def remove_member(session: Actor, cmd: RemoveMember) -> None:
     """Remove another member (owners and admins; an admin cannot remove an owner)."""
     if cmd.user == session.username:
         await leave_room(session, LeaveRoom(cmd.room))
@@ -239,7 +239,7 @@ async def remove_member(session: ChatSession, cmd: RemoveMember) -> None:
     await session.emit({"type": "member_removed", "room": cmd.room, "user": cmd.user, "changed": change.changed})
 
 
-async def leave_room(session: ChatSession, cmd: LeaveRoom) -> None:
+async def leave_room(session: Actor, cmd: LeaveRoom) -> None:
     """End the user's own membership (every socket of the user stops receiving the room)."""
     await session.authorize(cmd.room, Action.WRITE, "leave_room", fresh=True)
     try:
@@ -250,7 +250,7 @@ async def leave_room(session: ChatSession, cmd: LeaveRoom) -> None:
         await revoke_membership(session.services.publisher, cmd.room, session.username, "left")
 
 
-async def archive_room(session: ChatSession, cmd: ArchiveRoom) -> None:
+async def archive_room(session: Actor, cmd: ArchiveRoom) -> None:
     """Archive a room (owners and admins): it leaves every sidebar and nobody can read or write it."""
     await session.authorize(cmd.room, Action.MANAGE, "archive_room")
     if not cmd.archived:
@@ -263,7 +263,7 @@ async def archive_room(session: ChatSession, cmd: ArchiveRoom) -> None:
     await revoke_room(session.services.publisher, cmd.room, "archived")
 
 
-async def update_room(session: ChatSession, cmd: UpdateRoom) -> None:
+async def update_room(session: Actor, cmd: UpdateRoom) -> None:
     """Rename a room or change its topic (owners and admins)."""
     await session.authorize(cmd.room, Action.MANAGE, "update_room")
     try:
@@ -275,7 +275,7 @@ async def update_room(session: ChatSession, cmd: UpdateRoom) -> None:
                                          "topic": room.topic})
 
 
-async def members(session: ChatSession, cmd: Members) -> None:
+async def members(session: Actor, cmd: Members) -> None:
     """The room's members and their roles."""
     await session.authorize(cmd.room, Action.READ, "members")
     try:
@@ -286,7 +286,7 @@ async def members(session: ChatSession, cmd: Members) -> None:
                         "members": [{"user": m.user, "role": m.role} for m in found]})
 
 
-async def set_notify(session: ChatSession, cmd: SetNotify) -> None:
+async def set_notify(session: Actor, cmd: SetNotify) -> None:
     """Mute a room, or be notified of mentions only, or of everything (per user, every device)."""
     await session.authorize(cmd.room, Action.WRITE, "notify")
     try:

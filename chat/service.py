@@ -3,22 +3,25 @@
 A ChatSession knows nothing of WebSockets: it receives parsed commands and emits frames (dicts)
 through an Outbox, and gets every collaborator (store, hub, presence, access, limits) from the
 ChatServices it is given, so its rules are tested without a socket (tests/chat/test_session_unit.py).
-Every read and write of a room goes through `self.authorize`, i.e. chat.access.Access.authorize.
-Room management (create, invite, remove, DMs, directory) is in chat.room_commands.
+Every read and write of a room goes through `self.authorize`, i.e. chat.access.Access.authorize
+(chat.actor.Actor, shared with the HTTP API). Room management (create, invite, remove, DMs, directory)
+is in chat.room_commands, the message rules both share in chat.messages; edits, deletions, reactions,
+the catch-up of changes and @mentions in chat.message_changes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
 
-from ignite_store import InvalidMessage, StoreUnavailable
+from ignite_store import StoreUnavailable
 
-from . import room_commands
-from .access import Action, Forbidden, Grant
+from . import message_changes, room_commands, search_commands
+from .access import Action
+from .actor import Actor
 from .fanout import Outbox, user_channel
+from .messages import ack_frame, broadcast_message, mark_read, read_page, store_message
 from .protocol import (
     Catchup,
     Command,
@@ -31,11 +34,9 @@ from .protocol import (
     Send,
     Typing,
     encode,
-    forbidden,
-    message_frame,
     page_frame,
 )
-from .ratelimit import TokenBucket
+from .ratelimit import TokenBucket, retry_after
 from .services import ChatServices
 
 logger = logging.getLogger(__name__)
@@ -46,20 +47,14 @@ def presence_frame(room: str, users: list[str], event: str, user: str | None) ->
     return {"type": "presence", "room": room, "users": users, "event": event, "user": user}
 
 
-def retry_after(wait: float) -> float:
-    """Seconds to wait, rounded up to the millisecond: never 0 for a refused frame."""
-    return math.ceil(wait * 1000) / 1000
-
-
-class ChatSession:
+class ChatSession(Actor):
     """The rooms and rules of one socket of one user."""
 
     def __init__(self, username: str, conn_id: str, outbox: Outbox, services: ChatServices, *,
                  session_key: str | None = None, on_revoked: Callable[[str], None] | None = None):
-        self.username = username
+        super().__init__(username, services)
         self.conn_id = conn_id
         self.outbox = outbox
-        self.services = services
         self.session_key = session_key
         self.on_revoked = on_revoked  # the consumer closes the socket (logout, deactivation)
         self.rooms: set[str] = set()
@@ -68,6 +63,7 @@ class ChatSession:
         self.refused_in_a_row = 0
         self._tasks: set[asyncio.Task] = set()
         outbox.on_control = self.on_control
+        outbox.on_resync = self.resync
 
     async def emit(self, frame: dict) -> None:
         """Queue one frame for this socket."""
@@ -112,17 +108,6 @@ class ChatSession:
             await self.emit(e.to_frame())
 
     # ------------------------------------------------------------ access
-    async def authorize(self, room: str, action: Action, ref: str, *, client_id: str | None = None,
-                        fresh: bool = False) -> Grant:
-        """The one authorization check, as an error frame: `forbidden` (also for a missing room)."""
-        try:
-            return await self.services.access.authorize(self.username, room, action, fresh=fresh)
-        except Forbidden as e:
-            raise forbidden(ref, room, client_id) from e
-        except StoreUnavailable as e:
-            raise ProtocolError("store_unavailable", "the store is unavailable, retry", ref=ref, room=room,
-                                client_id=client_id) from e
-
     def _require_joined(self, room: str, ref: str, client_id: str | None = None) -> None:
         if room not in self.rooms:
             raise ProtocolError("not_joined", "join the room first", ref=ref, room=room, client_id=client_id)
@@ -138,28 +123,27 @@ class ChatSession:
             grant = await room_commands.become_member(self, grant)
         hub = self.services.hub
         if first:
-            # Subscribe before reading last_seq so nothing stored after it can be missed.
-            try:
-                await hub.join(room, self.outbox)
-            except Exception as e:
-                logger.warning("subscribing to %s failed", room, exc_info=True)
-                raise ProtocolError("unavailable", "live updates are unavailable, retry", ref="join",
-                                    room=room) from e
+            # Subscribe before reading last_seq so nothing stored after it can be missed. While Redis is
+            # down the hub subscribes later and then resyncs the socket (degraded, docs/protocol.md).
+            await hub.join(room, self.outbox)
         try:
-            last_seq = await self.services.store.alast_seq(room)
+            last_seq, last_change_seq = await self.services.store.aheads(room)
         except StoreUnavailable as e:
             if first:
                 await hub.leave(room, self.outbox)
             raise ProtocolError("store_unavailable", "history is unavailable, retry", ref="join", room=room) from e
         self.rooms.add(room)
         await self.emit({
-            "type": "joined", "room": room, "last_seq": last_seq, "name": grant.room.name, "kind": grant.room.kind,
+            "type": "joined", "room": room, "last_seq": last_seq, "last_change_seq": last_change_seq,
+            "name": grant.room.name, "kind": grant.room.kind,
             "topic": grant.room.topic, "role": grant.role,
             "last_read_seq": grant.membership.last_read_seq if grant.membership else 0,
         })
         await self._enter_presence(room, first)
         if cmd.after is not None:
             await self._catchup(room, cmd.after, "join")
+        if cmd.after_change is not None:
+            await message_changes.send_changes(self, room, cmd.after_change, "join")
 
     async def _enter_presence(self, room: str, first: bool) -> None:
         presence = self.services.presence
@@ -224,6 +208,28 @@ class ChatSession:
             if self.on_revoked is not None:
                 self.on_revoked(str(close))
 
+    async def resync(self) -> None:
+        """Events may have been lost (the channel layer was down): send the heads of the joined rooms.
+
+        The client catches up whatever it lacks below a head. Each room is authorized afresh, since a
+        revocation published while Redis was down was lost too: a room the user lost is dropped here.
+        """
+        heads: dict[str, dict] = {}
+        for room in list(self.rooms):
+            try:
+                await self.authorize(room, Action.READ, "heads", fresh=True)
+                heads[room] = await self.services.heads.read(room)
+            except StoreUnavailable:
+                logger.warning("heads of %s unavailable", room)  # its next message shows the gap
+            except ProtocolError as e:
+                if e.code != "forbidden":
+                    logger.warning("heads of %s: %s", room, e.code)
+                elif room in self.rooms:
+                    self.on_control({"revoke": room})
+                    await self.emit({"type": "removed", "room": room, "reason": "revoked"})
+        if heads:
+            await self.emit({"type": "heads", "rooms": heads})
+
     def _spawn(self, coroutine) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
@@ -238,46 +244,27 @@ class ChatSession:
         if wait:
             raise ProtocolError("rate_limited", "slow down", ref="send", room=cmd.room, client_id=cmd.client_id,
                                 retry_after=retry_after(wait))
-        try:
-            result = await self.services.store.aappend(cmd.room, self.username, cmd.body, cmd.client_id)
-        except StoreUnavailable as e:
-            raise ProtocolError(
-                "store_unavailable", "the message was not stored, retry with the same client_id",
-                ref="send", room=cmd.room, client_id=cmd.client_id,
-            ) from e
-        except InvalidMessage as e:
-            raise ProtocolError(
-                "invalid", e.detail, ref="send", room=cmd.room, client_id=cmd.client_id, field=e.field
-            ) from e
-        message = result.message
-        await self.emit({
-            "type": "ack", "room": message.room, "client_id": message.client_id,
-            "id": message.id, "seq": message.seq, "created_at": message.created_at,
-        })
-        await self.publish(message.room, message_frame(message))
-        if grant.room.kind == "direct" and message.seq == 1 and result.created:
-            await room_commands.announce_direct(self, grant.room)
+        mentions = await message_changes.mentions_of(self, grant, cmd.body)  # nothing to do without "@"
+        result = await store_message(self, cmd.room, cmd.body, cmd.client_id, reply_to=cmd.reply_to, mentions=mentions)
+        await self.emit(ack_frame(result.message))
+        await broadcast_message(self, grant, result, mentions)
 
     async def history(self, cmd: History) -> None:
         """One page of older messages (the newest page when `before` is absent)."""
         self._require_joined(cmd.room, "history")
-        await self.authorize(cmd.room, Action.READ, "history")
-        store = self.services.store
-        try:
-            if cmd.before is None:
-                page = await store.alatest(cmd.room, cmd.limit)
-            else:
-                page = await store.abefore(cmd.room, cmd.before, cmd.limit)
-        except StoreUnavailable as e:
-            raise ProtocolError("store_unavailable", "history is unavailable, retry", ref="history",
-                                room=cmd.room) from e
+        page = await read_page(self, cmd.room, cmd.limit, before=cmd.before, around=cmd.around)
         frame, _ = page_frame("history", cmd.room, page.messages, page.has_more, keep="newest")
+        if cmd.around is not None:
+            frame["around"], frame["has_newer"] = cmd.around, page.has_newer
         await self.emit(frame)
 
     async def catchup(self, cmd: Catchup) -> None:
         """Everything after `after`, in pages."""
         self._require_joined(cmd.room, "catchup")
-        await self._catchup(cmd.room, cmd.after, "catchup")
+        if cmd.after is not None:
+            await self._catchup(cmd.room, cmd.after, "catchup")
+        if cmd.after_change is not None:
+            await message_changes.send_changes(self, cmd.room, cmd.after_change, "catchup")
 
     async def _catchup(self, room: str, after: int, ref: str) -> None:
         store, size = self.services.store, self.services.limits.catchup_page
@@ -297,9 +284,7 @@ class ChatSession:
 
     async def read(self, cmd: Read) -> None:
         """Move the user's read marker forward; echoed to every socket of the user, stored within a second."""
-        await self.authorize(cmd.room, Action.WRITE, "read")
-        self.services.reads.note(cmd.room, self.username, cmd.seq)
-        await self.publish(user_channel(self.username), {"type": "read", "room": cmd.room, "seq": cmd.seq})
+        await mark_read(self, cmd.room, cmd.seq)
 
     # ------------------------------------------------------------ ephemera
     async def typing(self, cmd: Typing) -> None:
@@ -314,13 +299,6 @@ class ChatSession:
         """Answer pong with the same id."""
         await self.emit({"type": "pong", "id": cmd.id})
 
-    async def publish(self, room: str, frame: dict, skip: str | None = None) -> None:
-        """Publish to a room (or a user channel); a failure loses no stored message (clients fill gaps by seq)."""
-        try:
-            await self.services.publisher.publish(room, frame, skip=skip)
-        except Exception:
-            logger.warning("publish to %s failed", room, exc_info=True)
-
     _HANDLERS: dict = {
         Join: join,
         Leave: leave,
@@ -331,4 +309,6 @@ class ChatSession:
         Ping: ping,
         Read: read,
         **room_commands.HANDLERS,
+        **message_changes.HANDLERS,
+        **search_commands.HANDLERS,
     }

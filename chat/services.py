@@ -19,6 +19,7 @@ from ignite_store.backends.base import BaseMessageStore
 
 from . import fanout
 from .access import Access
+from .heads import RoomHeads
 from .limits import ChatLimits
 from .limits import current as current_limits
 from .presence import get_presence
@@ -82,8 +83,10 @@ class ChatServices:
     limits: ChatLimits
     send_buckets: UserBuckets = field(init=False)
     typing: TypingThrottle = field(init=False)
+    heads: RoomHeads = field(init=False)
 
     def __post_init__(self) -> None:
+        self.heads = RoomHeads(self.store)
         self.send_buckets = UserBuckets(self.limits.send_rate_per_second, self.limits.send_burst)
         self.typing = TypingThrottle(self.limits.typing_min_interval_seconds)
 

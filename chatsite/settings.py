@@ -43,8 +43,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",  # its templates and static files: the API docs page's assets come from the package (no CDN)
     "ignite_store",
     "chat",
+    "chat_api",
 ]
 
 MIDDLEWARE = [
@@ -213,7 +215,28 @@ CHAT = {
     "GRANT_TTL_SECONDS": env("CHAT_GRANT_TTL_SECONDS", 2.0, cast=float),
     # Read markers are written to Ignite at most once per user and room per interval (chat/readstate.py).
     "READ_FLUSH_SECONDS": env("CHAT_READ_FLUSH_SECONDS", 1.0, cast=float),
+    # Messages people can work with (issue 13, docs/protocol.md "Changing messages").
+    "EDIT_WINDOW_SECONDS": env("CHAT_EDIT_WINDOW_SECONDS", 600, cast=int),  # 0: never, -1: always
+    "ALLOW_DELETE_OWN": env("CHAT_ALLOW_DELETE_OWN", True, cast=bool),
+    "MAX_REACTIONS_PER_MESSAGE": env("CHAT_MAX_REACTIONS_PER_MESSAGE", 20, cast=int),
+    # @room: owners and admins always; anyone in a room of fewer members than this.
+    "ROOM_MENTION_MAX_MEMBERS": env("CHAT_ROOM_MENTION_MAX_MEMBERS", 50, cast=int),
 }
+
+# ---------------------------------------------------------------- HTTP API (chat_api, docs/api.md)
+CHAT_API = {
+    # Requests per token and per user, counted in Redis across processes (token bucket).
+    "RATE_PER_SECOND": env("CHAT_API_RATE_PER_SECOND", 10.0, cast=float),
+    "BURST": env("CHAT_API_BURST", 50, cast=int),
+    # Sends per user over the API (defaults: the socket's send rate).
+    "SEND_RATE_PER_SECOND": env("CHAT_API_SEND_RATE_PER_SECOND", CHAT["SEND_RATE_PER_SECOND"], cast=float),
+    "SEND_BURST": env("CHAT_API_SEND_BURST", CHAT["SEND_BURST"], cast=int),
+    "WEBHOOK_RATE_PER_SECOND": env("CHAT_API_WEBHOOK_RATE_PER_SECOND", 1.0, cast=float),
+    "WEBHOOK_BURST": env("CHAT_API_WEBHOOK_BURST", 10, cast=int),
+    # A request body larger than this is refused (413) before it is parsed.
+    "MAX_REQUEST_BYTES": env("CHAT_API_MAX_REQUEST_BYTES", CHAT["MAX_FRAME_BYTES"], cast=int),
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(CHAT_API["MAX_REQUEST_BYTES"], 2_621_440)  # Django's own bound (forms, admin)
 
 LOGGING = {
     "version": 1,

@@ -5,18 +5,25 @@ Django's `caches` is configured by CACHES.
 """
 
 from .connection import get_store, stores  # noqa: F401
-from .errors import InvalidMessage, SchemaError, StoreError, StoreUnavailable  # noqa: F401
+from .errors import ChangeRefused, InvalidMessage, SchemaError, StoreError, StoreUnavailable  # noqa: F401
 from .sync_bridge import run_sync  # noqa: F401
 from .types import (  # noqa: F401
     NOTIFY_LEVELS,
     ROLES,
     ROOM_KINDS,
     AppendResult,
+    ChangeResult,
+    ChangesPage,
     Membership,
     MembershipChange,
     Message,
     MyRoom,
     Page,
+    Reaction,
+    ReplyPreview,
     Room,
     RoomInfo,
+    SearchHit,
+    SearchPage,
+    Version,
 )

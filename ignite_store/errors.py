@@ -3,6 +3,7 @@
     StoreError
     ├── StoreUnavailable      no node answered within the timeout, or the cluster refused the operation
     ├── InvalidMessage        a room name, body, author or client id failed validation (nothing was stored)
+    ├── ChangeRefused         an edit, delete, reaction or reply the message's state refuses (nothing was stored)
     ├── SchemaError           the caches/tables are missing or do not match what this version expects
     └── StoreConfigurationError   IGNITE_STORE is malformed (also an ImproperlyConfigured)
 """
@@ -37,6 +38,18 @@ class InvalidMessage(StoreError, ValueError):
     def __init__(self, field: str, detail: str):
         super().__init__(f"{field}: {detail}")
         self.field = field
+        self.detail = detail
+
+
+class ChangeRefused(StoreError):
+    """The message's stored state refuses the change; nothing was stored. `code` is one of CODES."""
+
+    CODES = ("no_such_message", "not_author", "edit_window_closed", "message_deleted", "too_many_reactions")
+
+    def __init__(self, code: str, detail: str):
+        assert code in self.CODES, code
+        super().__init__(f"{code}: {detail}")
+        self.code = code
         self.detail = detail
 
 

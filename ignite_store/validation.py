@@ -97,6 +97,17 @@ def validate_seq(value: object, field: str = "seq") -> int:
     return value
 
 
+EMOJI_MAX_CHARS = 32
+_NOT_IN_EMOJI = re.compile(f"[{_CONTROLS}\\s]")
+
+
+def validate_emoji(emoji: object) -> str:
+    """Return `emoji` when it is 1..32 characters without whitespace or controls (an emoji, loosely)."""
+    if not isinstance(emoji, str) or not 1 <= len(emoji) <= EMOJI_MAX_CHARS or _NOT_IN_EMOJI.search(emoji):
+        raise InvalidMessage("emoji", f"must be 1 to {EMOJI_MAX_CHARS} characters without spaces or controls")
+    return emoji
+
+
 def validate_limit(value: object, maximum: int) -> int:
     """Return `value` when it is an int in 1..maximum, else raise InvalidMessage."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:

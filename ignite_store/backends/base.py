@@ -7,12 +7,34 @@ ignite_store.errors exceptions (StoreUnavailable when the cluster does not answe
 within the configured timeout).
 
 Ordering: each room has a gap-free sequence starting at 1. Pages are always returned
-in ascending `seq` order, whatever the paging direction.
+in ascending `seq` order, whatever the paging direction. Messages in pages that reply to another
+carry `reply_preview`, read from the original's current state (one batched read per page).
+
+Change log: every change to an existing message (edit, delete own, moderation, react, unreact) takes
+the room's next change sequence (gap-free, starting at 1) in the same transaction as the change, and
+stamps it on the message (`Message.change_seq`). `changes(room, after_change)` returns the current
+state of every message changed after a cursor, in ascending change_seq, with the room's change head,
+so a client that missed changes converges to the stored state. A change refused by the message's
+state raises ChangeRefused with a stable code (nothing stored); a change that changes nothing
+(reaction already there, message already deleted) returns changed=False and takes no sequence.
 """
 
 from __future__ import annotations
 
-from ..types import AppendResult, Membership, MembershipChange, Message, MyRoom, Page, Room, RoomInfo
+from ..types import (
+    AppendResult,
+    ChangeResult,
+    ChangesPage,
+    Membership,
+    MembershipChange,
+    Message,
+    MyRoom,
+    Page,
+    Room,
+    RoomInfo,
+    SearchPage,
+    Version,
+)
 
 
 class BaseMessageStore:
@@ -32,16 +54,77 @@ class BaseMessageStore:
         raise NotImplementedError("subclasses of BaseMessageStore must provide a check_schema() method")
 
     # ------------------------------------------------------------------ writes
-    def append(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
-        """Store a message with the room's next sequence; the same (room, client_id) stores once."""
+    def append(self, room: str, author: str, body: str, client_id: str, *, reply_to: int | None = None,
+               mentions: tuple[str, ...] = (), mentions_room: bool = False,
+               notified: tuple[str, ...] = ()) -> AppendResult:
+        """Store a message with the room's next sequence; the same (room, client_id) stores once.
+
+        `reply_to` must name a message of the room that is not deleted (else ChangeRefused
+        no_such_message). `mentions` (members named), `mentions_room` (@room) and `notified` (other
+        members @room reaches) write one mention row per user, counted by auser_rooms until read.
+        """
         raise NotImplementedError("subclasses of BaseMessageStore must provide an append() method")
 
-    async def aappend(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
+    async def aappend(self, room: str, author: str, body: str, client_id: str, *, reply_to: int | None = None,
+                      mentions: tuple[str, ...] = (), mentions_room: bool = False,
+                      notified: tuple[str, ...] = ()) -> AppendResult:
         raise NotImplementedError("subclasses of BaseMessageStore must provide an aappend() method")
 
     def delete(self, room: str, seq: int, *, by: str) -> Message | None:
-        """Moderate a message: erase its body and leave a tombstone; None when it does not exist."""
+        """Moderate a message through the change log: a tombstone (body, reactions, mention rows erased);
+        None when it does not exist."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide a delete() method")
+
+    async def amoderate(self, room: str, seq: int, *, by: str) -> ChangeResult | None:
+        """adelete with the change it made (changed=False when it was already deleted)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an amoderate() method")
+
+    # ------------------------------------------------------------------ changes (the room change log)
+    def edit(self, room: str, seq: int, body: str, client_id: str, *, author: str,
+             window_seconds: int = -1) -> ChangeResult:
+        """Replace the body of the author's own message within `window_seconds` of its creation (0 never,
+        -1 always); the replaced body is kept (versions). Idempotent by client_id.
+        ChangeRefused: no_such_message, not_author, message_deleted, edit_window_closed."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an edit() method")
+
+    async def aedit(self, room: str, seq: int, body: str, client_id: str, *, author: str,
+                    window_seconds: int = -1) -> ChangeResult:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aedit() method")
+
+    async def adelete_own(self, room: str, seq: int, client_id: str, *, author: str) -> ChangeResult:
+        """Tombstone the author's own message. Idempotent by client_id. ChangeRefused: no_such_message, not_author."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an adelete_own() method")
+
+    def react(self, room: str, seq: int, emoji: str, *, user: str, add: bool = True,
+              max_distinct: int = 20) -> ChangeResult:
+        """Add (add=False: remove) the user's emoji: a set per (user, emoji), at most `max_distinct` emoji
+        per message. ChangeRefused: no_such_message, message_deleted, too_many_reactions."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide a react() method")
+
+    async def areact(self, room: str, seq: int, emoji: str, *, user: str, add: bool = True,
+                     max_distinct: int = 20) -> ChangeResult:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an areact() method")
+
+    def changes(self, room: str, after_change: int, limit: int) -> ChangesPage:
+        """Up to `limit` messages with change_seq > after_change (current state, ascending), and the head."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide a changes() method")
+
+    async def achanges(self, room: str, after_change: int, limit: int) -> ChangesPage:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an achanges() method")
+
+    def last_change_seq(self, room: str) -> int:
+        """The room's change head (0 before its first change)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide a last_change_seq() method")
+
+    async def alast_change_seq(self, room: str) -> int:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an alast_change_seq() method")
+
+    def versions(self, room: str, seq: int) -> list[Version]:
+        """The bodies an edit replaced, oldest first (staff)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide a versions() method")
+
+    async def aversions(self, room: str, seq: int) -> list[Version]:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aversions() method")
 
     async def adelete(self, room: str, seq: int, *, by: str) -> Message | None:
         raise NotImplementedError("subclasses of BaseMessageStore must provide an adelete() method")
@@ -82,6 +165,35 @@ class BaseMessageStore:
     async def aafter(self, room: str, after_seq: int, limit: int) -> Page:
         raise NotImplementedError("subclasses of BaseMessageStore must provide an aafter() method")
 
+    def around(self, room: str, seq: int, limit: int) -> Page:
+        """`limit` messages centred on `seq` (shifted to fit); has_more: older exist; has_newer: newer exist."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an around() method")
+
+    async def aaround(self, room: str, seq: int, limit: int) -> Page:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aaround() method")
+
+    async def aget_many(self, room: str, seqs: list[int]) -> dict[int, Message]:
+        """The messages of a room with these seqs (missing ones absent), in one request."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aget_many() method")
+
+    # ------------------------------------------------------------------ search
+    def search(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
+               since: int | None = None, until: int | None = None,
+               cursor: tuple[int, str, int] | None = None) -> SearchPage:
+        """Messages of `rooms` matching `query` (ignite_store.search_text), newest first by (created_at, room, seq).
+
+        The caller decides which rooms may be searched (the store does not authorize); None searches the
+        most recently active rooms (the admin's view). `since`/`until`
+        bound created_at (ms, until exclusive); `cursor` is the previous page's. Deleted messages never
+        match, edited ones match on their current body. Bounded: InvalidMessage for a bad query.
+        """
+        raise NotImplementedError("subclasses of BaseMessageStore must provide a search() method")
+
+    async def asearch(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
+                      since: int | None = None, until: int | None = None,
+                      cursor: tuple[int, str, int] | None = None) -> SearchPage:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an asearch() method")
+
     # ------------------------------------------------------------------ admin
     def rooms(self) -> list[RoomInfo]:
         """Every room with its message count and last activity, most recently active first."""
@@ -93,10 +205,9 @@ class BaseMessageStore:
         *,
         room: str | None = None,
         author: str | None = None,
-        search: str | None = None,
         before: tuple[int, str, int] | None = None,
     ) -> list[Message]:
-        """Most recent messages across rooms, newest first, filtered by room/author/substring.
+        """Most recent messages across rooms, newest first, filtered by room/author (text: `search`).
 
         `before` is a cursor (created_at, room, seq) from the last message of the previous page.
         """
@@ -176,8 +287,17 @@ class BaseMessageStore:
         """The room's members by username (without read markers)."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide an amembers() method")
 
+    async def amembers_among(self, room: str, users: list[str]) -> set[str]:
+        """Which of `users` are members of the room (one request, for @mentions)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an amembers_among() method")
+
+    async def aheads(self, room: str) -> tuple[int, int]:
+        """(last seq, last change seq) of a room, read together (0 for none)."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aheads() method")
+
     async def auser_rooms(self, user: str) -> list[MyRoom]:
-        """Every room of a user with role, read marker and the room's last seq: one partition's rows."""
+        """Every room of a user with role, read marker, the room's last seq and the user's mentions after
+        the read marker: one partition's rows."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide an auser_rooms() method")
 
     async def amark_read(self, markers: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:

@@ -4,7 +4,9 @@
   every operation is written once, async, and the sync API runs it through sync_bridge.run_sync.
 - ignite_writes: appends (one pessimistic transaction over three room-affine tables: lock the room
   counters, read the idempotency keys, write messages + keys + counters, commit), group-committed per
-  event loop by ignite_batch; moderation deletes; imports.
+  event loop by ignite_batch; imports.
+- ignite_changes: the room change log: edits, deletes (own and moderation), reactions, each in one
+  transaction that takes the room's next change sequence.
 - ignite_reads: SQL range scans on the (ROOM, SEQ) primary-key index: sequences are gap-free, so "the
   latest N" and "N before a cursor" are exact ranges (ignite_queries builds them, without I/O).
 - ignite_admin: schema, cross-room listings, export, retention, cluster health.
@@ -18,13 +20,16 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from ..errors import InvalidMessage
+from ..errors import ChangeRefused, InvalidMessage, StoreUnavailable
+from ..search_text import parse_query
 from ..sync_bridge import run_on_private_loops, run_sync
 from ..types import (
     NOTIFY_LEVELS,
     ROLES,
     ROOM_KINDS,
     AppendResult,
+    ChangeResult,
+    ChangesPage,
     Membership,
     MembershipChange,
     Message,
@@ -32,6 +37,8 @@ from ..types import (
     Page,
     Room,
     RoomInfo,
+    SearchPage,
+    Version,
 )
 from ..validation import (
     DEFAULT_ROOM_PATTERN,
@@ -40,6 +47,7 @@ from ..validation import (
     validate_body,
     validate_choice,
     validate_client_id,
+    validate_emoji,
     validate_limit,
     validate_room,
     validate_room_name,
@@ -50,16 +58,20 @@ from . import pyignite_seam
 from .base import BaseMessageStore
 from .ignite_admin import Admin
 from .ignite_batch import AppendBatcher, PendingAppend
+from .ignite_changes import Changes
 from .ignite_client import ClientPool, ssl_tls_kwargs
-from .ignite_codec import MESSAGE_COLUMNS, message_from_row, now_ms
+from .ignite_codec import MESSAGE_COLUMNS, mentions_to_json, message_from_row, now_ms
 from .ignite_queries import CATCHUP_LIMIT_MAX, EXPORT_PAGE, Queries
 from .ignite_reads import Reads
 from .ignite_rooms import IgniteRooms
 from .ignite_schema import Schema
+from .ignite_search import Search
 from .ignite_session import IgniteSession
 from .ignite_writes import Writes
 
 T = TypeVar("T")
+SEARCH_PAGE_MAX = 50
+SEARCH_ROOMS_MAX = 1000
 
 
 class IgniteMessageStore(BaseMessageStore):
@@ -125,6 +137,8 @@ class IgniteMessageStore(BaseMessageStore):
         self._writes = Writes(self._session, self.schema)
         self._admin = Admin(self._session, self._queries)
         self._rooms = IgniteRooms(self._session, self.schema)
+        self._search = Search(self._session, self.schema)
+        self._changes = Changes(self._session, self.schema)
 
     # Names used by the admin views and by tests.
     messages_table = property(lambda self: self.schema.messages_table)
@@ -165,20 +179,37 @@ class IgniteMessageStore(BaseMessageStore):
         return self._sync(self.acheck_schema())
 
     # ================================================================ writes
-    async def aappend(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
+    def _valid_append(self, room, author, body, client_id, reply_to, mentions, mentions_room, notified) -> dict:
         room, author = validate_room(room, self.limits.room_pattern), validate_author(author)
         body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
-        return await self._batcher().submit(room, author, body, client_id)
+        extra: dict = {}
+        if reply_to is not None:
+            extra["reply_to"] = validate_seq(reply_to, "reply_to")
+        if mentions or mentions_room:
+            named = tuple(validate_author(user) for user in mentions)
+            others = tuple(validate_author(user) for user in notified)
+            extra["mentions"] = mentions_to_json(named, bool(mentions_room), others)
+            extra["notified"] = tuple(sorted({*named, *others}))
+        return {"room": room, "author": author, "body": body, "client_id": client_id, **extra}
 
-    def append(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
-        room, author = validate_room(room, self.limits.room_pattern), validate_author(author)
-        body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
-        return self._sync(self._append_now(room, author, body, client_id))
+    async def aappend(self, room: str, author: str, body: str, client_id: str, *, reply_to: int | None = None,
+                      mentions: tuple[str, ...] = (), mentions_room: bool = False,
+                      notified: tuple[str, ...] = ()) -> AppendResult:
+        item = self._valid_append(room, author, body, client_id, reply_to, mentions, mentions_room, notified)
+        return await self._batcher().submit(**item)
 
-    async def _append_now(self, room: str, author: str, body: str, client_id: str) -> AppendResult:
+    def append(self, room: str, author: str, body: str, client_id: str, *, reply_to: int | None = None,
+               mentions: tuple[str, ...] = (), mentions_room: bool = False,
+               notified: tuple[str, ...] = ()) -> AppendResult:
+        item = self._valid_append(room, author, body, client_id, reply_to, mentions, mentions_room, notified)
+        return self._sync(self._append_now(**item))
+
+    async def _append_now(self, room: str, author: str, body: str, client_id: str, **extra) -> AppendResult:
         """One append in its own transaction (the sync API: no batch to wait for)."""
         future = asyncio.get_running_loop().create_future()
-        (result,) = await self._commit_batch([PendingAppend(room, author, body, client_id, future)])
+        (result,) = await self._commit_batch([PendingAppend(room, author, body, client_id, future, **extra)])
+        if isinstance(result, BaseException):
+            raise result
         return result
 
     def _batcher(self) -> AppendBatcher:
@@ -191,12 +222,87 @@ class IgniteMessageStore(BaseMessageStore):
     async def _commit_batch(self, batch: list[PendingAppend]) -> list:
         return await self._writes.commit_batch(batch)
 
+    # ================================================================ changes (ignite_changes)
+    def _room_seq(self, room: object, seq: object) -> tuple[str, int]:
+        return validate_room(room, self.limits.room_pattern), validate_seq(seq)
+
+    async def _previewed(self, result: ChangeResult) -> ChangeResult:
+        message = result.message
+        if message.reply_to is None:
+            return result
+        (message,) = await self._reads.with_previews(message.room, [message])
+        return ChangeResult(message, result.change_seq, result.changed, result.created)
+
+    async def aedit(self, room: str, seq: int, body: str, client_id: str, *, author: str,
+                    window_seconds: int = -1) -> ChangeResult:
+        """Replace the body of `author`'s message `seq` (ChangeRefused: not_author, message_deleted,
+        edit_window_closed, no_such_message); the same client id changes it once."""
+        room, seq = self._room_seq(room, seq)
+        body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
+        result = await self._changes.edit(room, seq, body, client_id, author=validate_author(author),
+                                          window_seconds=int(window_seconds))
+        return await self._previewed(result)
+
+    def edit(self, room: str, seq: int, body: str, client_id: str, *, author: str,
+             window_seconds: int = -1) -> ChangeResult:
+        return self._sync(self.aedit(room, seq, body, client_id, author=author, window_seconds=window_seconds))
+
+    async def adelete_own(self, room: str, seq: int, client_id: str, *, author: str) -> ChangeResult:
+        """Tombstone `author`'s own message (ChangeRefused: not_author, no_such_message)."""
+        room, seq = self._room_seq(room, seq)
+        result = await self._changes.delete(room, seq, by=validate_author(author), own=True,
+                                            client_id=validate_client_id(client_id))
+        return await self._previewed(result)
+
+    async def amoderate(self, room: str, seq: int, *, by: str) -> ChangeResult | None:
+        """Tombstone any message (staff); None when it does not exist."""
+        room, seq = self._room_seq(room, seq)
+        try:
+            return await self._changes.delete(room, seq, by=validate_author(by), own=False)
+        except ChangeRefused as error:
+            if error.code == "no_such_message":
+                return None
+            raise
+
     async def adelete(self, room: str, seq: int, *, by: str) -> Message | None:
-        room, seq, by = validate_room(room, self.limits.room_pattern), validate_seq(seq), validate_author(by)
-        return await self._writes.delete(room, seq, by)
+        result = await self.amoderate(room, seq, by=by)
+        return None if result is None else result.message
 
     def delete(self, room: str, seq: int, *, by: str) -> Message | None:
         return self._sync(self.adelete(room, seq, by=by))
+
+    async def areact(self, room: str, seq: int, emoji: str, *, user: str, add: bool = True,
+                     max_distinct: int = 20) -> ChangeResult:
+        """Add (add=False: remove) `user`'s `emoji` on a message (ChangeRefused: too_many_reactions,
+        message_deleted, no_such_message); changed=False when it was already so."""
+        room, seq = self._room_seq(room, seq)
+        result = await self._changes.react(room, seq, user=validate_author(user), emoji=validate_emoji(emoji),
+                                           add=bool(add), max_distinct=int(max_distinct))
+        return await self._previewed(result)
+
+    def react(self, room: str, seq: int, emoji: str, *, user: str, add: bool = True,
+              max_distinct: int = 20) -> ChangeResult:
+        return self._sync(self.areact(room, seq, emoji, user=user, add=add, max_distinct=max_distinct))
+
+    async def achanges(self, room: str, after_change: int, limit: int) -> ChangesPage:
+        room, after_change = validate_room(room, self.limits.room_pattern), validate_seq(after_change, "after_change")
+        return await self._reads.changes(room, after_change, validate_limit(limit, CATCHUP_LIMIT_MAX))
+
+    def changes(self, room: str, after_change: int, limit: int) -> ChangesPage:
+        return self._sync(self.achanges(room, after_change, limit))
+
+    async def alast_change_seq(self, room: str) -> int:
+        return await self._reads.last_change_seq(validate_room(room, self.limits.room_pattern))
+
+    def last_change_seq(self, room: str) -> int:
+        return self._sync(self.alast_change_seq(room))
+
+    async def aversions(self, room: str, seq: int) -> list[Version]:
+        room, seq = self._room_seq(room, seq)
+        return await self._changes.versions(room, seq)
+
+    def versions(self, room: str, seq: int) -> list[Version]:
+        return self._sync(self.aversions(room, seq))
 
     async def aimport_message(self, message: Message) -> bool:
         """Store `message` as is (seq, id, created_at); raise the room counter; False when already stored."""
@@ -245,6 +351,17 @@ class IgniteMessageStore(BaseMessageStore):
     def before(self, room: str, before_seq: int, limit: int) -> Page:
         return self._sync(self.abefore(room, before_seq, limit))
 
+    async def aaround(self, room: str, seq: int, limit: int) -> Page:
+        room, seq = validate_room(room, self.limits.room_pattern), validate_seq(seq, "around")
+        return await self._reads.around(room, seq, validate_limit(limit, self.limits.history_page_max))
+
+    def around(self, room: str, seq: int, limit: int) -> Page:
+        return self._sync(self.aaround(room, seq, limit))
+
+    async def aget_many(self, room: str, seqs: list[int]) -> dict[int, Message]:
+        room = validate_room(room, self.limits.room_pattern)
+        return await self._reads.get_many(room, [validate_seq(seq) for seq in seqs])
+
     async def aafter(self, room: str, after_seq: int, limit: int) -> Page:
         room, after_seq = validate_room(room, self.limits.room_pattern), validate_seq(after_seq, "after")
         limit = validate_limit(limit, CATCHUP_LIMIT_MAX)
@@ -252,6 +369,43 @@ class IgniteMessageStore(BaseMessageStore):
 
     def after(self, room: str, after_seq: int, limit: int) -> Page:
         return self._sync(self.aafter(room, after_seq, limit))
+
+    # ================================================================ search (ignite_search)
+    async def asearch(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
+                      since: int | None = None, until: int | None = None,
+                      cursor: tuple[int, str, int] | None = None) -> SearchPage:
+        """Matches of `query` in `rooms` (None: the SEARCH_ROOMS_MAX most recently active rooms, for staff),
+        newest first; bounded by SEARCH_ROOMS_MAX, the page cap and the timeout."""
+        parsed = parse_query(query)
+        if rooms is None:
+            rooms = await self._admin.active_rooms(SEARCH_ROOMS_MAX)
+        if not isinstance(rooms, (list, tuple)) or len(rooms) > SEARCH_ROOMS_MAX:
+            raise InvalidMessage("rooms", f"must be a list of at most {SEARCH_ROOMS_MAX} rooms")
+        rooms = sorted({validate_room(room, self.limits.room_pattern) for room in rooms})
+        limit = validate_limit(limit, SEARCH_PAGE_MAX)
+        author = None if author is None else validate_author(author)
+        since = None if since is None else validate_seq(since, "since")
+        until = None if until is None else validate_seq(until, "until")
+        if cursor is not None:
+            if not isinstance(cursor, (list, tuple)) or len(cursor) != 3:
+                raise InvalidMessage("cursor", "must be (created_at, room, seq)")
+            cursor = (validate_seq(cursor[0], "cursor"), validate_room(cursor[1], self.limits.room_pattern),
+                      validate_seq(cursor[2], "cursor"))
+        if not rooms or (since is not None and until is not None and until <= since):
+            return SearchPage([], None)
+        search = self._search.search(rooms, parsed, limit=limit, author=author, since=since, until=until,
+                                     cursor=cursor, time_limit=self.timeout / 2)
+        try:
+            # Past half the timeout a page ends early with a cursor; this is the hard stop.
+            return await asyncio.wait_for(search, self.timeout)
+        except TimeoutError as e:
+            raise StoreUnavailable("the search took longer than the store's timeout") from e
+
+    def search(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
+               since: int | None = None, until: int | None = None,
+               cursor: tuple[int, str, int] | None = None) -> SearchPage:
+        return self._sync(self.asearch(rooms, query, limit=limit, author=author, since=since, until=until,
+                                       cursor=cursor))
 
     # ================================================================ admin
     async def arooms(self) -> list[RoomInfo]:
@@ -262,13 +416,13 @@ class IgniteMessageStore(BaseMessageStore):
         return self._sync(self.arooms())
 
     async def arecent(self, limit: int, *, room: str | None = None, author: str | None = None,
-                      search: str | None = None, before: tuple[int, str, int] | None = None) -> list[Message]:
+                      before: tuple[int, str, int] | None = None) -> list[Message]:
         """Newest messages across rooms, keyset-paginated on (created_at, room, seq) descending."""
-        return await self._admin.recent(limit, room=room, author=author, search=search, before=before)
+        return await self._admin.recent(limit, room=room, author=author, before=before)
 
     def recent(self, limit: int, *, room: str | None = None, author: str | None = None,
-               search: str | None = None, before: tuple[int, str, int] | None = None) -> list[Message]:
-        return self._sync(self.arecent(limit, room=room, author=author, search=search, before=before))
+               before: tuple[int, str, int] | None = None) -> list[Message]:
+        return self._sync(self.arecent(limit, room=room, author=author, before=before))
 
     def iter_messages(
         self, *, room: str | None = None, since: int | None = None, until: int | None = None
@@ -355,6 +509,14 @@ class IgniteMessageStore(BaseMessageStore):
 
     async def amembers(self, room: str, limit: int = 1000) -> list[Membership]:
         return await self._rooms.members(validate_room(room, self.limits.room_pattern), int(limit))
+
+    async def amembers_among(self, room: str, users: list[str]) -> set[str]:
+        room = validate_room(room, self.limits.room_pattern)
+        return await self._rooms.members_among(room, [validate_author(user) for user in users])
+
+    async def aheads(self, room: str) -> tuple[int, int]:
+        """(last seq, last change seq) of a room: one key read."""
+        return await self._reads.heads(validate_room(room, self.limits.room_pattern))
 
     async def auser_rooms(self, user: str) -> list[MyRoom]:
         return await self._rooms.user_rooms(validate_author(user))

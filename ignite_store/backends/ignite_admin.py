@@ -9,7 +9,7 @@ from ..cluster_report import build_report
 from ..errors import StoreError
 from ..types import Message, RoomInfo
 from .ignite_codec import message_from_row
-from .ignite_queries import CLUSTER_VIEWS, INDEXES_SQL, TABLES_SQL, Queries
+from .ignite_queries import CLUSTER_VIEWS, COLUMNS_SQL, INDEXES_SQL, TABLES_SQL, Queries
 from .ignite_session import IgniteSession
 
 
@@ -23,19 +23,33 @@ class Admin:
 
     # ---------------------------------------------------------------- schema
     async def ensure_schema(self) -> list[str]:
-        """Create the missing tables and indexes; return their names."""
+        """Create the missing tables, columns and indexes; return their names (columns as TABLE.COLUMN)."""
         missing = set(await self.missing_tables_and_indexes())
-        statements = {**self.schema.tables(), **self.schema.indexes()}
-        for name, ddl in statements.items():
+        tables = self.schema.tables()
+        for name, ddl in tables.items():
             if name in missing:
                 await self.session.sql(ddl)
-        return [name for name in statements if name in missing]
+        # Columns before indexes: the change index is on a column that older tables lack.
+        for table, columns in self.schema.added_columns().items():
+            for column, sql_type in columns:
+                if f"{table}.{column}" in missing:
+                    await self.session.sql(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
+        indexes = self.schema.indexes()
+        for name, ddl in indexes.items():
+            if name in missing:
+                await self.session.sql(ddl)
+        return [name for name in [*tables, *self._column_names(), *indexes] if name in missing]
+
+    def _column_names(self) -> list[str]:
+        return [f"{table}.{column}" for table, columns in self.schema.added_columns().items() for column, _ in columns]
 
     async def missing_tables_and_indexes(self) -> list[str]:
-        """Names of the schema's tables and indexes that do not exist."""
+        """Names of the schema's tables, added columns (TABLE.COLUMN) and indexes that do not exist."""
         tables = {row[0] for row in await self.session.sql(TABLES_SQL)}
         indexes = {row[0] for row in await self.session.sql(INDEXES_SQL)}
+        columns = {f"{table}.{column}" for table, column in await self.session.sql(COLUMNS_SQL)}
         missing = [name for name in self.schema.tables() if name not in tables]
+        missing += [name for name in self._column_names() if name not in columns]
         missing += [name for name in self.schema.indexes() if name not in indexes]
         return missing
 
@@ -56,10 +70,17 @@ class Admin:
         rooms.sort(key=lambda info: (info.last_activity or 0, info.room), reverse=True)
         return rooms
 
-    async def recent(self, limit: int, *, room: str | None, author: str | None, search: str | None,
+    async def active_rooms(self, limit: int) -> list[str]:
+        """The `limit` most recently active rooms (by their counters)."""
+        rows = await self.session.sql(
+            f"SELECT ROOM FROM {self.schema.rooms_table} ORDER BY LAST_AT DESC LIMIT ?", [limit]
+        )
+        return [row[0] for row in rows]
+
+    async def recent(self, limit: int, *, room: str | None, author: str | None,
                      before: tuple[int, str, int] | None) -> list[Message]:
         """Newest messages across rooms (Queries.recent)."""
-        query, args = self.queries.recent(limit, room=room, author=author, search=search, before=before)
+        query, args = self.queries.recent(limit, room=room, author=author, before=before)
         return [message_from_row(row) for row in await self.session.sql(query, args)]
 
     async def export_page(self, query: str, args: list) -> list[list]:
@@ -68,7 +89,7 @@ class Admin:
 
     # ---------------------------------------------------------------- retention
     async def prune(self, older_than: int, *, dry_run: bool) -> int:
-        """Delete messages (and their idempotency keys) created before `older_than` epoch ms."""
+        """Delete messages (and their idempotency keys, versions and mention rows) created before `older_than`."""
         messages, keys = self.schema.messages_table, self.schema.idempotency_table
         per_room = await self.session.sql(
             f"SELECT ROOM, COUNT(*) FROM {messages} WHERE CREATED_AT < ? GROUP BY ROOM", [older_than]
@@ -79,12 +100,15 @@ class Admin:
         # Room by room so each statement stays inside one affinity partition. Room counters stay:
         # sequences never go backwards, and clients tell pruned history from a gap by `before`.
         for room, _ in per_room:
-            await self.session.sql(
-                f"DELETE FROM {keys} WHERE ROOM = ? AND SEQ IN "
-                f"(SELECT SEQ FROM {messages} WHERE ROOM = ? AND CREATED_AT < ?)",
-                [room, room, older_than],
-            )
+            for table in (keys, self.schema.versions_table, self.schema.mentions_table):
+                await self.session.sql(
+                    f"DELETE FROM {table} WHERE ROOM = ? AND SEQ IN "
+                    f"(SELECT SEQ FROM {messages} WHERE ROOM = ? AND CREATED_AT < ?)",
+                    [room, room, older_than],
+                )
             await self.session.sql(f"DELETE FROM {messages} WHERE ROOM = ? AND CREATED_AT < ?", [room, older_than])
+            await self.session.sql(f"DELETE FROM {self.schema.search_table} WHERE ROOM = ? AND CREATED_AT < ?",
+                                   [room, older_than])
         return total
 
     # ---------------------------------------------------------------- cluster

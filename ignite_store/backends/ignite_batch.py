@@ -28,6 +28,9 @@ class PendingAppend:
     body: str
     client_id: str
     future: asyncio.Future = field(repr=False)
+    reply_to: int | None = None  # must exist in the room and not be deleted (checked in the transaction)
+    mentions: str | None = None  # the MENTIONS column (ignite_codec.mentions_to_json)
+    notified: tuple[str, ...] = ()  # users who get a <P>_USER_MENTIONS row
 
 
 class AppendBatcher:
@@ -39,11 +42,12 @@ class AppendBatcher:
         self._queue: list[PendingAppend] = []
         self._draining = False
 
-    async def submit(self, room: str, author: str, body: str, client_id: str):
+    async def submit(self, room: str, author: str, body: str, client_id: str, *, reply_to: int | None = None,
+                     mentions: str | None = None, notified: tuple[str, ...] = ()):
         """Queue one append and wait for the transaction that stores it."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.append(PendingAppend(room, author, body, client_id, future))
+        self._queue.append(PendingAppend(room, author, body, client_id, future, reply_to, mentions, notified))
         if not self._draining:
             self._draining = True
             loop.create_task(self._drain())

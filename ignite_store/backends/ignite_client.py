@@ -58,6 +58,12 @@ class MessageValue(
             ("CREATED_AT", LongObject),
             ("DELETED", BoolObject),
             ("DELETED_BY", String),
+            # the change log (issue 13); NULL in rows written before it, read as 0 / absent
+            ("CHANGE_SEQ", LongObject),
+            ("EDITED_AT", LongObject),
+            ("REPLY_TO", LongObject),
+            ("REACTIONS", String),
+            ("MENTIONS", String),
         ]
     ),
 ):
@@ -67,7 +73,7 @@ class MessageValue(
 class RoomValue(
     metaclass=FastObjectMeta,
     type_name="ChatRoom",
-    schema=OrderedDict([("LAST_SEQ", LongObject), ("LAST_AT", LongObject)]),
+    schema=OrderedDict([("LAST_SEQ", LongObject), ("LAST_AT", LongObject), ("LAST_CHANGE_SEQ", LongObject)]),
 ):
     pass
 
@@ -84,6 +90,54 @@ class IdempotencyValue(
     metaclass=FastObjectMeta,
     type_name="ChatIdempotency",
     schema=OrderedDict([("SEQ", LongObject)]),
+):
+    pass
+
+
+class ChangeKeyValue(
+    metaclass=FastObjectMeta,
+    type_name="ChatIdempotency",  # a second schema of the same type: sends keep writing the one-field one
+    schema=OrderedDict([("SEQ", LongObject), ("CHANGE_SEQ", LongObject)]),
+):
+    pass
+
+
+class VersionKey(
+    metaclass=FastObjectMeta,
+    type_name="ChatVersionKey",
+    schema=OrderedDict([("ROOM", String), ("SEQ", LongObject), ("VERSION", LongObject)]),
+):
+    pass
+
+
+class VersionValue(
+    metaclass=FastObjectMeta,
+    type_name="ChatVersion",
+    schema=OrderedDict([("BODY", String), ("EDITED_AT", LongObject)]),
+):
+    pass
+
+
+class MentionKey(
+    metaclass=FastObjectMeta,
+    type_name="ChatMentionKey",
+    schema=OrderedDict([("USERNAME", String), ("ROOM", String), ("SEQ", LongObject)]),
+):
+    pass
+
+
+class MentionValue(
+    metaclass=FastObjectMeta,
+    type_name="ChatMention",
+    schema=OrderedDict([("AT", LongObject)]),
+):
+    pass
+
+
+class SearchKey(
+    metaclass=FastObjectMeta,
+    type_name="ChatSearchKey",
+    schema=OrderedDict([("ROOM", String), ("TERM", String), ("SEQ", LongObject)]),
 ):
     pass
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from ..errors import InvalidMessage
-from ..types import Page
+from ..types import ChangesPage, Page
 from ..validation import validate_room
 from .ignite_codec import MESSAGE_COLUMNS, message_from_row
 from .ignite_schema import Schema
@@ -22,6 +22,7 @@ RECENT_MAX = 500
 
 TABLES_SQL = "SELECT TABLE_NAME FROM SYS.TABLES WHERE SCHEMA_NAME = 'PUBLIC'"
 INDEXES_SQL = "SELECT INDEX_NAME FROM SYS.INDEXES WHERE SCHEMA_NAME = 'PUBLIC'"
+COLUMNS_SQL = "SELECT TABLE_NAME, COLUMN_NAME FROM SYS.TABLE_COLUMNS WHERE SCHEMA_NAME = 'PUBLIC'"
 CLUSTER_VIEWS = {
     "nodes": "SELECT NODE_ID, CONSISTENT_ID, VERSION, IS_CLIENT, NODE_ORDER, ADDRESSES FROM SYS.NODES",
     "ports": "SELECT NODE_ID, VALUE FROM SYS.NODE_ATTRIBUTES WHERE NAME = 'clientListenerPort'",
@@ -73,8 +74,24 @@ class Queries:
         """args: after_seq + 1, after_seq + limit, room."""
         return self._counted("?", "LEAST(r.LAST_SEQ, ?)")
 
+    @functools.cached_property
+    def around(self) -> str:
+        """args: around_args(seq, limit) + [room]. `limit` messages centred on seq, shifted to fit [1, last]."""
+        low = "GREATEST(1, LEAST(?, r.LAST_SEQ + 1 - ?))"
+        return self._counted(low, f"LEAST(r.LAST_SEQ, {low} + ? - 1)")
+
+    @functools.cached_property
+    def changes(self) -> str:
+        """args: after_change, room, limit. Messages changed after a change cursor, and the room's change head."""
+        columns = ", ".join(f"m.{name.strip()}" for name in MESSAGE_COLUMNS.split(","))
+        return (
+            f"SELECT {columns}, r.LAST_CHANGE_SEQ FROM {self.schema.rooms_table} r "
+            f"LEFT JOIN {self.schema.messages_table} m ON m.ROOM = r.ROOM AND m.CHANGE_SEQ > ? "
+            "WHERE r.ROOM = ? ORDER BY m.CHANGE_SEQ LIMIT ?"
+        )
+
     # ---------------------------------------------------------------- admin
-    def recent(self, limit: int, *, room: str | None, author: str | None, search: str | None,
+    def recent(self, limit: int, *, room: str | None, author: str | None,
                before: tuple[int, str, int] | None) -> tuple[str, list]:
         """Newest messages across rooms, keyset-paginated on (created_at, room, seq) descending."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= RECENT_MAX:
@@ -87,10 +104,6 @@ class Queries:
         if author:
             where.append("AUTHOR = ?")
             args.append(str(author))
-        if search:
-            # LOCATE rather than LIKE: Ignite's query splitter refuses LIKE ... ESCAPE, and LOCATE needs no escaping.
-            where.append("LOCATE(?, LOWER(BODY)) > 0")
-            args.append(search.lower())
         if before is not None:
             at, cursor_room, cursor_seq = int(before[0]), str(before[1]), int(before[2])
             where.append("(CREATED_AT < ? OR (CREATED_AT = ? AND (ROOM < ? OR (ROOM = ? AND SEQ < ?))))")
@@ -153,3 +166,28 @@ def after_page(rows: list[list], after_seq: int, limit: int) -> Page:
         return Page([], has_more=False)
     messages = [message_from_row(row[:-1]) for row in rows] if rows[0][2] is not None else []
     return Page(messages, has_more=high < last)
+
+
+def around_args(seq: int, limit: int) -> list[int]:
+    """The arguments of Queries.around before the room: the window starts limit // 2 before seq."""
+    start = seq - limit // 2
+    return [start, limit, start, limit, limit]
+
+
+def around_page(rows: list[list]) -> Page:
+    """A page around a seq from Queries.around rows; has_more: older exist; has_newer: newer exist."""
+    if not rows or rows[0][2] is None:
+        return Page([], has_more=False)
+    last = rows[0][-1] or 0
+    messages = [message_from_row(row[:-1]) for row in rows]
+    return Page(messages, has_more=messages[0].seq > 1, has_newer=messages[-1].seq < last)
+
+
+def changes_page(rows: list[list], limit: int) -> ChangesPage:
+    """A page of Queries.changes rows: the current state of changed messages and the change head."""
+    head = int((rows[0][-1] or 0) if rows else 0)
+    if not rows or rows[0][2] is None:
+        return ChangesPage([], has_more=False, last_change_seq=head)
+    messages = [message_from_row(row[:-1]) for row in rows]
+    return ChangesPage(messages, has_more=len(messages) >= limit and messages[-1].change_seq < head,
+                       last_change_seq=head)

@@ -52,6 +52,7 @@ class IgniteRooms:
         self.members_table, self.members_cache = schema.table("MEMBERS"), schema.cache("MEMBERS")
         self.user_rooms_table, self.user_rooms_cache = schema.table("USER_ROOMS"), schema.cache("USER_ROOMS")
         self.counters_table = schema.rooms_table
+        self.mentions_table = schema.mentions_table
         self._tx_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
@@ -278,6 +279,16 @@ class IgniteRooms:
             [room_id, limit])
         return [Membership(room_id, user, role, int(joined or 0)) for user, role, joined in rows]
 
+    async def members_among(self, room_id: str, users: list[str]) -> set[str]:
+        """Which of `users` are members of the room: one get_all in the room's partition."""
+
+        async def operation(client):
+            found = await (await client.get_cache(self.members_cache)).get_all(
+                [MemberKey(ROOM=room_id, USERNAME=user) for user in sorted(set(users))])
+            return {(await client.unwrap_binary(raw_key)).USERNAME for raw_key in found}
+
+        return await self._run(operation, retry=True) if users else set()
+
     async def user_rooms(self, user: str) -> list[MyRoom]:
         """Every room of `user`: one single-partition query (settings are copied there), then the counters."""
         rows = await self._sql(
@@ -289,14 +300,24 @@ class IgniteRooms:
             for room_id, last_seq, last_at in await self._sql(
                     f"SELECT ROOM, LAST_SEQ, LAST_AT FROM {self.counters_table} WHERE ROOM IN ({marks})", chunk):
                 counters[room_id] = (int(last_seq or 0), last_at)
+        mentions = await self.mention_counts(user) if rows else {}
         result = []
         for row in rows:
             room = room_from_row(row)
             role, joined, read, notify = row[7:]
             last_seq, last_at = counters.get(room.id, (0, None))
             membership = Membership(room.id, user, role, int(joined or 0), int(read or 0), notify or "all")
-            result.append(MyRoom(room, membership, last_seq, last_at))
+            result.append(MyRoom(room, membership, last_seq, last_at, mentions.get(room.id, 0)))
         return result
+
+    async def mention_counts(self, user: str) -> dict[str, int]:
+        """Per room, the user's mention rows after their read marker: both tables have the user's affinity,
+        so this is one partition's colocated join. Reading (the marker) clears the count."""
+        rows = await self._sql(
+            f"SELECT m.ROOM, COUNT(*) FROM {self.mentions_table} m JOIN {self.user_rooms_table} u "
+            "ON u.USERNAME = m.USERNAME AND u.ROOM = m.ROOM "
+            "WHERE m.USERNAME = ? AND m.SEQ > COALESCE(u.LAST_READ_SEQ, 0) GROUP BY m.ROOM", [user])
+        return {room: int(count) for room, count in rows}
 
     async def mark_read(self, markers: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
         """Move read markers forward, (room, user) -> seq, in one transaction; the markers now stored."""

@@ -3,10 +3,21 @@
 - <P>_MESSAGES (ROOM, SEQ) -> message: the history; primary-key index (ROOM, SEQ) serves
   every page query as a range scan; extra indexes serve the admin's cross-room views.
 - <P>_ROOMS ROOM -> (LAST_SEQ, LAST_AT): the room's sequence counter.
-- <P>_IDEMPOTENCY (ROOM, CLIENT_ID) -> SEQ: one row per stored client id.
+- <P>_IDEMPOTENCY (ROOM, CLIENT_ID) -> SEQ: one row per stored client id (edits and deletes too,
+  under a prefixed client id, with the CHANGE_SEQ they were given).
+- <P>_SEARCH (ROOM, TERM, SEQ) -> CREATED_AT: the search index (ignite_store/search_text.py), one row
+  per distinct term of a message, written in the append's (and the edit's) transaction; its primary-key
+  index serves a term's messages in one room as ranges of seqs. The value is a plain BIGINT
+  (wrap_value=false): no binary object to encode per row.
 
 All three use the room as affinity key, so one room's counter, messages and idempotency
 keys sit in one partition and an append's transaction touches one primary node.
+
+The change log (issue 13): LAST_CHANGE_SEQ on the room counter, CHANGE_SEQ (indexed with the room),
+EDITED_AT, REPLY_TO, REACTIONS and MENTIONS on the message; <P>_VERSIONS (ROOM, SEQ, VERSION) keeps
+replaced bodies (room affinity); <P>_USER_MENTIONS (USERNAME, ROOM, SEQ) has one row per mentioned
+member (user affinity, beside the user's read markers). Deployments made before it get the columns
+from `ignite_init` (ALTER TABLE ... ADD COLUMN IF NOT EXISTS, `added_columns`).
 """
 
 from __future__ import annotations
@@ -43,6 +54,14 @@ class Schema:
         return f"{self.prefix}_IDEMPOTENCY"
 
     @property
+    def search_table(self) -> str:
+        return f"{self.prefix}_SEARCH"
+
+    @property
+    def search_cache(self) -> str:
+        return f"{self.prefix.lower()}_search"
+
+    @property
     def messages_cache(self) -> str:
         return f"{self.prefix.lower()}_messages"
 
@@ -54,15 +73,16 @@ class Schema:
     def idempotency_cache(self) -> str:
         return f"{self.prefix.lower()}_idempotency"
 
-    def _with(self, cache: str, *, key_type: str | None, value_type: str, affinity: bool | str) -> str:
+    def _with(self, cache: str, *, key_type: str | None, value_type: str | None, affinity: bool | str) -> str:
         parts = [
             "template=partitioned",
             f"backups={self.backups}",
             "atomicity=transactional",
             "write_synchronization_mode=full_sync",
             f"cache_name={cache}",
-            f"value_type={value_type}",
         ]
+        if value_type:
+            parts.append(f"value_type={value_type}")
         if key_type:
             parts.append(f"key_type={key_type}")
         if affinity:
@@ -75,20 +95,69 @@ class Schema:
             self.messages_table: (
                 f"CREATE TABLE IF NOT EXISTS {self.messages_table} ("
                 "ROOM VARCHAR, SEQ BIGINT, ID VARCHAR, AUTHOR VARCHAR, BODY VARCHAR, CLIENT_ID VARCHAR, "
-                "CREATED_AT BIGINT, DELETED BOOLEAN, DELETED_BY VARCHAR, PRIMARY KEY (ROOM, SEQ)) "
+                "CREATED_AT BIGINT, DELETED BOOLEAN, DELETED_BY VARCHAR, CHANGE_SEQ BIGINT, EDITED_AT BIGINT, "
+                "REPLY_TO BIGINT, REACTIONS VARCHAR, MENTIONS VARCHAR, PRIMARY KEY (ROOM, SEQ)) "
                 f'WITH "{self._with(self.messages_cache, key_type="ChatMessageKey", value_type="ChatMessage", affinity=True)}"'  # noqa: E501
             ),
             self.rooms_table: (
                 f"CREATE TABLE IF NOT EXISTS {self.rooms_table} ("
-                "ROOM VARCHAR PRIMARY KEY, LAST_SEQ BIGINT, LAST_AT BIGINT) "
+                "ROOM VARCHAR PRIMARY KEY, LAST_SEQ BIGINT, LAST_AT BIGINT, LAST_CHANGE_SEQ BIGINT) "
                 f'WITH "{self._with(self.rooms_cache, key_type=None, value_type="ChatRoom", affinity=False)}"'
             ),
             self.idempotency_table: (
                 f"CREATE TABLE IF NOT EXISTS {self.idempotency_table} ("
-                "ROOM VARCHAR, CLIENT_ID VARCHAR, SEQ BIGINT, PRIMARY KEY (ROOM, CLIENT_ID)) "
+                "ROOM VARCHAR, CLIENT_ID VARCHAR, SEQ BIGINT, CHANGE_SEQ BIGINT, PRIMARY KEY (ROOM, CLIENT_ID)) "
                 f'WITH "{self._with(self.idempotency_cache, key_type="ChatIdempotencyKey", value_type="ChatIdempotency", affinity=True)}"'  # noqa: E501
             ),
+            self.search_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.search_table} ("
+                "ROOM VARCHAR, TERM VARCHAR, SEQ BIGINT, CREATED_AT BIGINT, PRIMARY KEY (ROOM, TERM, SEQ)) "
+                f'WITH "{self._with(self.search_cache, key_type="ChatSearchKey", value_type=None, affinity=True)},wrap_value=false"'  # noqa: E501
+            ),
             **self.room_tables(),
+            **self.change_tables(),
+        }
+
+    # ---------------------------------------------------------------- change log (issue 13)
+    @property
+    def versions_table(self) -> str:
+        return self.table("VERSIONS")
+
+    @property
+    def versions_cache(self) -> str:
+        return self.cache("VERSIONS")
+
+    @property
+    def mentions_table(self) -> str:
+        return self.table("USER_MENTIONS")
+
+    @property
+    def mentions_cache(self) -> str:
+        return self.cache("USER_MENTIONS")
+
+    def change_tables(self) -> dict[str, str]:
+        with_versions = self._with(self.versions_cache, key_type="ChatVersionKey", value_type="ChatVersion",
+                                   affinity=True)
+        with_mentions = self._with(self.mentions_cache, key_type="ChatMentionKey", value_type="ChatMention",
+                                   affinity="USERNAME")
+        return {
+            self.versions_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.versions_table} (ROOM VARCHAR, SEQ BIGINT, VERSION BIGINT, "
+                f'BODY VARCHAR, EDITED_AT BIGINT, PRIMARY KEY (ROOM, SEQ, VERSION)) WITH "{with_versions}"'
+            ),
+            self.mentions_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.mentions_table} (USERNAME VARCHAR, ROOM VARCHAR, SEQ BIGINT, "
+                f'AT BIGINT, PRIMARY KEY (USERNAME, ROOM, SEQ)) WITH "{with_mentions}"'
+            ),
+        }
+
+    def added_columns(self) -> dict[str, list[tuple[str, str]]]:
+        """Columns added to tables created before the change log: (name, SQL type) by table."""
+        return {
+            self.messages_table: [("CHANGE_SEQ", "BIGINT"), ("EDITED_AT", "BIGINT"), ("REPLY_TO", "BIGINT"),
+                                  ("REACTIONS", "VARCHAR"), ("MENTIONS", "VARCHAR")],
+            self.rooms_table: [("LAST_CHANGE_SEQ", "BIGINT")],
+            self.idempotency_table: [("CHANGE_SEQ", "BIGINT")],
         }
 
     # ---------------------------------------------------------------- rooms and memberships
@@ -133,4 +202,6 @@ class Schema:
         return {
             f"{t}_CREATED_IDX": f"CREATE INDEX IF NOT EXISTS {t}_CREATED_IDX ON {t} (CREATED_AT DESC)",
             f"{t}_AUTHOR_IDX": f"CREATE INDEX IF NOT EXISTS {t}_AUTHOR_IDX ON {t} (AUTHOR, CREATED_AT DESC)",
+            # catch-up of changes: the messages of a room changed after a change cursor
+            f"{t}_CHANGE_IDX": f"CREATE INDEX IF NOT EXISTS {t}_CHANGE_IDX ON {t} (ROOM, CHANGE_SEQ)",
         }

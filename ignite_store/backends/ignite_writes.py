@@ -1,29 +1,34 @@
-"""Writes of the Ignite backend: appends (group-committed), moderation deletes and imports.
+"""Writes of the Ignite backend: appends (group-committed) and imports; changes are in ignite_changes.
 
-Lock order, in every transaction: room counters first, one at a time in sorted order, then the
-rooms' idempotency keys (then messages). Ordered locking cannot deadlock, and appends of one room
-queue on its counter.
+Lock order, in every transaction (appends, imports and every change of ignite_changes): room counters
+first, one at a time in sorted order, then the rooms' idempotency keys, then messages (a reply's
+original included), then <P>_VERSIONS and <P>_USER_MENTIONS rows. Ordered locking cannot deadlock,
+and appends and changes of one room queue on its counter.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
-from ..errors import StoreError, StoreUnavailable
+from ..errors import ChangeRefused, StoreError, StoreUnavailable
 from ..types import AppendResult, Message
 from .ignite_batch import PendingAppend, settle
 from .ignite_client import (
     IdempotencyKey,
     IdempotencyValue,
+    MentionKey,
+    MentionValue,
     MessageKey,
     MessageValue,
     Pairs,
     RoomValue,
     is_connection_error,
 )
-from .ignite_codec import message_from_value, new_message, now_ms, tombstone
+from .ignite_codec import message_from_value, new_message, now_ms
 from .ignite_schema import Schema
+from .ignite_search import index_rows
 from .ignite_session import IgniteSession
 
 logger = logging.getLogger(__name__)
@@ -31,13 +36,14 @@ logger = logging.getLogger(__name__)
 MULTI_ROOM_TX_TIMEOUT = 1.0  # seconds; past it a multi-room batch is retried room by room
 
 
-def _answers(batch: list[PendingAppend], results: dict[tuple[str, str], AppendResult]) -> list[AppendResult]:
+def _answers(batch: list[PendingAppend], results: dict[tuple[str, str], AppendResult | StoreError]) -> list:
     """One result per queued append; a repeat of a client id within the batch did not create anything."""
-    answers, answered = [], set()
+    answers: list[AppendResult | StoreError] = []
+    answered = set()
     for item in batch:
         ident = (item.room, item.client_id)
         result = results[ident]
-        if ident in answered and result.created:
+        if ident in answered and isinstance(result, AppendResult) and result.created:
             result = AppendResult(result.message, created=False)
         answered.add(ident)
         answers.append(result)
@@ -92,16 +98,18 @@ class Writes:
         messages = await client.get_cache(self.schema.messages_cache)
         counters = await client.get_cache(self.schema.rooms_cache)
         idempotency = await client.get_cache(self.schema.idempotency_cache)
+        search = await client.get_cache(self.schema.search_cache)
         async with self.session.tx(client, timeout=tx_timeout) as tx:
             # One get per counter, in sorted order: one get_all locks its keys in parallel, and two
             # processes batching overlapping rooms could each hold a key the other waits for.
-            last = {}
+            last, change_heads = {}, {}
             for room in rooms:
                 counter = await counters.get(room)
                 last[room] = counter.LAST_SEQ if counter is not None else 0
+                change_heads[room] = getattr(counter, "LAST_CHANGE_SEQ", None)  # kept: appends are no change
             seen = await self._seen_client_ids(client, idempotency, batch)
-            results: dict[tuple[str, str], AppendResult] = {}
-            new_messages, new_keys = Pairs(), Pairs()
+            results: dict[tuple[str, str], AppendResult | StoreError] = {}
+            new_messages, new_keys, new_mentions, new_terms = Pairs(), Pairs(), Pairs(), Pairs()
             at = now_ms()
             for item in batch:
                 ident = (item.room, item.client_id)
@@ -112,16 +120,38 @@ class Writes:
                     value = await messages.get(MessageKey(ROOM=item.room, SEQ=seq))
                     results[ident] = AppendResult(message_from_value(item.room, seq, value), created=False)
                     continue
+                preview = None
+                if item.reply_to is not None:  # only replies pay this read
+                    original = await messages.get(MessageKey(ROOM=item.room, SEQ=item.reply_to))
+                    if original is None or original.DELETED:
+                        results[ident] = ChangeRefused("no_such_message", "the message replied to does not exist")
+                        continue
+                    preview = message_from_value(item.room, item.reply_to, original).preview()
                 seq = last[item.room] = last[item.room] + 1
-                key, value = new_message(item.room, item.author, item.body, item.client_id, seq, at)
+                key, value = new_message(item.room, item.author, item.body, item.client_id, seq, at,
+                                         reply_to=item.reply_to, mentions=item.mentions)
                 new_messages.append((key, value))
+                new_terms += index_rows(item.room, seq, at, item.body)
                 new_keys.append((IdempotencyKey(ROOM=item.room, CLIENT_ID=item.client_id), IdempotencyValue(SEQ=seq)))
-                results[ident] = AppendResult(message_from_value(item.room, seq, value), created=True)
+                new_mentions.extend((MentionKey(USERNAME=user, ROOM=item.room, SEQ=seq), MentionValue(AT=at))
+                                    for user in item.notified)
+                message = message_from_value(item.room, seq, value)
+                if preview is not None:
+                    message = dataclasses.replace(message, reply_preview=preview)
+                results[ident] = AppendResult(message, created=True)
             if new_messages:
                 await messages.put_all(new_messages)
                 await idempotency.put_all(new_keys)
+                if new_terms:
+                    await search.put_all(new_terms)
+                if new_mentions:
+                    mentions = await client.get_cache(self.schema.mentions_cache)
+                    await mentions.put_all(new_mentions)
                 written = {key.ROOM for key, _ in new_messages}
-                await counters.put_all({room: RoomValue(LAST_SEQ=last[room], LAST_AT=at) for room in sorted(written)})
+                await counters.put_all({
+                    room: RoomValue(LAST_SEQ=last[room], LAST_AT=at, LAST_CHANGE_SEQ=change_heads[room])
+                    for room in sorted(written)
+                })
             await tx.commit()
         return _answers(batch, results)
 
@@ -137,24 +167,6 @@ class Writes:
             seen[(key.ROOM, key.CLIENT_ID)] = int(value.SEQ)
         return seen
 
-    # ---------------------------------------------------------------- delete (moderation)
-    async def delete(self, room: str, seq: int, by: str) -> Message | None:
-        """Tombstone one message (validated input); None when it does not exist."""
-
-        async def operation(client):
-            messages = await client.get_cache(self.schema.messages_cache)
-            key = MessageKey(ROOM=room, SEQ=seq)
-            async with self.session.tx(client) as tx:
-                value = await messages.get(key)
-                if value is None:
-                    return None
-                value = tombstone(value, by)
-                await messages.put(key, value)
-                await tx.commit()
-            return message_from_value(room, seq, value)
-
-        return await self.session.run(operation, retry=True)
-
     # ---------------------------------------------------------------- import
     async def import_message(self, message: Message) -> bool:
         """Store a validated `message` as is; raise the room counter; False when already stored."""
@@ -165,6 +177,7 @@ class Writes:
             messages = await client.get_cache(self.schema.messages_cache)
             rooms = await client.get_cache(self.schema.rooms_cache)
             idempotency = await client.get_cache(self.schema.idempotency_cache)
+            search = await client.get_cache(self.schema.search_cache)
             key = MessageKey(ROOM=room, SEQ=seq)
             async with self.session.tx(client) as tx:
                 counter = await rooms.get(room)  # the counter's lock first, as every append takes it: no deadlock
@@ -172,12 +185,17 @@ class Writes:
                 if created:
                     await messages.put(key, MessageValue(
                         ID=message.id, AUTHOR=author, BODY=body, CLIENT_ID=client_id,
-                        CREATED_AT=created_at, DELETED=bool(message.deleted), DELETED_BY=None,
+                        CREATED_AT=created_at, DELETED=bool(message.deleted), DELETED_BY=None, CHANGE_SEQ=None,
+                        EDITED_AT=message.edited_at, REPLY_TO=message.reply_to, REACTIONS=None, MENTIONS=None,
                     ))
+                    terms = Pairs(index_rows(room, seq, created_at, body)) if not message.deleted else []
+                    if terms:
+                        await search.put_all(terms)
                 # Done even for an existing message, so a re-run repairs a counter left behind.
                 if counter is None or counter.LAST_SEQ < seq:
                     last_at = max(created_at, counter.LAST_AT or 0) if counter is not None else created_at
-                    await rooms.put(room, RoomValue(LAST_SEQ=seq, LAST_AT=last_at))
+                    await rooms.put(room, RoomValue(LAST_SEQ=seq, LAST_AT=last_at,
+                                                    LAST_CHANGE_SEQ=getattr(counter, "LAST_CHANGE_SEQ", None)))
                 idem_key = IdempotencyKey(ROOM=room, CLIENT_ID=client_id)
                 if await idempotency.get(idem_key) is None:
                     await idempotency.put(idem_key, IdempotencyValue(SEQ=seq))

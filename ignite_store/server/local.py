@@ -7,6 +7,7 @@ all on 127.0.0.1, and keeps its config, log, pid file and persistent data in hom
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 import shutil
 import signal
@@ -27,8 +28,10 @@ from .jvm import (  # noqa: F401  (ClusterError, find_free_port_base: part of th
     quiet_pyignite,
 )
 from .membership import START_MARKER, MembershipMixin
+from .supervisor import NodeSupervisor, losing_island
 from .tls import TlsConfig, tls_from_settings
 
+logger = logging.getLogger(__name__)
 SERVER_DIR = Path(__file__).resolve().parent
 DEFAULT_LIB_DIR = SERVER_DIR / "lib"
 TEMPLATE = SERVER_DIR / "node.xml.tmpl"
@@ -380,6 +383,44 @@ class LocalCluster(MembershipMixin):
         """Stop every node and delete the home directory (all persisted data)."""
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
+
+    # ------------------------------------------------------------------ supervision
+    def topology_view(self, i: int, timeout: float = 5.0) -> frozenset[str] | None:
+        """Consistent ids of the server nodes node i sees (asking node i alone); None when it does not answer."""
+        if not self.is_alive(i):
+            return None
+        try:
+            with quiet_pyignite():
+                client = self._connect([self.ports(i)[0]], timeout=timeout)
+                try:
+                    with client.sql("SELECT CONSISTENT_ID FROM SYS.NODES WHERE IS_CLIENT = FALSE") as cursor:
+                        return frozenset(str(row[0]) for row in cursor)
+                finally:
+                    client.close()
+        except Exception:
+            return None
+
+    def in_losing_island(self, i: int) -> bool:
+        """True when node i runs in an island of its own that loses against the other nodes' (a split brain)."""
+        views = {self.consistent_id(n): self.topology_view(n) for n in self._known_indices() if self.is_alive(n)}
+        return losing_island(views, self.consistent_id(i))
+
+    def supervisor(self, i: int, **options) -> NodeSupervisor:
+        """A NodeSupervisor that restarts node i when it exited or is cut off (state in node_dir(i))."""
+        self._check_index(i)
+        return NodeSupervisor(self.consistent_id(i), lambda: self.is_alive(i), lambda: self.start_node(i),
+                              lambda: self.kill(i), self.node_dir(i), split=lambda: self.in_losing_island(i),
+                              **options)
+
+    def supervise(self, count: int, stop, interval: float = 2.0, **options) -> None:
+        """Keep nodes 0..count-1 running until `stop` (a threading.Event) is set: `ignite_node supervise`."""
+        supervisors = [self.supervisor(i, **options) for i in range(count)]
+        while not stop.wait(interval):
+            for supervisor in supervisors:
+                try:
+                    supervisor.check()
+                except Exception:  # one node's trouble must not stop the others' supervision
+                    logger.exception("supervising %s failed", supervisor.name)
 
     # ------------------------------------------------------------------ internals
     def _known_indices(self) -> builtins.list[int]:  # `list` is a method of this class

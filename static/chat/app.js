@@ -1,10 +1,16 @@
 // The chat page: speaks docs/protocol.md over one socket. The server owns the room list and the
 // read markers (the `rooms` frame); each joined room keeps its messages in order by seq.
 
+import { applyChangesPage, applyUpdate, changesPending, changesRequest, joinCursor, noteJoined } from "./changes.js";
 import { errorText, setupDialogs } from "./dialogs.js";
+import { setupMentionComplete } from "./mention_complete.js";
+import { setupMessageActions } from "./message_actions.js";
+import { mentionsMe } from "./message_parts.js";
+import { setupNotifications } from "./notify.js";
 import { newClientId, Prefs } from "./prefs.js";
 import { refreshTimes } from "./render.js";
 import { Room } from "./room.js";
+import { setupSearch } from "./search.js";
 import { ChatSocket, socketUrl } from "./socket.js";
 import * as ui from "./ui.js";
 
@@ -31,6 +37,25 @@ let wanted = config.initialRoom || prefs.active; // opened once the first `rooms
 let listedOnce = false;
 const chrome = ui.setupChrome(me);
 const dialogs = setupDialogs({ send: (frame) => socket.send(frame), joinRoom: openDirectoryRoom, openDirect, me });
+setupMentionComplete({ input, me, activeRoom: () => activeRoom() }); // before the composer's keys: Enter picks a name
+const actions = setupMessageActions({
+  logs, input, me, rooms, send: (frame) => socket.send(frame), limits: () => limits, confirm: dialogs.confirm,
+  toast: ui.toast, newClientId, historyPage: config.historyPage,
+});
+const notifier = setupNotifications({
+  me, prefs, container: document.querySelector(".sidebar-actions"), toast: ui.toast,
+  openRoom: (id) => rooms.has(id) && activate(id),
+});
+
+const search = setupSearch({
+  send: (frame) => socket.send(frame), rooms, activeRoom: () => activeRoom(),
+  openMessage(id, seq, name) { // a search result: its room (a public one the user is not in, opened by id)
+    const room = upsertRoom(rooms.has(id) ? { room: id } : { room: id, name }, false);
+    activate(id);
+    chrome.setSidebar(false);
+    actions.jumpTo(room, seq);
+  },
+});
 
 // ------------------------------------------------------------------ rooms
 function activeRoom() {
@@ -76,7 +101,7 @@ function joinRoom(room) {
   // After a reconnect, `after` makes the server send only what we missed (as catchup pages).
   const frame = { type: "join", room: room.id };
   if (room.synced) {
-    frame.after = room.lastSeq;
+    Object.assign(frame, joinCursor(room)); // `after` and `after_change`
     room.catchupSince = Date.now();
   }
   room.joining = socket.send(frame);
@@ -112,6 +137,7 @@ function activate(id) {
   prefs.active = active;
   const room = activeRoom();
   ui.showRoomHeader(room);
+  actions.roomShown(room);
   newMessagesBtn.hidden = true;
   if (room) {
     if (room !== previous) room.setMarker(room.unread > 0 ? room.readSeq : null);
@@ -196,20 +222,26 @@ function onScroll(room) {
 }
 
 function maybeLoadOlder(room) {
-  if (!room.synced || !room.hasMore || room.historyRequest || !room.joined || !socket.isOpen) return;
+  const hole = room.holeAbove(); // after a jump to an older message: fill in below it first
+  if (!room.synced || !(room.hasMore || hole) || room.historyRequest || !room.joined || !socket.isOpen) return;
   const nearTop = room.log.scrollTop < 200;
   const notScrollable = room.log.scrollHeight <= room.log.clientHeight + 4;
-  if (room.id !== active || !(nearTop || notScrollable)) return;
+  if (room.id !== active || !(nearTop || notScrollable || hole)) return;
   room.historyRequest = "older";
-  room.setTop("loading");
+  if (!hole) room.setTop("loading");
   const frame = { type: "history", room: room.id, limit: config.historyPage };
-  if (room.oldestSeq !== null) frame.before = room.oldestSeq;
+  if (room.oldestSeq !== null) frame.before = hole || room.oldestSeq;
   socket.send(frame);
 }
 
 function onHistory(room, frame) {
   const kind = room.historyRequest;
   room.historyRequest = null;
+  if (kind === "around") {
+    actions.onAroundPage(room, frame);
+    setTimeout(() => maybeLoadOlder(room), 0);
+    return;
+  }
   const messages = Array.isArray(frame.messages) ? frame.messages : [];
   room.hasMore = Boolean(frame.has_more);
   if (kind === "older") {
@@ -235,7 +267,7 @@ function sendPending(room, clientId) {
   if (!entry) return;
   room.setPendingStatus(clientId, "pending");
   if (!socket.isOpen || !room.joined) return; // sent again once the room is re-joined
-  socket.send({ type: "send", room: room.id, body: entry.msg.body, client_id: clientId });
+  socket.send({ type: "send", room: room.id, body: entry.msg.body, client_id: clientId, reply_to: entry.msg.reply_to });
   const stamp = (entry.sentAt = Date.now());
   setTimeout(() => {
     const still = room.pending.get(clientId);
@@ -257,7 +289,10 @@ function submitMessage() {
   input.value = "";
   autoGrow();
   const clientId = newClientId();
-  room.addPending(body, clientId);
+  const reply = actions.takeReply(room);
+  room.addPending(body, clientId, reply ? {
+    reply_to: reply.seq, reply_preview: { seq: reply.seq, author: reply.author, excerpt: reply.excerpt, deleted: false },
+  } : {});
   room.scrollToBottom();
   sendPending(room, clientId);
 }
@@ -278,7 +313,7 @@ function retryRoom(room, what) {
 
 // ------------------------------------------------------------------ frames
 // Frames about one room are dropped when the room is not (or no longer) on this page.
-const ROOM_FRAMES = new Set(["joined", "ack", "history", "catchup", "presence", "typing", "deleted", "read",
+const ROOM_FRAMES = new Set(["joined", "ack", "history", "catchup", "changes", "deleted", "presence", "typing", "read",
   "removed", "room_updated", "left", "notify"]);
 
 const handlers = {
@@ -335,6 +370,7 @@ const handlers = {
     refreshSidebar();
   },
   joined(frame, room) {
+    noteJoined(room, frame);
     room.applyEntry(frame);
     room.listed = true;
     room.joined = true;
@@ -363,16 +399,55 @@ const handlers = {
     const room = msg && rooms.get(msg.room);
     if (!room) return;
     const wasAtBottom = room.isAtBottom();
-    if (room.hasGapBefore(msg.seq) && !room.isCatchingUp()) requestCatchup(room);
-    showNew(room, room.insert([msg]), wasAtBottom);
+    if (room.hasGapBefore(msg.seq)) room.awaitGap(() => room.isCatchingUp() || requestCatchup(room));
+    const added = room.insert([msg]);
+    if (added.length) notifier.onMessage(room, msg, mentionsMe(msg, me));
+    showNew(room, added, wasAtBottom);
+  },
+  update(frame) {
+    const msg = frame.message;
+    const room = msg && rooms.get(msg.room);
+    if (!room || !Number.isInteger(msg.seq)) return;
+    if (applyUpdate(room, msg) && !changesPending(room)) socket.send(changesRequest(room));
+  },
+  changes: (frame, room) => applyChangesPage(room, frame),
+  deleted(frame, room) {
+    // A moderation deletion from a server without the change log (newer ones send `update`).
+    const msg = room.messages.get(frame.seq);
+    if (msg) room.replaceMessage({ ...msg, deleted: true, body: "" });
+  },
+  changed: (frame) => actions.onChanged(frame),
+  search_results: (frame) => search.onResults(frame),
+  mention(frame) {
+    const msg = frame.message;
+    const room = msg && rooms.get(frame.room || msg.room);
+    if (!room || !Number.isInteger(msg.seq) || msg.author === me) return;
+    const counted = room.noteMention(msg.seq);
+    notifier.onMention(room, msg);
+    if (counted) {
+      markRead(room);
+      refreshSidebar();
+    }
   },
   history: (frame, room) => onHistory(room, frame),
+  heads(frame) {
+    // Live updates were interrupted (Redis): catch up every room behind its heads (messages, changes).
+    for (const [id, head] of Object.entries(frame.rooms || {})) {
+      const room = rooms.get(id);
+      if (!room) continue;
+      if (room.noteHead(head) && !room.isCatchingUp()) requestCatchup(room);
+      if (room.synced && head.last_change_seq > room.lastChange && !changesPending(room)) {
+        socket.send(changesRequest(room));
+      }
+    }
+    refreshSidebar();
+  },
   catchup(frame, room) {
     const wasAtBottom = room.isAtBottom();
     const added = room.insert(Array.isArray(frame.messages) ? frame.messages : []);
     if (!frame.has_more) {
       room.catchupSince = 0;
-      if (room.newestSeq > room.lastSeq) requestCatchup(room); // a hole is still there
+      if (room.newestSeq > room.lastSeq) room.awaitGap(() => room.isCatchingUp() || requestCatchup(room)); // a hole
     }
     showNew(room, added, wasAtBottom);
   },
@@ -386,9 +461,6 @@ const handlers = {
     room.typers.set(frame.user, Date.now() + TYPING_SHOWN_MS);
     if (room.id === active) ui.renderTyping(room);
   },
-  deleted(frame, room) {
-    room.markDeleted(frame.seq);
-  },
   directory: (frame) => dialogs.showDirectory(frame),
   members: (frame) => dialogs.showMembers(frame),
   member: (frame) => dialogs.membersChanged(frame),
@@ -401,6 +473,7 @@ const handlers = {
     dialogs.membersChanged(frame);
   },
   error(frame) {
+    if (actions.onError(frame) || search.onError(frame)) return;
     const room = typeof frame.room === "string" ? rooms.get(frame.room) : null;
     const owner = frame.client_id
       ? room && room.pending.has(frame.client_id)
@@ -417,7 +490,7 @@ const handlers = {
       // The store or Redis hiccuped: ask again shortly, the room stays in the sidebar.
       if (frame.ref === "join") room.joining = false;
       if (frame.ref === "history") room.historyRequest = null;
-      if (frame.ref === "catchup") room.catchupSince = 0;
+      if (frame.ref === "catchup") room.catchupSince = room.changesSince = 0;
       setTimeout(() => retryRoom(room, frame.ref), RETRY_ROOM_MS);
       return;
     }
@@ -445,7 +518,7 @@ socket.addEventListener("frame", (event) => {
 socket.addEventListener("disconnected", () => {
   for (const room of rooms.values()) {
     room.joined = room.joining = false;
-    room.catchupSince = 0;
+    room.catchupSince = room.changesSince = 0;
     room.typers.clear();
     if (room.historyRequest) {
       room.historyRequest = null;

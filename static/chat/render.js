@@ -1,7 +1,7 @@
 // Building message elements. User text only ever goes through textContent / text nodes.
 
-const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
-const TRAILING_PUNCT_RE = /[.,;:!?)\]}'"]+$/;
+import { fillBody, updateMessageParts } from "./message_parts.js";
+
 const GROUP_GAP_MS = 5 * 60 * 1000;
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
@@ -10,35 +10,6 @@ const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2
 const dateFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric" });
 const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
 const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric", year: "numeric" });
-
-/** Split text into text nodes and safe <a> elements for http(s) URLs. */
-export function linkify(text) {
-  const frag = document.createDocumentFragment();
-  let last = 0;
-  for (const match of text.matchAll(URL_RE)) {
-    let url = match[0];
-    const trailing = url.match(TRAILING_PUNCT_RE);
-    if (trailing) url = url.slice(0, -trailing[0].length);
-    const start = match.index;
-    let parsed = null;
-    try {
-      parsed = new URL(url);
-    } catch {
-      parsed = null;
-    }
-    if (!parsed || !["http:", "https:"].includes(parsed.protocol)) continue;
-    if (start > last) frag.append(document.createTextNode(text.slice(last, start)));
-    const a = document.createElement("a");
-    a.href = parsed.href;
-    a.textContent = url;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
-    frag.append(a);
-    last = start + url.length;
-  }
-  if (last < text.length) frag.append(document.createTextNode(text.slice(last)));
-  return frag;
-}
 
 function sameDay(a, b) {
   const da = new Date(a);
@@ -102,6 +73,7 @@ export function createMessageElement(msg, me) {
   main.append(head, body, status);
   row.append(day, avatar, main);
   if (msg.author === me) row.classList.add("mine");
+  row.dataset.me = me;
   updateMessageElement(row, msg);
   return row;
 }
@@ -118,18 +90,9 @@ export function updateMessageElement(row, msg) {
   time.dateTime = new Date(ts).toISOString();
   time.title = fullFmt.format(ts);
   time.textContent = formatTime(ts);
-  const body = row.querySelector(".msg-body");
-  const shown = msg.deleted ? "\u0000deleted" : msg.body;
-  if (body.dataset.shown !== shown) {
-    body.dataset.shown = shown;
-    body.replaceChildren();
-    if (msg.deleted) {
-      row.classList.add("deleted");
-      body.append(el("em", "deleted-note", "message deleted"));
-    } else {
-      body.append(linkify(msg.body));
-    }
-  }
+  row.classList.toggle("deleted", Boolean(msg.deleted));
+  fillBody(row.querySelector(".msg-body"), msg, row.dataset.me);
+  updateMessageParts(row, msg, row.dataset.me);
   const status = row.querySelector(".msg-status");
   status.replaceChildren();
   if (msg.status === "pending") {

@@ -4,6 +4,9 @@
 import { createMessageElement, regroup, updateMessageElement } from "./render.js";
 
 const AT_BOTTOM_PX = 48;
+// Two server processes may deliver a room's messages out of order: a live message past lastSeq + 1
+// waits this long for the missing seqs before a catchup is asked for (tests/faults/harness.py: the same).
+export const REORDER_MS = 300;
 
 export class Room {
   constructor(entry, me) {
@@ -15,6 +18,8 @@ export class Room {
     this.role = null;
     this.notify = "all";
     this.peers = [];
+    this.mentionSeqs = new Set(); // seqs of unread messages that mention the user (live `mention` events)
+    this.mentionsListed = 0; // the room entry's count of unread mentions (which seqs is not said)
     this.readSeq = 0; // the user's read marker (server-side, shared by every device)
     this.serverReadSeq = 0; // the marker the server has (from a frame or our last `read`)
     this.readSentAt = 0;
@@ -30,11 +35,15 @@ export class Room {
     this.order = []; // ascending seqs shown
     this.pending = new Map(); // client_id -> {msg, row}
     this.lastSeq = 0; // highest seq with no gap below it (down to the oldest loaded)
+    this.lastChange = 0; // highest change_seq applied (edits, deletions, reactions)
+    this.changesSince = 0; // when the last change catch-up was asked for (0: none running)
+    this.jumped = false; // a page around an older seq was loaded: there may be a hole above the newest block
     this.synced = false; // the first page arrived; gaps are meaningful from then on
     this.joined = false;
     this.hasMore = true;
     this.historyRequest = null; // "initial" | "older" | null
     this.catchupSince = 0; // when the last catchup was asked for (0: none running)
+    this.gapTimer = null; // the reorder window of an open gap
     this.users = [];
     this.typers = new Map(); // user -> expiry time
 
@@ -72,8 +81,12 @@ export class Room {
     if (typeof entry.topic === "string") this.topic = entry.topic;
     if (["all", "mentions", "none"].includes(entry.notify)) this.notify = entry.notify;
     if (entry.role !== undefined) this.role = entry.role;
-    if (Number.isInteger(entry.last_read_seq)) this.noteRead(entry.last_read_seq);
     if (Number.isInteger(entry.last_seq)) this.knownLastSeq = Math.max(this.knownLastSeq, entry.last_seq);
+    if (Number.isInteger(entry.last_read_seq)) this.noteRead(entry.last_read_seq);
+    if (Number.isInteger(entry.mentions)) {
+      this.mentionsListed = entry.mentions; // counts the live events seen so far too
+      this.mentionSeqs.clear();
+    }
     this.log?.setAttribute("aria-label", `Messages in ${this.title}`);
   }
 
@@ -81,6 +94,30 @@ export class Room {
   noteRead(seq) {
     this.readSeq = Math.max(this.readSeq, seq);
     this.serverReadSeq = Math.max(this.serverReadSeq, seq);
+  }
+
+  get readSeq() {
+    return this._readSeq;
+  }
+
+  /** Moving the read marker clears the mentions it passes. */
+  set readSeq(seq) {
+    this._readSeq = seq;
+    for (const s of this.mentionSeqs) if (s <= seq) this.mentionSeqs.delete(s);
+    if (seq >= this.knownLastSeq) this.mentionsListed = 0;
+  }
+
+  /** Unread messages that mention the user. */
+  get mentions() {
+    return this.mentionsListed + this.mentionSeqs.size;
+  }
+
+  /** A live `mention` event; false when it was read already or counted. */
+  noteMention(seq) {
+    if (seq <= this.readSeq || this.mentionSeqs.has(seq)) return false;
+    this.mentionSeqs.add(seq);
+    this.knownLastSeq = Math.max(this.knownLastSeq, seq);
+    return true;
   }
 
   get unread() {
@@ -125,9 +162,8 @@ export class Room {
     const added = [];
     for (const msg of messages) {
       if (!Number.isInteger(msg.seq) || msg.seq < 1) continue;
-      const existing = this.messages.get(msg.seq);
-      if (existing) {
-        if (msg.deleted && !existing.deleted) this.markDeleted(msg.seq);
+      if (this.messages.has(msg.seq)) {
+        this.replaceMessage(msg);
         continue;
       }
       const clean = { ...msg, status: "confirmed" };
@@ -186,21 +222,63 @@ export class Room {
     return this.synced && seq > this.lastSeq + 1;
   }
 
+  /** Call `onDue` once REORDER_MS from now if a gap is still open then (one window at a time). */
+  awaitGap(onDue) {
+    if (this.gapTimer) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = null;
+      if (this.newestSeq > this.lastSeq) onDue();
+    }, REORDER_MS);
+  }
+
+  /** A `heads` entry (the server's live updates were interrupted): true when messages are missing. */
+  noteHead(head) {
+    if (!head || !Number.isInteger(head.last_seq)) return false;
+    this.knownLastSeq = Math.max(this.knownLastSeq, head.last_seq);
+    return this.synced && head.last_seq > this.lastSeq;
+  }
+
   /** A catchup answer is expected; after a while without one, a new gap may ask again. */
   isCatchingUp() {
     return Date.now() - this.catchupSince < 5000;
   }
 
-  markDeleted(seq) {
-    const msg = this.messages.get(seq);
-    if (!msg) return;
-    msg.deleted = true;
-    msg.body = "";
-    updateMessageElement(this.rows.get(seq), msg);
+  /**
+   * A message's whole current state (an `update`, a `changes` page, or a page that overlaps what is
+   * shown); an older state than the one shown (lower change_seq) is ignored. False when not loaded.
+   */
+  replaceMessage(msg, force = false) {
+    const existing = this.messages.get(msg.seq);
+    if (!existing) return false;
+    if (force) {
+      this.messages.set(msg.seq, msg);
+      updateMessageElement(this.rows.get(msg.seq), msg);
+      return true;
+    }
+    const incoming = msg.change_seq || 0;
+    const current = existing.change_seq || 0;
+    if (incoming < current) return true;
+    // The same version again changes nothing, unless ours was built from an ack (no mentions, no preview).
+    if (incoming === current && !existing.local && !(msg.deleted && !existing.deleted)) return true;
+    const clean = { ...msg, status: "confirmed" };
+    this.messages.set(msg.seq, clean);
+    updateMessageElement(this.rows.get(msg.seq), clean);
+    return true;
   }
 
-  addPending(body, clientId) {
-    const msg = { author: this.me, body, client_id: clientId, created_at: Date.now(), status: "pending", room: this.id };
+  /** After a jump to an older message: the seq just above the gap below the newest block, or null. */
+  holeAbove() {
+    if (!this.jumped) return null;
+    for (let i = this.order.length - 1; i > 0; i -= 1) {
+      if (this.order[i - 1] !== this.order[i] - 1) return this.order[i];
+    }
+    this.jumped = false;
+    return null;
+  }
+
+  addPending(body, clientId, extra = {}) {
+    const msg = { author: this.me, body, client_id: clientId, created_at: Date.now(), status: "pending", room: this.id,
+      ...extra };
     const row = createMessageElement(msg, this.me);
     this.pending.set(clientId, { msg, row, sentAt: 0 });
     this.list.append(row);
@@ -220,7 +298,7 @@ export class Room {
   acknowledge(ack) {
     const entry = this.pending.get(ack.client_id);
     if (!entry) return;
-    this.insert([{ ...entry.msg, id: ack.id, seq: ack.seq, created_at: ack.created_at, deleted: false }]);
+    this.insert([{ ...entry.msg, id: ack.id, seq: ack.seq, created_at: ack.created_at, deleted: false, local: true }]);
   }
 
   /** Show "New messages" above the first message of someone else after `seq` (null: none). */

@@ -1,5 +1,6 @@
 // Page chrome around the message logs: sidebar, presence, typing line, badge, toasts, drawers.
 
+import { mentionBadge } from "./notify.js";
 import { fillAvatar } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
@@ -69,6 +70,7 @@ function roomItem(room, activeId, onSelect) {
     btn.title = `${btn.title || room.title} (muted)`;
   }
   const unread = room.unread;
+  if (room.mentions > 0) btn.append(mentionBadge(room.mentions));
   if (unread > 0) {
     const badge = document.createElement("span");
     badge.className = "unread";
@@ -80,7 +82,7 @@ function roomItem(room, activeId, onSelect) {
   }
   btn.addEventListener("click", () => onSelect(room.id));
   li.append(btn);
-  return { li, unread: room.notify === "none" ? 0 : unread }; // a muted room counts in no total
+  return { li, unread: room.notify === "none" ? room.mentions : unread }; // a muted room counts its mentions only
 }
 
 /** The sidebar's two sections (rooms, direct messages), with unread badges; returns the total unread. */

@@ -58,8 +58,11 @@ async def test_admin_deletion_reaches_a_connected_client(live_settings, room, dj
             response = await loop.run_in_executor(django_thread, moderate)
             assert response.status_code == 302
 
-            deleted = await receive_until(communicator, "deleted")
-            assert deleted == {"type": "deleted", "room": room, "seq": stored.seq, "id": stored.id}
+            update = await receive_until(communicator, "update")
+            assert update["change"] == {"kind": "moderate", "by": "mod"}
+            assert update["message"]["seq"] == stored.seq and update["message"]["id"] == stored.id
+            assert update["message"]["deleted"] is True and update["message"]["body"] == ""
+            assert update["message"]["change_seq"] == 1
             assert (await get_store().aget(room, stored.seq)).deleted
         finally:
             await communicator.disconnect()

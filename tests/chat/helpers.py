@@ -40,7 +40,8 @@ async def recv(comm: WebsocketCommunicator, *types: str) -> dict:
         frame = orjson.loads(await comm.receive_from(timeout=TIMEOUT))
         if not types or frame["type"] in types:
             return frame
-        assert frame["type"] in ("presence", "typing", "message", "rooms", "room", "member", "read"), frame
+        assert frame["type"] in ("presence", "typing", "message", "rooms", "room", "member", "read", "update",
+                                 "mention"), frame
 
 
 async def send(comm: WebsocketCommunicator, **frame) -> None:

@@ -316,15 +316,18 @@ async def test_oversized_frame_closes_1009_unparsed(settings, room):
 
 
 async def test_moderation_delete_reaches_members(room):
-    from chat.fanout import apublish_deleted
+    from chat.fanout import apublish_moderated
 
     a, _ = await open_socket(unique("u"))
     await join(a, room)
     await send(a, type="send", room=room, body="rude", client_id="r-1")
     ack = await recv(a, "ack")
-    await get_store().adelete(room, ack["seq"], by="moderator")
-    await apublish_deleted(room, ack["seq"], ack["id"])
-    assert await recv(a, "deleted") == {"type": "deleted", "room": room, "seq": ack["seq"], "id": ack["id"]}
+    tombstone = await get_store().adelete(room, ack["seq"], by="moderator")
+    await apublish_moderated(tombstone, "moderator")
+    update = await recv(a, "update")
+    assert update == {"type": "update", "message": tombstone.to_dict(), "change": {"kind": "moderate",
+                                                                                    "by": "moderator"}}
+    assert update["message"]["deleted"] is True and update["message"]["change_seq"] == 1
     await send(a, type="history", room=room)
     tombstone = (await recv(a, "history"))["messages"][0]
     assert tombstone["deleted"] is True and tombstone["body"] == ""

@@ -45,7 +45,7 @@ async def recv(ws: ClientConnection, *types: str) -> dict:
         frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
         if not types or frame["type"] in types:
             return frame
-        assert frame["type"] in ("presence", "typing", "message", "room", "member", "read"), frame
+        assert frame["type"] in ("presence", "typing", "message", "room", "member", "read", "heads"), frame
 
 
 async def put(ws: ClientConnection, **frame) -> None:

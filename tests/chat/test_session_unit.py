@@ -61,6 +61,9 @@ class FakeStore:
     async def alast_seq(self, room):
         return len(self.messages.get(room, []))
 
+    async def aheads(self, room):
+        return len(self.messages.get(room, [])), 0
+
     async def aappend(self, room, author, body, client_id):
         log = self.messages.setdefault(room, [])
         message = Message(f"id{len(log) + 1}", room, len(log) + 1, author, body, client_id, 1000)
@@ -295,3 +298,20 @@ async def test_a_member_mutes_a_room_on_every_device_and_a_stranger_cannot(world
     with pytest.raises(Exception) as info:
         parse_frame('{"type": "notify", "room": "secret", "level": "loud"}')
     assert info.value.code == "invalid"
+
+
+async def test_resync_sends_the_heads_and_drops_a_room_revoked_while_redis_was_down(world):
+    store, services = world
+    store.members[("secret", "bob")] = Membership("secret", "bob", "member", 1)
+    bob = session_of(services)
+    await bob.handle(Join("open"))
+    await bob.handle(Join("secret"))
+    await bob.handle(Send("open", "while the layer was down", "c1"))
+    del store.members[("secret", "bob")]  # its revocation was published while Redis was down: lost
+    bob.outbox.frames.clear()
+    await bob.resync()
+    assert bob.outbox.frames == [
+        {"type": "removed", "room": "secret", "reason": "revoked"},
+        {"type": "heads", "rooms": {"open": {"last_seq": 1, "last_change_seq": 0}}},
+    ]
+    assert "secret" not in bob.rooms and bob.outbox not in services.hub.rooms.get("secret", ())

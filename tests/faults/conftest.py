@@ -19,11 +19,12 @@ from ignite_store.server.local import LocalCluster
 from tests.fixtures.rooms import ensure_public_rooms
 from tests.fixtures.servers import start_test_cluster
 
-from .harness import LoadClient
+from .harness import READ_FLUSH_WAIT, LoadClient, MembershipChurn
 from .servers import BASE_DIR, RedisServer
 
 REPORT_DIR = BASE_DIR / "var" / "faults"
 FAULT_USERS = [f"fu{i}" for i in range(24)]
+CHURN_OWNER, CHURN_MEMBER = FAULT_USERS[-2], FAULT_USERS[-1]  # used by no load client of the churn scenarios
 RIG_ENV = {
     # Load must not be refused by the per-user limits (the flood test covers those).
     "CHAT_SEND_RATE_PER_SECOND": 1000, "CHAT_SEND_BURST": 1000,
@@ -91,6 +92,14 @@ def fault_rig(tmp_path_factory, chat_site, daphne_factory) -> FaultRig:
     cluster.stop()
 
 
+async def start_churn(rig: FaultRig, first_user: int, count: int) -> MembershipChurn:
+    """A private room whose owner keeps removing and re-inviting CHURN_MEMBER; the load clients
+    FAULT_USERS[first_user:first_user + count] are invited (add churn.room to their rooms)."""
+    churn = MembershipChurn(rig.cookies[CHURN_OWNER], CHURN_MEMBER, rig.cookies[CHURN_MEMBER], rig.daphnes)
+    await churn.create(FAULT_USERS[first_user:first_user + count])
+    return churn
+
+
 def record_figures(scenario: str, figures: dict) -> None:
     """Keep the figures of the last run (docs/reliability.md quotes them) and print them."""
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
@@ -111,4 +120,5 @@ async def finish(clients: list[LoadClient], store, rooms: list[str], *, drain: f
     last = {room: await asyncio.to_thread(store.last_seq, room) for room in rooms}
     await asyncio.gather(*(c.sync(last, 20.0) for c in clients))
     await asyncio.gather(*(c.close() for c in clients))
+    await asyncio.sleep(READ_FLUSH_WAIT)  # the read markers noted last are written within READ_FLUSH_SECONDS
     return last

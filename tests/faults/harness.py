@@ -13,12 +13,20 @@ import contextlib
 import itertools
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from ignite_store import run_sync
+
 OPEN_TIMEOUT = 10.0
+# The client's reorder window (docs/protocol.md, "Ordering and gaps"; static/chat/room.js uses the same):
+# a live message past last + 1 waits this long for the missing seqs before a catch-up is asked for.
+REORDER_SECONDS = 0.3
+READ_EVERY = 1.0  # each client moves its read markers to its last delivered seq this often
+READ_FLUSH_WAIT = 2.0  # the server writes read markers within READ_FLUSH_SECONDS (1 s): wait this before checking
 RETRY_CODES = {"store_unavailable", "rate_limited", "internal", "not_joined"}
 
 
@@ -48,6 +56,7 @@ class LoadClient:
                  retry_after: float = 0.5):
         self.name, self.cookie, self.servers, self.rooms = name, cookie, list(servers), list(rooms)
         self.rate, self.retry_after = rate, retry_after
+        self.reorder_seconds = REORDER_SECONDS  # 0: the old rule (catch up at once on seq > last + 1)
         self.body_size = 0  # pad bodies to this many characters (slow-consumer scenario)
         self.sends: dict[str, SendRecord] = {}
         self.base: dict[str, int] = {}  # last_seq when first joined: everything after must be delivered
@@ -56,7 +65,14 @@ class LoadClient:
         self.buffered: dict[str, dict[int, dict]] = {r: {} for r in rooms}
         self.catching_up: set[str] = set()
         self.raw_duplicates = 0
-        self.gaps_detected = 0
+        self.gaps_detected = 0  # gaps still open when the reorder window ended (each asked a catch-up)
+        self.gaps_reordered = 0  # gaps filled live within the reorder window (no catch-up needed)
+        self.catchup_requests = 0  # every catchup frame sent (gap, heads, final sync)
+        self.heads_frames: list[float] = []  # when `heads` frames arrived (the channel layer came back)
+        self._gap_timers: dict[str, asyncio.TimerHandle] = {}
+        self.user: str | None = None  # from `hello`
+        self.read_sent: dict[str, int] = {}  # the highest read marker sent per room (re-sent after a rejoin)
+        self.read_seen: dict[str, int] = {}  # the highest marker the server told (joined, `read` echoes)
         self.filled_from_store = 0
         self.live_stamps: list[float] = []  # when messages were delivered from the live fan-out
         self.reconnects = 0
@@ -75,7 +91,8 @@ class LoadClient:
     async def start(self) -> None:
         """Connect and join every room (raises if the first connection fails)."""
         await self._connect()
-        self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._sender())]
+        self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._sender()),
+                       asyncio.create_task(self._reader())]
         await asyncio.wait_for(self.ready.wait(), OPEN_TIMEOUT)
 
     def stop_sending(self) -> None:
@@ -111,6 +128,8 @@ class LoadClient:
     async def close(self) -> None:
         """Stop every task and close the socket."""
         self._stop = True
+        for timer in self._gap_timers.values():
+            timer.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -129,6 +148,7 @@ class LoadClient:
                            proxy=None, compression=None, open_timeout=OPEN_TIMEOUT, max_size=2**22)
         hello = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
         assert hello["type"] == "hello", hello
+        self.user = hello["user"]
         self.ws = ws
         self.connected_at.append(time.monotonic())
         for room in self.rooms:
@@ -175,8 +195,13 @@ class LoadClient:
             self.base.setdefault(room, frame["last_seq"])
             self.last.setdefault(room, frame["last_seq"])
             self._joined.add(room)
+            self._saw_read(room, frame.get("last_read_seq", 0))
+            if room in self.read_sent:  # a marker sent to a process that died before storing it: again
+                await self._send_read(room, self.read_sent[room])
             if self._joined >= set(self.rooms):
                 self.ready.set()
+        elif kind == "read":
+            self._saw_read(frame["room"], frame["seq"])
         elif kind == "ack":
             record = self.sends.get(frame["client_id"])
             if record is not None and record.acked_seq is None:
@@ -201,6 +226,11 @@ class LoadClient:
             if not frame["has_more"]:
                 self.catching_up.discard(room)
                 await self._maybe_fill(room)
+        elif kind == "heads":
+            self.heads_frames.append(time.monotonic())
+            for room, head in frame["rooms"].items():
+                if room in self.last and head["last_seq"] > self.last[room] and room not in self.catching_up:
+                    await self._request_catchup(room)
 
     def _receive(self, message: dict, *, from_store: bool) -> None:
         room, seq = message["room"], message["seq"]
@@ -220,16 +250,52 @@ class LoadClient:
                 self.live_stamps.append(time.monotonic())
 
     async def _maybe_fill(self, room: str) -> None:
-        if self.buffered[room] and room not in self.catching_up:
-            self.gaps_detected += 1  # seq > last + 1: fill from Ignite
+        """A gap (seq > last + 1) waits REORDER_SECONDS for the missing seqs, then is filled from Ignite."""
+        if not self.buffered[room]:
+            timer = self._gap_timers.pop(room, None)
+            if timer is not None:
+                timer.cancel()
+                self.gaps_reordered += 1
+            return
+        if room not in self.catching_up and room not in self._gap_timers:
+            loop = asyncio.get_running_loop()
+            self._gap_timers[room] = loop.call_later(self.reorder_seconds,
+                                                     lambda: loop.create_task(self._gap_due(room)))
+
+    async def _gap_due(self, room: str) -> None:
+        self._gap_timers.pop(room, None)
+        if self.buffered[room] and room not in self.catching_up and not self._stop:
+            self.gaps_detected += 1
             await self._request_catchup(room)
 
     async def _request_catchup(self, room: str) -> None:
+        self.catchup_requests += 1
         self.catching_up.add(room)
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(json.dumps({"type": "catchup", "room": room, "after": self.last[room]}))
 
+    def _saw_read(self, room: str, seq: int) -> None:
+        self.read_seen[room] = max(self.read_seen.get(room, 0), seq)
+
+    def read_marker(self, room: str) -> int:
+        """What this client shows as its read marker: the highest it sent or was told."""
+        return max(self.read_sent.get(room, 0), self.read_seen.get(room, 0))
+
     # ------------------------------------------------------------ frames out
+    async def _reader(self) -> None:
+        while not self._stop:
+            await asyncio.sleep(READ_EVERY)
+            if not self.ready.is_set():
+                continue
+            for room in self.rooms:
+                if self.last.get(room, 0) > self.read_sent.get(room, 0):
+                    self.read_sent[room] = self.last[room]
+                    await self._send_read(room, self.last[room])
+
+    async def _send_read(self, room: str, seq: int) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(json.dumps({"type": "read", "room": room, "seq": seq}))
+
     async def _sender(self) -> None:
         period = 1.0 / self.rate
         rooms = itertools.cycle(self.rooms)
@@ -344,6 +410,16 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
                 missed += len(missing)
                 violations.append(f"{client.name}/{room}: delivered {len(got)} of {len(want)} after seq {base}; "
                                   f"missing {missing[:10]}")
+    markers_checked = markers_diverged = 0
+    for client in clients:
+        for room, sent in client.read_sent.items():
+            membership = run_sync(store.amembership(room, client.user))
+            stored = membership.last_read_seq if membership else None
+            markers_checked += 1
+            if stored != sent or client.read_marker(room) != stored:
+                markers_diverged += 1
+                violations.append(f"{client.name}/{room}: read marker sent {sent}, shown "
+                                  f"{client.read_marker(room)}, stored {stored}")
     acked = [r for r in sends.values() if r.acked_seq is not None]
     latencies = sorted(r.acked_at - r.first_sent for r in acked)
     figures = {
@@ -363,8 +439,12 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
         "delivered_duplicates": delivered_dups,
         "wire_duplicates_dropped": sum(c.raw_duplicates for c in clients),
         "gaps_detected": sum(c.gaps_detected for c in clients),
+        "gaps_reordered_in_window": sum(c.gaps_reordered for c in clients),
+        "catchup_requests": sum(c.catchup_requests for c in clients),
         "filled_from_ignite": sum(c.filled_from_store for c in clients),
         "reconnects": sum(c.reconnects for c in clients),
+        "read_markers_checked": markers_checked,
+        "read_markers_diverged": markers_diverged,
         "ack_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
         "ack_max_ms": round(1000 * latencies[-1], 1) if latencies else None,
     }
@@ -381,3 +461,161 @@ def ack_stall(clients: list[LoadClient], fault_at: float) -> dict:
         "first_new_ack_after_fault_s": round(min(after) - fault_at, 2) if after else None,
         "longest_ack_gap_s": round(max(gaps), 2) if gaps else None,
     }
+
+
+# ---------------------------------------------------------------- membership churn
+
+REVOCATION_DEADLINE = 2.0  # docs/protocol.md: a removed member's sockets stop receiving the room within 2 s
+
+
+class MembershipChurn:
+    """An owner who removes a member from a private room and invites them back, over and over, and that
+    member's socket, which logs every frame of the room it receives.
+
+    The check: after each removal was answered, no frame of the room reaches the removed member later
+    than REVOCATION_DEADLINE until they are invited again (`violations()`). The member rejoins the room
+    when told it is a member again (a `room` frame, or the `rooms` list after a reconnect).
+    """
+
+    def __init__(self, owner_cookie: str, member: str, member_cookie: str, servers: list, *, period: float = 1.5):
+        self.owner_cookie, self.member, self.member_cookie = owner_cookie, member, member_cookie
+        self.servers, self.period = list(servers), period
+        self.room: str | None = None
+        self.windows: list[tuple[float, float | None]] = []  # (removal answered, next invite sent)
+        self.frames: list[tuple[float, str]] = []  # (arrival, type) of the room's frames at the member
+        self.removals = self.invites = self.rejoins = self.member_reconnects = 0
+        self.removed_frames: list[float] = []
+        self._stop = False
+        self._tasks: list[asyncio.Task] = []
+        self._owner: ClientConnection | None = None
+        self._member_ws: ClientConnection | None = None
+        self._answers: asyncio.Queue = asyncio.Queue()
+
+    async def create(self, invite: list[str]) -> str:
+        """Create the private room (owner's first server) and invite `invite` and the member; return its id."""
+        self._owner = await _open(self.servers[0], self.owner_cookie)
+        self._tasks.append(asyncio.create_task(self._owner_reader()))
+        await self._owner.send(json.dumps({"type": "create_room", "name": f"churn {uuid.uuid4().hex[:6]}",
+                                           "kind": "private"}))
+        created = await self._answer("created")
+        self.room = created["room"]["room"]
+        for user in [*invite, self.member]:
+            await self._owner.send(json.dumps({"type": "invite", "room": self.room, "user": user}))
+            await self._answer("invited")
+        return self.room
+
+    async def start(self) -> None:
+        """Connect the member (joins the room) and start churning."""
+        self._tasks += [asyncio.create_task(self._member_loop()), asyncio.create_task(self._churn())]
+
+    async def close(self) -> None:
+        self._stop = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        for ws in (self._owner, self._member_ws):
+            if ws is not None:
+                with contextlib.suppress(Exception):
+                    await ws.close()
+
+    async def _answer(self, kind: str) -> dict:
+        deadline = time.monotonic() + 30.0
+        while True:
+            frame = await asyncio.wait_for(self._answers.get(), max(0.1, deadline - time.monotonic()))
+            if frame.get("type") == kind:
+                return frame
+            if frame.get("type") == "error":
+                raise RuntimeError(f"owner got {frame} waiting for {kind}")
+
+    async def _owner_reader(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in self._owner:
+                frame = json.loads(raw)
+                if frame.get("type") in ("created", "invited", "member_removed", "error"):
+                    self._answers.put_nowait(frame)
+        self._answers.put_nowait({"type": "error", "code": "connection_closed"})  # wakes _answer()
+
+    async def _churn(self) -> None:
+        while not self._stop:
+            await asyncio.sleep(self.period)
+            try:
+                await self._owner.send(json.dumps({"type": "remove_member", "room": self.room, "user": self.member}))
+                await self._answer("member_removed")
+                self.windows.append((time.monotonic(), None))
+                self.removals += 1
+                await asyncio.sleep(self.period)
+                self.windows[-1] = (self.windows[-1][0], time.monotonic())
+                await self._owner.send(json.dumps({"type": "invite", "room": self.room, "user": self.member}))
+                await self._answer("invited")
+                self.invites += 1
+            except (RuntimeError, TimeoutError, ConnectionClosed):
+                if self.windows and self.windows[-1][1] is None:
+                    self.windows[-1] = (self.windows[-1][0], time.monotonic())  # the owner may re-invite now
+                await asyncio.sleep(0.5)  # the store or the owner's process is down: try again
+                with contextlib.suppress(Exception):
+                    if self._owner.close_code is not None:
+                        self.servers.append(self.servers.pop(0))
+                        self._owner = await _open(self.servers[0], self.owner_cookie)
+                        self._tasks.append(asyncio.create_task(self._owner_reader()))
+
+    async def _member_loop(self) -> None:
+        index = 0
+        while not self._stop:
+            try:
+                self._member_ws = ws = await _open(self.servers[index % len(self.servers)], self.member_cookie)
+                async for raw in ws:
+                    await self._member_frame(ws, json.loads(raw))
+            except (OSError, ConnectionClosed, TimeoutError, AssertionError):
+                pass
+            index += 1
+            self.member_reconnects += 1
+            await asyncio.sleep(0.2)
+
+    async def _member_frame(self, ws: ClientConnection, frame: dict) -> None:
+        kind, now = frame.get("type"), time.monotonic()
+        room = frame.get("room")
+        if isinstance(room, dict):
+            room = room.get("room")
+        if kind == "message":
+            room = frame["message"]["room"]
+        if kind == "rooms":
+            if any(entry["room"] == self.room for entry in frame["rooms"]):
+                await ws.send(json.dumps({"type": "join", "room": self.room}))
+            return
+        if room != self.room:
+            return
+        if kind == "room":  # invited again (user channel)
+            self.rejoins += 1
+            await ws.send(json.dumps({"type": "join", "room": self.room}))
+            return
+        if kind == "removed":
+            self.removed_frames.append(now)
+            return
+        if kind == "error":
+            return  # e.g. a join that raced a removal
+        self.frames.append((now, kind))
+
+    def violations(self) -> list[str]:
+        """Frames of the room that reached the member after a removal's deadline and before the next invite."""
+        found = []
+        for removed_at, invited_at in self.windows:
+            end = invited_at if invited_at is not None else float("inf")
+            late = [(t, kind) for t, kind in self.frames if removed_at + REVOCATION_DEADLINE < t < end]
+            found += [f"removed member {self.member} got `{kind}` of {self.room} {t - removed_at:.2f} s after "
+                      f"the removal" for t, kind in late]
+        return found
+
+    def figures(self) -> dict:
+        return {"churn_removals": self.removals, "churn_invites": self.invites,
+                "churn_member_frames": len(self.frames), "churn_removed_frames": len(self.removed_frames),
+                "churn_member_reconnects": self.member_reconnects, "churn_violations": len(self.violations())}
+
+
+async def _open(server, cookie: str) -> ClientConnection:
+    ws = await connect(server.ws_url, origin=server.origin, additional_headers={"Cookie": cookie}, proxy=None,
+                       compression=None, open_timeout=OPEN_TIMEOUT, max_size=2**22)
+    hello = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
+    assert hello["type"] == "hello", hello
+    return ws

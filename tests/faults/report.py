@@ -1,6 +1,7 @@
 """Print the figures of the last runs (var/faults/*.json) as the Markdown tables of docs/reliability.md.
 
-    .venv/bin/python -m tests.faults.report
+    .venv/bin/python -m tests.faults.report              # every scenario's table
+    .venv/bin/python -m tests.faults.report --summary    # the summary table
 """
 
 from __future__ import annotations
@@ -81,7 +82,39 @@ def side_by_side(scenario: str) -> str:
     return "\n".join(lines)
 
 
+# The recovery figure of each scenario (docs/reliability.md, "Summary"): (key, label).
+RECOVERY = {
+    "daphne_kill": ("max_reconnect_s", "clients moved in ≤ {} s"),
+    "redis_restart": ("fanout_resumed_after_s_max", "live fan-out back ≤ {} s"),
+    "ignite_kill_one": ("rejoin_s", "node restarted by the test, rejoined in {} s"),
+    "ignite_supervised": ("rejoined_baseline_after_s", "supervisor restart; in the baseline {} s after the kill"),
+    "ignite_kill_all": ("restart_s", "cluster restarted in {} s"),
+    "ignite_partition": ("rejoined_after_restore_s", "rejoined {} s after the link came back (supervisor)"),
+    "slow_consumer": ("server_dropped_socket_after_s", "slow socket dropped after {} s"),
+}
+
+
+def summary() -> str:
+    """The summary table: scenario, sent, acked, lost, duplicated, missed, recovery time (every run kept)."""
+    lines = ["| scenario | run (UTC) | sent | acked | acked lost | duplicated | missed by clients | recovery |",
+             "|---|---|---|---|---|---|---|---|"]
+    for path in sorted(REPORT_DIR.glob("*.json")):
+        f = json.loads(path.read_text())
+        if "sent" not in f:
+            continue
+        prefix = next((p for p in RECOVERY if f["scenario"].startswith(p)), None)
+        key, label = RECOVERY.get(prefix, (None, ""))
+        recovery = label.format(f[key]) if key and f.get(key) is not None else "-"
+        lines.append(f"| {f['scenario']} | {f['at']} | {f['sent']} | {f['acked']} | {f['acked_lost']} | "
+                     f"{f['stored_duplicates'] + f.get('delivered_duplicates', 0)} | {f['missed_by_clients']} | "
+                     f"{recovery} |")
+    return "\n".join(lines)
+
+
 def main(names: list[str]) -> None:
+    if names == ["--summary"]:
+        print(summary())
+        return
     for path in sorted(REPORT_DIR.glob("*.json")):
         if names and path.stem not in names:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,17 @@ def ignite_status(env: dict, nodes: list[tuple[str, int]]) -> int:
     done = subprocess.run([sys.executable, "manage.py", "ignite_status"], cwd=BASE_DIR, env=env,
                           capture_output=True, text=True, timeout=120)
     return done.returncode
+
+
+def ignite_status_json(env: dict, nodes: list[tuple[str, int]], server_home) -> dict:
+    """`manage.py ignite_status --json` against `nodes`, with the local nodes' home at `server_home`."""
+    env = {**env, "IGNITE_NODES": ",".join(f"{h}:{p}" for h, p in nodes), "IGNITE_SERVER_HOME": str(server_home)}
+    done = subprocess.run([sys.executable, "manage.py", "ignite_status", "--json"], cwd=BASE_DIR, env=env,
+                          capture_output=True, text=True, timeout=120)
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        return {"status": "no answer", "exit": done.returncode, "stderr": done.stderr[-2000:]}
 
 
 def rss_kb(pid: int) -> int:

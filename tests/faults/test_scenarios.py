@@ -7,14 +7,17 @@ Order matters: each scenario leaves the shared fault rig healthy; the full Ignit
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 
 import pytest
 
-from .conftest import finish, record_figures, run_clients
+from ignite_store.server.supervisor import read_state
+
+from .conftest import finish, record_figures, run_clients, start_churn
 from .harness import ack_stall, check
-from .servers import ignite_status
+from .servers import ignite_status, ignite_status_json
 
 SHORT = {"clients": 4, "rooms": 2, "rate": 8.0, "before": 2.0, "after": 4.0}
 LONG = {"clients": 12, "rooms": 4, "rate": 4.0, "before": 10.0, "after": 30.0}  # under the box's capacity
@@ -36,25 +39,32 @@ def profile_name(profile: dict) -> str:
 async def test_kill_one_daphne_clients_reconnect_and_catch_up(fault_rig, profile):
     doomed = await asyncio.to_thread(fault_rig.start_daphne)
     survivor = fault_rig.daphnes[0]
-    rooms = new_rooms(profile["rooms"])
+    churn = await start_churn(fault_rig, 0, profile["clients"])
+    churn.servers = [doomed, survivor]  # the removed member is on the process that dies
+    rooms = [*new_rooms(profile["rooms"]), churn.room]
     clients = fault_rig.clients(profile["clients"], rooms, [doomed, survivor], rate=profile["rate"])
     store = fault_rig.store()
     try:
         await run_clients(clients)
+        await churn.start()
         await asyncio.sleep(profile["before"])
         fault_at = time.monotonic()
         doomed.kill()
         await asyncio.sleep(profile["after"])
+        await churn.close()
         await finish(clients, store, rooms)
         report = await asyncio.to_thread(check, store, clients, rooms)
+        report.violations += churn.violations()
         moved = [c for c in clients if c.reconnects]
         reconnect_s = [round(c.connected_at[-1] - fault_at, 2) for c in moved]
         record_figures(f"daphne_kill_{profile_name(profile)}", {
-            **report.figures, **ack_stall(clients, fault_at),
+            **report.figures, **ack_stall(clients, fault_at), **churn.figures(),
             "clients_moved": len(moved), "max_reconnect_s": max(reconnect_s, default=None)})
         report.assert_ok()
         assert len(moved) == (profile["clients"] + 1) // 2  # every client of the dead process moved
+        assert churn.removals >= 2 and churn.member_reconnects >= 1, churn.figures()
     finally:
+        await churn.close()
         await asyncio.gather(*(c.close() for c in clients))
         store.close()
 
@@ -63,11 +73,13 @@ async def test_kill_one_daphne_clients_reconnect_and_catch_up(fault_rig, profile
 
 @pytest.mark.parametrize("profile", PROFILES)
 async def test_restart_redis_fanout_resumes_and_gaps_are_filled(fault_rig, profile):
-    rooms = new_rooms(profile["rooms"])
+    churn = await start_churn(fault_rig, 4, profile["clients"])
+    rooms = [*new_rooms(profile["rooms"]), churn.room]
     clients = fault_rig.clients(profile["clients"], rooms, rate=profile["rate"], first_user=4)
     store = fault_rig.store()
     try:
         await run_clients(clients)
+        await churn.start()
         await asyncio.sleep(profile["before"])
         fault_at = time.monotonic()
         await asyncio.to_thread(fault_rig.redis.kill)
@@ -75,19 +87,23 @@ async def test_restart_redis_fanout_resumes_and_gaps_are_filled(fault_rig, profi
         await asyncio.to_thread(fault_rig.redis.start)
         restarted_at = time.monotonic()
         await asyncio.sleep(profile["after"])
+        await churn.close()
         await finish(clients, store, rooms)
         report = await asyncio.to_thread(check, store, clients, rooms)
+        report.violations += churn.violations()
         # Fan-out resumed: every client got live messages again after the restart.
         live_after = [sum(t > restarted_at for t in c.live_stamps) for c in clients]
         first_live = [min((t for t in c.live_stamps if t > restarted_at), default=None) for c in clients]
         resume = [round(t - restarted_at, 2) for t in first_live if t is not None]
         record_figures(f"redis_restart_{profile_name(profile)}", {
-            **report.figures, **ack_stall(clients, fault_at),
+            **report.figures, **ack_stall(clients, fault_at), **churn.figures(),
             "live_messages_after_restart_min": min(live_after),
             "fanout_resumed_after_s_max": max(resume, default=None)})
         report.assert_ok()
         assert all(n > 0 for n in live_after), f"fan-out did not resume for every client: {live_after}"
+        assert churn.removals >= 2 and churn.invites >= 1, churn.figures()
     finally:
+        await churn.close()
         await asyncio.gather(*(c.close() for c in clients))
         store.close()
 
@@ -129,6 +145,81 @@ async def test_kill_one_ignite_node_loses_nothing_acked(fault_rig, profile):
     finally:
         await asyncio.gather(*(c.close() for c in clients))
         store.close()
+
+
+# ---------------------------------------------------------------- 1b: kill -9 one node, the supervisor heals it
+
+@pytest.mark.parametrize("profile", PROFILES)
+async def test_killed_node_is_restarted_by_the_supervisor_and_rejoins_without_an_operator(fault_rig, profile):
+    cluster = fault_rig.cluster
+    rooms = new_rooms(max(profile["rooms"], 4))
+    clients = fault_rig.clients(profile["clients"], rooms, rate=profile["rate"], first_user=8)
+    store = fault_rig.store()
+    supervisor = cluster.supervisor(1, min_backoff=1.0)
+    stop = threading.Event()
+    watcher = threading.Thread(target=supervisor.run, args=(stop, 0.5), daemon=True)
+    restarts_before = supervisor.restarts
+    try:
+        await run_clients(clients)
+        watcher.start()
+        await asyncio.sleep(profile["before"])
+        fault_at = time.monotonic()
+        await asyncio.to_thread(cluster.kill, 1)
+        back = await asyncio.to_thread(_wait, lambda: supervisor.restarts > restarts_before, 180)
+        rejoined = await asyncio.to_thread(_wait, lambda: _in_baseline_and_topology(cluster, "node-1"), 180)
+        rejoined_s = time.monotonic() - fault_at
+        healthy = await asyncio.to_thread(_wait_healthy, fault_rig, 90.0)
+        healthy_s = time.monotonic() - fault_at
+        await asyncio.sleep(profile["after"] / 2)
+        stop.set()
+        await finish(clients, store, rooms)
+        report = await asyncio.to_thread(check, store, clients, rooms)
+        status = await asyncio.to_thread(ignite_status_json, fault_rig.site.env, fault_rig.nodes,
+                                         cluster.home)
+        restarts = {r["node"]: r for r in status.get("restarts", [])}
+        record_figures(f"ignite_supervised_{profile_name(profile)}", {
+            **report.figures, **ack_stall(clients, fault_at),
+            "restarted_by_supervisor_after_s": None if back is None else round(back, 1),
+            "restart_took_s": supervisor_last(cluster, 1).get("seconds"),
+            "rejoined_baseline_after_s": None if rejoined is None else round(rejoined_s, 1),
+            "healthy_again_after_s": round(healthy_s, 1), "status_after": healthy,
+            "status_reports_restarts": restarts.get("node-1", {}).get("restarts"),
+            "baseline_after": await asyncio.to_thread(cluster.baseline),
+            "status_problems": status.get("problems") or status.get("stderr")})
+        report.assert_ok()
+        assert back is not None, f"the supervisor did not restart node 1:\n{_tail(cluster, 1)}"
+        assert rejoined is not None, f"node 1 is not back in the baseline: {status}\n{_tail(cluster, 1)}"
+        assert restarts["node-1"]["restarts"] == supervisor.restarts > restarts_before  # ignite_status tells
+    finally:
+        stop.set()
+        await asyncio.gather(*(c.close() for c in clients))
+        store.close()
+        if not cluster.is_alive(1):
+            await asyncio.to_thread(cluster.start_node, 1)
+
+
+def _in_baseline_and_topology(cluster, consistent_id: str) -> bool:
+    try:
+        return (consistent_id, True) in cluster.baseline() and cluster.server_count() == 2
+    except Exception:  # busy or rebalancing: ask again
+        return False
+
+
+def _tail(cluster, i: int) -> str:
+    return cluster.log_path(i).read_text(errors="replace")[-3000:]
+
+
+def supervisor_last(cluster, i: int) -> dict:
+    return read_state(cluster.node_dir(i)).get("last", {})
+
+
+def _wait(predicate, timeout: float) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.2)
+    return None
 
 
 def _wait_healthy(rig, timeout: float) -> int:

@@ -25,15 +25,21 @@ from pyignite.stream import READ_BACKWARD, AioBinaryStream, BinaryStream
 
 from ignite_store.backends import pyignite_seam
 from ignite_store.backends.ignite_client import (
+    ChangeKeyValue,
     IdempotencyKey,
     IdempotencyValue,
+    MentionKey,
+    MentionValue,
     MessageKey,
     MessageValue,
     Pairs,
     RoomValue,
+    VersionKey,
+    VersionValue,
 )
 
-CLASSES = (MessageKey, MessageValue, IdempotencyKey, IdempotencyValue, RoomValue)
+CLASSES = (MessageKey, MessageValue, IdempotencyKey, IdempotencyValue, RoomValue, ChangeKeyValue, VersionKey,
+           VersionValue, MentionKey, MentionValue)
 
 
 @pytest.fixture
@@ -59,7 +65,9 @@ class StubClient:
         pass
 
     def query_binary_type(self, type_id, schema_id=None):
-        return {cls.type_id: cls for cls in CLASSES}.get(type_id)
+        # ChangeKeyValue is a second schema of ChatIdempotency: the schema id tells them apart, as in pyignite
+        found = [cls for cls in CLASSES if cls.type_id == type_id]
+        return next((cls for cls in found if schema_id in (None, cls.schema_id)), found[0] if found else None)
 
 
 class AioStubClient(StubClient):
@@ -91,6 +99,12 @@ def sample_objects() -> list:
         MessageValue(),  # every field at its default (None)
         MessageValue(ID="", AUTHOR="", BODY="", CLIENT_ID="", CREATED_AT=0, DELETED=False, DELETED_BY=""),
         MessageValue(BODY="before\x00after", AUTHOR="\x00", CLIENT_ID="x" * 70_000),  # NUL; 4-byte offsets
+        MessageValue(ID="x", AUTHOR="ana", BODY="b", CLIENT_ID="c", CREATED_AT=1, DELETED=False, DELETED_BY=None,
+                     CHANGE_SEQ=7, EDITED_AT=2, REPLY_TO=3, REACTIONS='[["👍", ["ana"]]]', MENTIONS='{"u": ["bob"]}'),
+        RoomValue(LAST_SEQ=4, LAST_AT=5, LAST_CHANGE_SEQ=6),
+        ChangeKeyValue(SEQ=1, CHANGE_SEQ=2),
+        VersionKey(ROOM="r", SEQ=1, VERSION=2), VersionValue(BODY="old", EDITED_AT=3),
+        MentionKey(USERNAME="bøb", ROOM="r", SEQ=1), MentionValue(AT=4),
         IdempotencyValue(SEQ=2**64 + 5),  # wraps as ctypes does
         IdempotencyValue(SEQ=-(2**63)),
     ]
@@ -214,7 +228,8 @@ def test_binary_objects_decode_to_identical_values(speedups):
     assert decode_all(blobs) == plain
     assert plain[2] == plain[3] == ("MessageValue", {  # a sanity check that real values came back
         "ID": uuid.UUID(int=0).hex, "AUTHOR": "", "BODY": "", "CLIENT_ID": "", "CREATED_AT": 0, "DELETED": False,
-        "DELETED_BY": ""})
+        "DELETED_BY": "", "CHANGE_SEQ": 0, "EDITED_AT": 0, "REPLY_TO": 0, "REACTIONS": None,
+        "MENTIONS": None})
 
 
 @pytest.mark.unit

@@ -19,6 +19,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from ignite_store.types import Membership, Message, Room
 
 FIELDS = ("id", "room", "seq", "author", "body", "client_id", "created_at", "deleted")
+# Written only when set. Reactions, mentions, versions and change sequences are not exported: an import
+# starts the room's change log afresh.
+OPTIONAL_FIELDS = ("edited_at", "reply_to")
 ROOM_FIELDS = ("id", "name", "kind", "topic", "creator", "created_at", "archived")
 MEMBERSHIP_FIELDS = ("room", "user", "role", "joined_at", "last_read_seq", "notify")
 RECORD = "record"
@@ -39,16 +42,24 @@ def epoch_ms(value: str, option: str) -> int:
 
 def message_from_json(data: object, line: int) -> Message:
     """Build a Message from one decoded JSON line; CommandError names the line when it is malformed."""
-    if not isinstance(data, dict) or set(data) - set(FIELDS) or {"room", "seq", "id"} - set(data):
+    if not isinstance(data, dict) or set(data) - {*FIELDS, *OPTIONAL_FIELDS} or {"room", "seq", "id"} - set(data):
         raise CommandError(f"line {line}: expected an object with keys {', '.join(FIELDS)}")
     try:
         return Message(
             id=data["id"], room=data["room"], seq=data["seq"], author=data.get("author", ""),
             body=data.get("body", ""), client_id=data.get("client_id", ""),
             created_at=int(data["created_at"]), deleted=bool(data.get("deleted", False)),
+            edited_at=None if data.get("edited_at") is None else int(data["edited_at"]),
+            reply_to=None if data.get("reply_to") is None else int(data["reply_to"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CommandError(f"line {line}: {exc}") from exc
+
+
+def message_line(message: Message) -> dict:
+    """The JSON object of one message line."""
+    data = message.to_dict()
+    return {key: data[key] for key in (*FIELDS, *OPTIONAL_FIELDS) if key in data}
 
 
 def room_line(room: Room) -> dict:

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ignite_store import stores
 from ignite_store.errors import InvalidMessage, StoreError
 
-from ._chatio import Progress, epoch_ms, membership_line, room_line
+from ._chatio import Progress, epoch_ms, membership_line, message_line, room_line
 from ._rooms import all_rooms, iter_memberships
 
 
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             if since is None and until is None:
                 progress.total = self._total(store, options["room"])
             for message in store.iter_messages(room=options["room"], since=since, until=until):
-                out.write(_line(message.to_dict()))
+                out.write(_line(message_line(message)))
                 progress.step()
             progress.finish()
         except (StoreError, InvalidMessage) as exc:

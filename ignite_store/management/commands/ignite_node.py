@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -10,10 +12,11 @@ from ignite_store.server.local import ClusterError, LocalCluster
 
 
 class Command(BaseCommand):
-    help = "Manage local Ignite server nodes: start [--count N], stop [--index I], list, kill --index I."
+    help = ("Manage local Ignite server nodes: start [--count N], stop [--index I], list, kill --index I, "
+            "supervise [--count N] (start them and restart any that exits or is cut off, until Ctrl-C).")
 
     def add_arguments(self, parser):
-        parser.add_argument("action", choices=["start", "stop", "list", "kill"])
+        parser.add_argument("action", choices=["start", "stop", "list", "kill", "supervise"])
         parser.add_argument("--count", type=int, default=1, help="start: number of nodes (default: %(default)s).")
         parser.add_argument("--index", type=int, default=None, help="stop: one node (default: all); kill: required.")
 
@@ -42,6 +45,17 @@ class Command(BaseCommand):
             )
         if options["verbosity"] >= 1:
             self.stdout.write(f"Cluster {cluster.cluster_state()}, ready in {elapsed:.1f}s; logs in {cluster.home}")
+
+    def _supervise(self, cluster: LocalCluster, options) -> None:
+        self._start(cluster, options)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        self.stdout.write(f"Supervising {options['count']} node(s); restarts are recorded in "
+                          f"{cluster.home}/node-*/supervisor.json (ignite_status shows them). Ctrl-C stops.")
+        try:
+            cluster.supervise(options["count"], stop)
+        except KeyboardInterrupt:
+            pass
 
     def _stop(self, cluster: LocalCluster, options) -> None:
         stopped = cluster.stop(options["index"])

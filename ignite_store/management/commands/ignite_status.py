@@ -8,13 +8,16 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ignite_store import stores
 from ignite_store.cluster_report import EXIT_CODES, UNREACHABLE, format_duration
 from ignite_store.errors import StoreError
 from ignite_store.server.jvm import quiet_pyignite
+from ignite_store.server.supervisor import read_state
 
 
 def table(headers: list[str], rows: list[list]) -> list[str]:
@@ -62,12 +65,32 @@ def format_report(report: dict) -> str:
         spread = ", ".join(f"{n['consistent_id']} {n['primary']}p/{n['backup']}b" for n in group["nodes"]) or "-"
         rows.append([group["group"], group["partitions"], spread, len(group["without_backup"]), len(group["lost"])])
     lines += table(["GROUP", "PARTS", "PRIMARY/BACKUP PER NODE", "NO BACKUP", "LOST"], rows)
+    if report.get("restarts"):
+        lines += ["", *format_restarts(report["restarts"])]
     messages = report["messages"]
     if messages.get("error"):
         lines += ["", f"Messages: unknown ({messages['error']})"]
     else:
         lines += ["", f"Messages: {messages['total']} in {messages['rooms']} rooms"]
     return "\n".join(lines)
+
+
+def format_restarts(restarts: list[dict]) -> list[str]:
+    """The restarts table of the status page."""
+    return ["Restarts by the node supervisor (ignite_node supervise)", *table(
+        ["NODE", "RESTARTS", "LAST", "REASON", "OK"],
+        [[r.get("node", "-"), r.get("restarts", 0), r.get("last", {}).get("at", "-"),
+          r.get("last", {}).get("reason", "-"), "yes" if r.get("last", {}).get("ok") else "no"] for r in restarts])]
+
+
+def local_restarts() -> list[dict]:
+    """The supervisor records of the local nodes (settings.IGNITE_SERVER's home), oldest node first."""
+    conf = getattr(settings, "IGNITE_SERVER", None) or {}
+    home = Path(conf.get("HOME", "")) if conf.get("HOME") else None
+    if home is None or not home.is_dir():
+        return []
+    records = [read_state(path) for path in sorted(home.glob("node-*")) if path.is_dir()]
+    return [r for r in records if r.get("restarts") or r.get("last")]
 
 
 @contextlib.contextmanager
@@ -100,6 +123,7 @@ class Command(BaseCommand):
                 report = stores[options["store"]].cluster_info()
         except StoreError as exc:  # StoreUnavailable mostly; any failure to read the views counts
             self._unreachable(exc, options)
+        report["restarts"] = local_restarts()
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2, sort_keys=True, default=str))
         else:
@@ -110,7 +134,10 @@ class Command(BaseCommand):
             raise SystemExit(code)
 
     def _unreachable(self, exc: Exception, options: dict):
+        restarts = local_restarts()  # what the supervisor did is worth knowing most when nothing answers
         if options["json"]:
-            self.stdout.write(json.dumps({"status": UNREACHABLE, "error": str(exc)}, indent=2))
+            self.stdout.write(json.dumps({"status": UNREACHABLE, "error": str(exc), "restarts": restarts}, indent=2))
+        elif restarts:
+            self.stdout.write("\n".join(format_restarts(restarts)))
         self.stderr.write(f"Ignite cluster is unreachable: {exc}")
         raise SystemExit(EXIT_CODES[UNREACHABLE])

@@ -1,0 +1,144 @@
+"""The hub's subscription probe: events lost on the channel layer make every local socket resync once,
+and a room joined while Redis is down is subscribed when it is back (chat.fanout.RoomHub). No servers:
+the layer below is a stand-in whose Redis can be "down" (calls fail) or "deaf" (the subscription hears nothing)."""
+
+import asyncio
+
+import pytest
+
+from chat.fanout import EVENT_TYPE, RoomHub
+
+pytestmark = pytest.mark.unit
+
+
+class FlakyLayer:
+    def __init__(self):
+        self.queues: dict[str, asyncio.Queue] = {}
+        self.groups: set[str] = set()
+        self.down = False  # every call fails (Redis unreachable)
+        self.deaf = False  # calls succeed, nothing reaches the subscription (it is reconnecting)
+
+    def _check(self):
+        if self.down:
+            raise ConnectionError("redis is down")
+
+    async def new_channel(self, prefix=""):
+        self._check()
+        name = f"{prefix}{len(self.queues)}"
+        self.queues[name] = asyncio.Queue()
+        return name
+
+    async def group_add(self, group, channel):
+        self._check()
+        self.groups.add(group)
+
+    async def group_discard(self, group, channel):
+        self.groups.discard(group)
+
+    async def send(self, channel, message):
+        self._check()
+        if not self.deaf:
+            self.queues[channel].put_nowait(message)
+
+    async def receive(self, channel):
+        return await self.queues[channel].get()
+
+
+class Member:
+    def __init__(self, name):
+        self.username = name
+        self.controls: list[dict] = []
+        self.on_control = self.controls.append
+        self.resyncs = 0
+        self.delivered: list[str] = []
+        self.gate: asyncio.Event | None = None  # a resync that waits (its store reads in flight)
+
+    async def on_resync(self):
+        self.resyncs += 1
+        if self.gate is not None:
+            await self.gate.wait()
+
+    def deliver(self, text):
+        self.delivered.append(text)
+
+
+async def settle(hub, rounds=6):
+    for _ in range(rounds):
+        await hub.probe()
+        await asyncio.sleep(0.01)
+
+
+async def test_no_resync_while_the_subscription_hears_every_probe():
+    layer = FlakyLayer()
+    hub = RoomHub(layer, probe_seconds=60)  # probes driven by the test
+    ana = Member("ana")
+    await hub.join("r", ana)
+    await settle(hub)
+    assert ana.resyncs == 0 and hub.resyncs == 0
+
+
+@pytest.mark.parametrize("fault", ["down", "deaf"])
+async def test_lost_probes_resync_every_socket_once_when_heard_again(fault):
+    layer = FlakyLayer()
+    hub = RoomHub(layer, probe_seconds=60)
+    ana, bob = Member("ana"), Member("bob")
+    await hub.join("r1", ana)
+    await hub.join("r2", ana)
+    await hub.join("r2", bob)
+    await settle(hub)
+    setattr(layer, fault, True)
+    await settle(hub)
+    assert ana.resyncs == 0  # nothing to say while nothing is heard
+    setattr(layer, fault, False)
+    await settle(hub)
+    assert ana.resyncs == 1 and bob.resyncs == 1  # once per socket, not per room
+    assert hub.resyncs == 1
+
+
+async def test_room_joined_while_redis_is_down_is_subscribed_later_then_resynced():
+    layer = FlakyLayer()
+    hub = RoomHub(layer, probe_seconds=60)
+    layer.down = True
+    ana = Member("ana")
+    await hub.join("quiet", ana)  # accepted, degraded
+    assert hub.rooms == {"quiet": {ana}} and layer.groups == set()
+    await settle(hub)
+    assert ana.resyncs == 0
+    layer.down = False
+    await settle(hub)
+    assert layer.groups == {"chat.r.quiet"}
+    assert ana.resyncs == 1
+
+
+async def test_leaving_a_room_that_never_got_subscribed_forgets_it():
+    layer = FlakyLayer()
+    hub = RoomHub(layer, probe_seconds=60)
+    layer.down = True
+    ana = Member("ana")
+    await hub.join("quiet", ana)
+    await hub.leave("quiet", ana)
+    layer.down = False
+    await settle(hub)
+    assert hub.rooms == {} and layer.groups == set()
+
+
+async def test_events_arriving_after_a_loss_wait_until_every_socket_resynced():
+    layer = FlakyLayer()
+    hub = RoomHub(layer, probe_seconds=60)
+    ana = Member("ana")
+    await hub.join("r", ana)
+    await settle(hub)
+    layer.down = True
+    await settle(hub, 2)
+    layer.down = False
+    ana.gate = asyncio.Event()
+    # The subscription is back: an event of the room arrives before the probe that reveals the loss.
+    layer.queues[hub.channel].put_nowait({"type": EVENT_TYPE, "room": "r", "text": "after the outage"})
+    await settle(hub)
+    assert ana.resyncs == 1 and ana.delivered == []  # held while the resync (re-authorization) runs
+    ana.gate.set()
+    await asyncio.sleep(0.01)
+    assert ana.delivered == ["after the outage"]
+    layer.queues[hub.channel].put_nowait({"type": EVENT_TYPE, "room": "r", "text": "live again"})
+    await asyncio.sleep(0.01)
+    assert ana.delivered == ["after the outage", "live again"]
