@@ -35,6 +35,12 @@ TRANSACTIONS = {
 }
 
 
+class TornRead(Exception):
+    """An optimistic transaction read part of another one's commit (reads take no lock): run it again.
+
+    Its commit would fail validation anyway; this lets an operation stop before acting on the read."""
+
+
 class IgniteSession:
     """Runs operations with the pool's AioClient: timeout per attempt, pyignite errors translated, one retry."""
 
@@ -59,8 +65,9 @@ class IgniteSession:
         """Await operation(client); retry once on a broken connection when the operation is idempotent.
 
         AioClient has no socket timeout, so each attempt is bounded by the configured timeout. An
-        optimistic transaction that failed its commit on a conflict wrote nothing, so the operation is
-        run again after a short random pause, for as long as the configured timeout since the first try.
+        optimistic transaction that failed its commit on a conflict wrote nothing, so a retryable operation
+        is run again after a short random pause, for as long as the configured timeout since the first try
+        (a multi-room append batch, retry=False, gets StoreUnavailable at once and goes on room by room).
         Every process must use the same kind: a pessimistic writer's held lock fails an optimistic commit
         at once, so a mix starves the optimistic side.
         """
@@ -78,7 +85,8 @@ class IgniteSession:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if is_tx_conflict(exc) and asyncio.get_running_loop().time() < conflict_deadline:
+                conflict = is_tx_conflict(exc) or isinstance(exc, TornRead)
+                if retry and conflict and asyncio.get_running_loop().time() < conflict_deadline:
                     conflicts += 1
                     logger.debug("Optimistic transaction conflict (%d); running the operation again", conflicts)
                     await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(conflicts, 6)))
