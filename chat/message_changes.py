@@ -91,21 +91,29 @@ async def react(session: ChatSession, cmd: React) -> None:
 
 
 # ---------------------------------------------------------------- catch-up of changes
+CHANGES_PAGE = 1000  # messages per store read; sent in as many frames as MAX_FRAME_BYTES needs
+
+
 async def send_changes(session: ChatSession, room: str, after_change: int, ref: str) -> None:
-    """Every message changed after `after_change`, current state, in `changes` pages paced by the client."""
-    store, size = session.services.store, session.services.limits.catchup_page
+    """Every message changed after `after_change`, current state, in `changes` frames paced by the client."""
+    store = session.services.store
     while True:
         await session.authorize(room, Action.READ, ref)  # again per page: a long catch-up stops when revoked
         try:
-            page = await store.achanges(room, after_change, size)
+            page = await store.achanges(room, after_change, CHANGES_PAGE)
         except StoreUnavailable as e:
             raise ProtocolError("store_unavailable", "catch-up interrupted, ask again from the last change",
                                 ref=ref, room=room) from e
-        frame, count = changes_frame(room, page.messages, page.has_more, page.last_change_seq)
-        await session.emit(frame)
-        if not frame["has_more"] or not count:
+        messages = page.messages
+        while True:  # one read, as many frames as the size limit needs
+            frame, count = changes_frame(room, messages, page.has_more, page.last_change_seq)
+            await session.emit(frame)  # waits while the outbox is full: paced by the client
+            messages = messages[count:]
+            if not messages or not count:
+                break
+        if not page.has_more or not page.messages:
             return
-        after_change = page.messages[count - 1].change_seq
+        after_change = page.messages[-1].change_seq
 
 
 # ---------------------------------------------------------------- mentions of a send

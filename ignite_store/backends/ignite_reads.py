@@ -110,7 +110,10 @@ class Reads:
 
     async def changes(self, room: str, after_change: int, limit: int) -> ChangesPage:
         """Current state of messages changed after `after_change`, ascending change_seq, with the change head."""
-        page = changes_page(await self.session.rows(self.queries.changes, [after_change, room, limit]), limit)
+        # The head first: a change committed after it is still in the rows (and sent again later), while
+        # a head read after the rows could pass a change the rows missed, and the client would skip it.
+        _, head = await self.heads(room)
+        page = changes_page(await self.session.rows(self.queries.changes, [room, after_change, limit]), limit, head)
         if not any(m.reply_to is not None for m in page.messages):
             return page
         return dataclasses.replace(page, messages=await self.with_previews(room, page.messages))

@@ -83,7 +83,22 @@ def test_delete_selected_asks_then_tombstones(staff_client, live_settings, room)
     assert not store.get(room, 2).deleted
     assert store.get(room, 3).deleted
     page = staff_client.get(done["Location"]).content.decode()
-    assert "Deleted 2 message(s)." in page and "spam 1" in page and "spam 0" not in page
+    assert "Deleted 2 messages." in page and "spam 1" in page and "spam 0" not in page
+
+
+@pytest.mark.django_db
+def test_staff_see_the_versions_of_an_edited_message(staff_client, live_settings, room):
+    store = get_store()
+    store.append(room, "ana", "first draft", "k1")
+    store.edit(room, 1, "second draft", "e1", author="ana")
+    store.edit(room, 1, "final text", "e2", author="ana")
+    url = reverse("admin:ignite_store_messages")
+    listing = staff_client.get(url, {"room": room})
+    assert "(edited: versions)" in listing.content.decode()
+    page = staff_client.get(url, {"room": room, "versions": f"1:{room}"})
+    assert [v["body"] for v in page.context["history"]["versions"]] == ["first draft", "second draft"]
+    html = page.content.decode()
+    assert "first draft" in html and "second draft" in html and "final text" in html
 
 
 @pytest.mark.django_db

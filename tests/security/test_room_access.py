@@ -3,7 +3,9 @@ Daphne processes, nobody receives a frame of a private room or DM while not a me
 can read everything (docs/protocol.md, "Rooms"; chat/access.py).
 
 Each example creates its own private rooms and a DM, then runs random operations: invite, remove,
-leave, join, send, history, catch-up, typing, read and reconnect (to the other process). Every frame
+leave, join, send, history, catch-up, typing, read and reconnect (to the other process), and the message
+changes of issue 13: edit, react, a send that @mentions the target, history around a seq and the catch-up
+of changes (so `update`, `changes`, `mention` frames and pages around a seq are covered too). Every frame
 every socket receives is logged with the time it arrived. Membership is tracked from the answers: a
 user is a member from the moment an invite is sent until the answer to their removal arrives; a frame
 of a room outside those windows is a leak. Messages stored before a removal may still be in flight for
@@ -30,7 +32,7 @@ ROOM_FRAMES_ALLOWED_OUTSIDE = ("error", "removed")
 operations = st.lists(
     st.tuples(
         st.sampled_from(["invite", "remove", "leave", "join", "send", "history", "catchup", "typing", "read",
-                         "reconnect"]),
+                         "reconnect", "edit", "react", "mention", "around", "changes"]),
         st.integers(0, 2),  # actor
         st.integers(0, 2),  # room: private 0, private 1, the DM of pa0 and pa1
         st.integers(0, 2),  # target user
@@ -80,7 +82,7 @@ class Client:
 
 
 def room_of(frame: dict) -> str | None:
-    if frame["type"] == "message":
+    if frame["type"] in ("message", "update"):
         return frame["message"]["room"]
     if frame["type"] in ("room", "created"):
         return frame["room"]["room"]
@@ -112,7 +114,7 @@ class Model:
         return any(u == user and r == room and s <= at <= e for u, r, s, e in self.windows)
 
     def in_flight(self, user: str, room: str, at: float, frame: dict) -> bool:
-        if frame["type"] != "message":
+        if frame["type"] not in ("message", "update", "mention"):
             return False
         seq = frame["message"]["seq"]
         return any(u == user and r == room and at <= t + IN_FLIGHT_SECONDS and seq <= s
@@ -194,13 +196,30 @@ async def run_operation(op, actor_index, room_index, target_index, clients, serv
         answer = await client.expect("joined", "error", room=room)
         if answer["type"] == "joined":
             joined[actor].add(room)
-    elif op == "send":
+    elif op in ("send", "mention"):
         body = f"private {room} {uuid.uuid4().hex}"
+        if op == "mention":
+            body = f"@{target} {body}"
         await client.send(type="send", room=room, body=body, client_id=uuid.uuid4().hex)
         answer = await client.expect("ack", "error", room=room)
         if answer["type"] == "ack":
             model.last_seq[room] = max(model.last_seq.get(room, 0), answer["seq"])
             secrets_of[body] = room
+    elif op == "edit":
+        body = f"private edit {room} {uuid.uuid4().hex}"
+        secrets_of[body] = room  # before asking: the update may arrive before the answer
+        await client.send(type="edit", room=room, seq=max(1, model.last_seq.get(room, 0)), body=body,
+                          client_id=uuid.uuid4().hex)
+        await client.expect("changed", "error", room=room)
+    elif op == "react":
+        await client.send(type="react", room=room, seq=max(1, model.last_seq.get(room, 0)), emoji="👀")
+        await client.expect("changed", "error", room=room)
+    elif op == "around":
+        await client.send(type="history", room=room, around=max(1, model.last_seq.get(room, 0)))
+        await client.expect("history", "error", room=room)
+    elif op == "changes":
+        await client.send(type="catchup", room=room, after_change=0)
+        await client.expect("changes", "error", room=room)
     elif op == "history":
         await client.send(type="history", room=room)
         await client.expect("history", "error", room=room)
