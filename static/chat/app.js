@@ -313,7 +313,7 @@ function retryRoom(room, what) {
 
 // ------------------------------------------------------------------ frames
 // Frames about one room are dropped when the room is not (or no longer) on this page.
-const ROOM_FRAMES = new Set(["joined", "ack", "history", "catchup", "changes", "deleted", "presence", "typing", "read",
+const ROOM_FRAMES = new Set(["joined", "ack", "history", "catchup", "changes", "presence", "typing", "read",
   "removed", "room_updated", "left", "notify"]);
 
 const handlers = {
@@ -411,11 +411,6 @@ const handlers = {
     if (applyUpdate(room, msg) && !changesPending(room)) socket.send(changesRequest(room));
   },
   changes: (frame, room) => applyChangesPage(room, frame),
-  deleted(frame, room) {
-    // A moderation deletion from a server without the change log (newer ones send `update`).
-    const msg = room.messages.get(frame.seq);
-    if (msg) room.replaceMessage({ ...msg, deleted: true, body: "" });
-  },
   changed: (frame) => actions.onChanged(frame),
   search_results: (frame) => search.onResults(frame),
   mention(frame) {
