@@ -40,7 +40,7 @@ const dialogs = setupDialogs({ send: (frame) => socket.send(frame), joinRoom: op
 setupMentionComplete({ input, me, activeRoom: () => activeRoom() }); // before the composer's keys: Enter picks a name
 const actions = setupMessageActions({
   logs, input, me, rooms, send: (frame) => socket.send(frame), limits: () => limits, confirm: dialogs.confirm,
-  toast: ui.toast, newClientId, historyPage: config.historyPage,
+  toast: ui.toast, newClientId, historyPage: config.historyPage, loadMore: (room) => maybeLoadOlder(room),
 });
 const notifier = setupNotifications({
   me, prefs, container: document.querySelector(".sidebar-actions"), toast: ui.toast,
@@ -222,7 +222,7 @@ function onScroll(room) {
 }
 
 function maybeLoadOlder(room) {
-  const hole = room.holeAbove(); // after a jump to an older message: fill in below it first
+  const hole = actions.holeToFill(room); // after a jump to an older message: fill in below it first
   if (!room.synced || !(room.hasMore || hole) || room.historyRequest || !room.joined || !socket.isOpen) return;
   const nearTop = room.log.scrollTop < 200;
   const notScrollable = room.log.scrollHeight <= room.log.clientHeight + 4;
@@ -249,6 +249,7 @@ function onHistory(room, frame) {
     const anchor = room.firstVisibleRow()?.querySelector(".msg-body");
     const top = anchor?.getBoundingClientRect().top;
     room.insert(messages);
+    actions.holePageLoaded(room, messages.length);
     room.setTop(room.hasMore ? "" : "start");
     if (anchor) room.log.scrollTop += anchor.getBoundingClientRect().top - top;
   } else {
