@@ -43,6 +43,7 @@ class UserLanguageMiddleware:
 def socket_language(scope: dict) -> str:
     """The language of a WebSocket, chosen as for a page of the same browser (session, cookie, Accept-Language)."""
     session = scope.get("session")
+    # Channels' AuthMiddleware loaded the session to find the user: reading it here does not touch the database.
     saved = supported(session.get(SESSION_KEY)) if session is not None else None
     if saved:
         return saved

@@ -9,6 +9,7 @@ const DIRECTORY_DEBOUNCE_MS = 250;
 
 const FIELD_NAMES = {
   name: gettext("Name"), topic: gettext("Topic"), user: gettext("Username"), kind: gettext("Kind"), room: gettext("Room"),
+  body: gettext("Message"), emoji: gettext("Reaction"), query: gettext("Search"), author: gettext("From"),
 };
 const NOT_CONNECTED = gettext("Not connected; try again in a moment.");
 const ROLE_NAMES = { owner: gettext("owner"), admin: gettext("admin") };

@@ -12,6 +12,7 @@ from django.utils import translation
 
 from chat.fanout import group_name, user_channel
 from chat.forms import SignupForm
+from chat.mentions import candidate_names
 from chat.room_commands import direct_room_id
 from chat.usernames import mixes_scripts, normalize, validate_username
 from ignite_store.validation import validate_author
@@ -94,3 +95,8 @@ def test_a_korean_name_fits_the_store_the_dm_ids_and_the_channel_groups():
     # Channels' group names: ASCII letters, digits, hyphens, underscores and periods, under 100 characters.
     assert re.fullmatch(r"[A-Za-z0-9._-]{1,99}", group)
     assert group != group_name(user_channel("김민지2"))
+
+
+def test_a_korean_name_is_mentioned():
+    assert candidate_names("@김민지 회의 시작해요, @이서준.") == ["김민지", "이서준.", "이서준"]
+    assert candidate_names("메일은 minji@example.com") == []
