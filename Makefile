@@ -10,7 +10,7 @@ LIB_DIR := ignite_store/server/lib
 JARS_STAMP := $(LIB_DIR)/.pom-stamp
 APT_INSTALL := ./scripts/apt-install.sh
 
-.PHONY: help setup venv jars java redis chromium node run test unit check lint test-faults bench bench-quick clean-data
+.PHONY: help setup venv jars java redis chromium fonts gettext messages po node run test unit check lint test-faults bench bench-quick clean-data
 
 help:
 	@echo "make run         set everything up, then serve http://127.0.0.1:8000 (Ctrl-C stops it all)"
@@ -19,9 +19,10 @@ help:
 	@echo "make check       ruff, import contracts (lint-imports) and mypy on chat/ ignite_store/ chatsite/"
 	@echo "make test-faults long fault scenarios (docs/reliability.md)"
 	@echo "make bench | bench-quick   benchmark -> docs/performance.md (BENCH_ARGS='--scenarios 1,6 --profile --history-messages 200000')"
-	@echo "make lint | clean-data | setup | venv | jars | redis | chromium"
+	@echo "make po          update locale/*/LC_MESSAGES/*.po from the code (PO_LANGS='-l ja' starts a new language)"
+	@echo "make lint | clean-data | setup | venv | jars | redis | chromium | fonts | messages"
 
-setup: venv jars redis chromium
+setup: venv jars redis chromium fonts messages
 
 venv: $(VENV_STAMP)
 $(VENV_STAMP): requirements.txt requirements-dev.txt
@@ -45,6 +46,27 @@ chromium:
 	@test -x /usr/bin/chromium || $(APT_INSTALL) chromium
 	@fc-list 2>/dev/null | grep -qi "color emoji" || $(APT_INSTALL) fonts-noto-color-emoji  # reactions in screenshots
 
+# Hangul in the browser tests' screenshots (headless Chromium has no CJK font of its own).
+fonts:
+	@fc-list :lang=ko 2>/dev/null | grep -q . || $(APT_INSTALL) fonts-noto-cjk
+
+gettext:
+	@command -v msgfmt >/dev/null && command -v xgettext >/dev/null || $(APT_INSTALL) gettext
+
+# The committed locale/*/LC_MESSAGES/*.po compiled to .mo (git-ignored), again whenever a .po changes.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+messages: $(MO_FILES)
+%.mo: %.po | gettext
+	msgfmt --check-format -o $@ $<
+
+# What makemessages reads: the apps, templates and static/chat (tests/i18n runs the same to find unmarked strings).
+PO_LANGS ?= --all
+PO_IGNORE := --ignore=.venv --ignore=var --ignore=bench --ignore=tests --ignore=docs --ignore=test-artifacts --ignore=node_modules
+po: venv gettext
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages $(PO_LANGS) -d django --no-obsolete $(PO_IGNORE)
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages $(PO_LANGS) -d djangojs --no-obsolete $(PO_IGNORE)
+
 node:
 	@command -v node >/dev/null && command -v npm >/dev/null || $(APT_INSTALL) nodejs npm
 
@@ -62,7 +84,7 @@ test: setup
 	echo "make test: pytest exited $$rc after $$(( $$(date +%s) - start ))s"; exit $$rc
 
 # Tests marked `unit`: no server is started, and tests/conftest.py fails any that reaches for one.
-unit: venv
+unit: venv messages
 	@start=$$(date +%s); FUZZ_EXAMPLES=300 $(VENV)/bin/pytest -m unit $(PYTEST_ARGS); rc=$$?; \
 	echo "make unit: pytest exited $$rc after $$(( $$(date +%s) - start ))s"; exit $$rc
 

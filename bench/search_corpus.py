@@ -2,8 +2,9 @@
 
 Messages mix English-like words (Zipf-distributed over a 5,000-word vocabulary), Korean words with
 attached particles (20 % of messages), and planted words whose frequency is known:
-  COMMON ("update", ~30 % of messages), RARE ("zephyrine", ~1 in 100,000), HANGUL_COMMON ("회의" inside
-  회의록/회의를/회의가, ~10 %), HANGUL_RARE ("예산안", ~1 in 100,000).
+  COMMON ("update", ~30 % of messages), HANGUL_COMMON ("회의" inside 회의록/회의를/회의가, ~10 %), and,
+  planted by the loader at fixed seqs of every room, RARE ("zephyrine", seq 1, 10,001, 20,001, ...) and
+  HANGUL_RARE ("예산안을", seq 5,000, 15,000, ...): one message in 10,000.
 The loader writes message rows, their search-index rows (the store's own tokenizer) and the room
 counters with big put_all batches, outside the append path: loading 1,000,000 messages one append at
 a time would take hours on this machine.
@@ -48,17 +49,25 @@ class Corpus:
             tokens = [rng.choice(self.korean) + rng.choice(_PARTICLES) for _ in range(count)]
             if rng.random() < 0.5:
                 tokens[rng.randrange(count)] = HANGUL_COMMON + rng.choice(["록", "를", "가", "에서", "록을"])
-            if rng.random() < 1e-5 * 5:  # 1 in 100,000 messages overall (korean is 1 in 5)
-                tokens[rng.randrange(count)] = HANGUL_RARE + rng.choice(["", "을", "이"])
         else:
             tokens = rng.choices(self.words, cum_weights=self._cum, k=count)
             if rng.random() < 0.375:
                 tokens[rng.randrange(count)] = COMMON
-            if rng.random() < 1.25e-5:
-                tokens[rng.randrange(count)] = RARE
             if rng.random() < 0.3:
                 tokens[0] = tokens[0].capitalize()
         return " ".join(tokens)
+
+
+RARE_EVERY = 10_000
+
+
+def planted(seq: int) -> str:
+    """The rare words, at fixed seqs of every room (so each size has a known, small number of them)."""
+    if seq % RARE_EVERY == 1:
+        return f" {RARE}"
+    if seq % RARE_EVERY == RARE_EVERY // 2:
+        return f" {HANGUL_RARE}을"
+    return ""
 
 
 def _accumulate(values):
@@ -72,7 +81,7 @@ async def load(store, rooms: dict[str, int], corpus: Corpus, *, start_at: int, b
                concurrency: int = 2, index: bool = True, on_progress=None) -> int:
     """Write `rooms` ({room: message count}) with bodies from `corpus`; one message per 10 ms of fake time."""
     from ignite_store.backends.ignite_client import MessageKey, MessageValue, Pairs, RoomValue
-    from ignite_store.backends.ignite_search import index_rows
+    from ignite_store.backends.ignite_search import index_rows, put_index_rows
 
     schema = store.schema
     jobs: list[tuple[str, int, int]] = []
@@ -94,11 +103,10 @@ async def load(store, rooms: dict[str, int], corpus: Corpus, *, start_at: int, b
 
         async def put(client, room: str, low: int, high: int) -> None:
             messages = await client.get_cache(schema.messages_cache)
-            search = await client.get_cache(schema.search_cache)
-            rows, terms = Pairs(), Pairs()
+            rows, terms = Pairs(), []
             first = numbers[(room, low)]
             for seq in range(low, high + 1):
-                body = corpus.body(first + seq - low)
+                body = corpus.body(first + seq - low) + planted(seq)
                 at = start_at + seq * 10
                 author = f"u{(first + seq) % 50:02d}"
                 rows.append((MessageKey(ROOM=room, SEQ=seq), MessageValue(
@@ -107,8 +115,7 @@ async def load(store, rooms: dict[str, int], corpus: Corpus, *, start_at: int, b
                 if index:
                     terms += index_rows(room, seq, at, body)
             await messages.put_all(rows)
-            if terms:
-                await search.put_all(terms)
+            await put_index_rows(store._session, client, schema.search_cache, terms)
 
         while not queue.empty():
             room, low, high = queue.get_nowait()

@@ -19,6 +19,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from ignite_store import ROOM_KINDS, InvalidMessage, Message, StoreError, run_sync, stores
 from ignite_store.admin_views import admin_context, unavailable, when
@@ -33,6 +35,8 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
 ROOMS_LIMIT = 500
 MEMBERS_LIMIT = 1000
+KIND_LABELS = {"public": gettext_lazy("public"), "private": gettext_lazy("private"), "direct": gettext_lazy("direct")}
+ROLE_LABELS = {"owner": gettext_lazy("owner"), "admin": gettext_lazy("admin"), "member": gettext_lazy("member")}
 
 
 # ---------------------------------------------------------------- recent messages
@@ -77,9 +81,12 @@ def _delete_selected(request: HttpRequest, selected: list[tuple[str, int]]) -> N
         if message is not None:
             deleted += 1
             unannounced += not _notify_deleted(message, request.user.get_username())
-    messages.success(request, f"Deleted {deleted} message(s).")
+    messages.success(request, ngettext("Deleted %(count)d message.", "Deleted %(count)d messages.", deleted)
+                     % {"count": deleted})
     if unannounced:
-        messages.warning(request, f"{unannounced} deletion(s) could not be pushed to connected clients.")
+        messages.warning(request, ngettext("%(count)d deletion could not be pushed to connected clients.",
+                                           "%(count)d deletions could not be pushed to connected clients.",
+                                           unannounced) % {"count": unannounced})
 
 
 def messages_view(request: HttpRequest) -> HttpResponse:
@@ -91,10 +98,10 @@ def messages_view(request: HttpRequest) -> HttpResponse:
         if not back.startswith("/"):
             back = reverse("admin:ignite_store_messages")
         if not selected:
-            messages.warning(request, "Select messages to delete first.")
+            messages.warning(request, _("Select messages to delete first."))
             return HttpResponseRedirect(back)
         if request.POST.get("confirm") != "yes":
-            context = admin_context(request, "Delete messages?", selected=selected, back=back,
+            context = admin_context(request, _("Delete messages?"), selected=selected, back=back,
                                items=_fetch_selected(selected))
             return TemplateResponse(request, "admin/chat/delete_confirm.html", context)
         try:
@@ -103,12 +110,12 @@ def messages_view(request: HttpRequest) -> HttpResponse:
             messages.error(request, unavailable(exc))
         return HttpResponseRedirect(back)
 
-    context = admin_context(request, "Recent messages", filters=filters, rows=[], next_url=None)
+    context = admin_context(request, _("Recent messages"), filters=filters, rows=[], next_url=None)
     before = _parse_cursor(request.GET.get("before", ""))
     try:
         page, cursor = _recent_page(filters, before)
     except InvalidMessage as exc:
-        context["store_error"] = f"Invalid filter: {exc}"
+        context["store_error"] = _("Invalid filter: %(error)s") % {"error": exc}
     except StoreError as exc:
         context["store_error"] = unavailable(exc)
     else:
@@ -199,8 +206,8 @@ def rooms_view(request: HttpRequest) -> HttpResponse:
     if request.GET.get("room"):
         return members_view(request, request.GET["room"])
     filters = {key: request.GET.get(key, "").strip() for key in ("kind", "q")}
-    context = admin_context(request, "Rooms", rows=[], legacy=[], presence_known=False, filters=filters,
-                            kinds=ROOM_KINDS, truncated=False)
+    context = admin_context(request, _("Rooms"), rows=[], legacy=[], presence_known=False, filters=filters,
+                            kinds=[(kind, KIND_LABELS.get(kind, kind)) for kind in ROOM_KINDS], truncated=False)
     store = stores["default"]
     try:
         listed = run_sync(store.alist_rooms(kind=filters["kind"] or None, search=filters["q"] or None,
@@ -210,7 +217,7 @@ def rooms_view(request: HttpRequest) -> HttpResponse:
         members = run_sync(store.amember_counts([room.id for room, _, _ in listed])) if listed else {}
         counters = {info.room: info for info in store.rooms()}
     except InvalidMessage as exc:
-        context["store_error"] = f"Invalid filter: {exc}"
+        context["store_error"] = _("Invalid filter: %(error)s") % {"error": exc}
         return TemplateResponse(request, "admin/chat/rooms.html", context)
     except StoreError as exc:
         context["store_error"] = unavailable(exc)
@@ -226,6 +233,7 @@ def rooms_view(request: HttpRequest) -> HttpResponse:
     context["rows"] = [
         {
             "room": room,
+            "kind_label": KIND_LABELS.get(room.kind, room.kind),
             "members": members.get(room.id, 0),
             "messages": counters[room.id].message_count if room.id in counters else 0,
             "last_seq": last_seq,
@@ -250,26 +258,28 @@ def _messages_url(room: str) -> str:
 
 def members_view(request: HttpRequest, room_id: str) -> HttpResponse:
     """One room's settings and members with their roles, each with a remove button."""
-    context = admin_context(request, f"Members of {room_id}", room=None, rows=[], room_id=room_id,
+    context = admin_context(request, _("Members of %(room)s") % {"room": room_id}, room=None, rows=[], room_id=room_id,
                             truncated=False, rooms_url=reverse("admin:ignite_store_rooms"))
     store = stores["default"]
     try:
         room = run_sync(store.aget_room(room_id))
         members = run_sync(store.amembers(room_id, MEMBERS_LIMIT + 1)) if room is not None else []
     except InvalidMessage as exc:
-        context["store_error"] = f"Invalid room: {exc}"
+        context["store_error"] = _("Invalid room: %(error)s") % {"error": exc}
         return TemplateResponse(request, "admin/chat/room_members.html", context, status=404)
     except StoreError as exc:
         context["store_error"] = unavailable(exc)
         return TemplateResponse(request, "admin/chat/room_members.html", context)
     if room is None:
-        context["store_error"] = f"No room {room_id!r} has a room record."
+        context["store_error"] = _("No room %(room)r has a room record.") % {"room": room_id}
         return TemplateResponse(request, "admin/chat/room_members.html", context, status=404)
-    context["title"] = f"Members of {room.name}"
+    context["title"] = _("Members of %(room)s") % {"room": room.name}
     context["room"] = room
+    context["kind_label"] = KIND_LABELS.get(room.kind, room.kind)
     context["created"] = when(room.created_at)
     context["truncated"] = len(members) > MEMBERS_LIMIT
-    context["rows"] = [{"membership": m, "joined": when(m.joined_at)} for m in members[:MEMBERS_LIMIT]]
+    context["rows"] = [{"membership": m, "joined": when(m.joined_at), "role_label": ROLE_LABELS.get(m.role, m.role)}
+                       for m in members[:MEMBERS_LIMIT]]
     context["messages_url"] = _messages_url(room.id)
     return TemplateResponse(request, "admin/chat/room_members.html", context)
 
@@ -283,28 +293,29 @@ def _room_action(request: HttpRequest) -> HttpResponse:
         if action in ("archive", "unarchive"):
             room = run_sync(store.aupdate_room(room_id, archived=action == "archive"))
             if room is None:
-                messages.error(request, f"No room {room_id!r}.")
+                messages.error(request, _("No room %(room)r.") % {"room": room_id})
             elif action == "archive":
                 announced = _revoke(revoke_room, room_id, "archived")
-                messages.success(request, f"Archived {room.name}.")
+                messages.success(request, _("Archived %(room)s.") % {"room": room.name})
                 if not announced:
-                    messages.warning(request, "Connected clients could not be told; they lose the room on reconnect.")
+                    messages.warning(request,
+                                     _("Connected clients could not be told; they lose the room on reconnect."))
             else:
-                messages.success(request, f"Restored {room.name}.")
+                messages.success(request, _("Restored %(room)s.") % {"room": room.name})
         elif action == "remove" and user:
             change = run_sync(store.aremove_member(room_id, user))
             if not change.changed:
-                messages.warning(request, f"{user} was not a member of {room_id}.")
+                messages.warning(request, _("%(user)s was not a member of %(room)s.") % {"user": user, "room": room_id})
             else:
                 announced = _revoke(revoke_membership, room_id, user, "removed")
-                messages.success(request, f"Removed {user} from {room_id}.")
+                messages.success(request, _("Removed %(user)s from %(room)s.") % {"user": user, "room": room_id})
                 if not announced:
-                    messages.warning(request, f"{user}'s open sockets could not be told; they lose the room on "
-                                              "reconnect.")
+                    messages.warning(request, _("The open sockets of %(user)s could not be told; they lose the room "
+                                                "on reconnect.") % {"user": user})
         else:
-            messages.error(request, "Unknown action.")
+            messages.error(request, _("Unknown action."))
     except InvalidMessage as exc:
-        messages.error(request, f"Invalid request: {exc}")
+        messages.error(request, _("Invalid request: %(error)s") % {"error": exc})
     except StoreError as exc:
         messages.error(request, unavailable(exc))
     return HttpResponseRedirect(back)

@@ -14,9 +14,10 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import setting_changed
 
-        from .revocation import connect_signals
+        from . import locale, revocation
 
-        connect_signals()
+        revocation.connect_signals()
+        locale.connect_signals()
         setting_changed.connect(_chat_settings_changed, dispatch_uid="chat.settings_changed")
 
 

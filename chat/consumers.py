@@ -8,9 +8,12 @@ import uuid
 
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from .direct_write import DIRECT_SOCKET
+from .error_text import localize_error
 from .fanout import Outbox
+from .locale import socket_language
 from .protocol import ProtocolError, encode, error_frame, hello_frame, parse_frame
 from .revocation import CLOSE_REVOKED
 from .service import ChatSession
@@ -74,6 +77,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.username = user.get_username()
         self.conn_id = uuid.uuid4().hex
+        language = socket_language(self.scope)  # error details are written in it; None: as written (English)
+        self.language = None if language == settings.LANGUAGE_CODE else language
         services = get_services()
         await self.accept()
         try:
@@ -88,7 +93,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             services.presence.count_later(self.username, self.conn_id, services.limits.max_connections_per_user,
                                           self._over_cap)
         if self.registered is False:
-            await self.send(text_data=encode(error_frame("too_many_connections", "close another tab first")))
+            refusal = error_frame("too_many_connections", "close another tab first")
+            await self.send(text_data=encode(localize_error(refusal, self.language) if self.language else refusal))
             await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
             return
         # Under chatsite.daphne_main (chat.daphne_server) frames skip Channels' send chain; elsewhere self.send.
@@ -97,7 +103,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                              self.username, on_write_error=self._write_failed, direct=direct)
         session = self.scope.get("session")
         self.session = ChatSession(self.username, self.conn_id, self.outbox, services,
-                                   session_key=getattr(session, "session_key", None), on_revoked=self._revoked)
+                                   session_key=getattr(session, "session_key", None), on_revoked=self._revoked,
+                                   language=self.language)
         await self.session.emit(hello_frame(self.username, services.limits))
         await self.session.start()
 

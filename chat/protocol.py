@@ -200,7 +200,7 @@ Command = (
     Join | Leave | Send | History | Catchup | Typing | Ping | ListRooms | Directory | CreateRoom | OpenDirect
     | Invite | RemoveMember | LeaveRoom | ArchiveRoom | UpdateRoom | Members | Read | SetNotify
 )
-C = TypeVar("C", bound=Command)
+C = TypeVar("C")  # any command class: chat.protocol_changes and search parse through the same table
 DIRECTORY_LIMIT_MAX = 100
 
 
@@ -516,5 +516,7 @@ def hello_frame(username: str, limits: ChatLimits | None = None) -> dict:
             "send_rate_per_second": limits.send_rate_per_second,
             "send_burst": limits.send_burst,
             "typing_min_interval_seconds": limits.typing_min_interval_seconds,
+            "edit_window_seconds": limits.edit_window_seconds,
+            "allow_delete_own": limits.allow_delete_own,
         },
     }

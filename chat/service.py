@@ -20,6 +20,7 @@ from ignite_store import StoreUnavailable
 from . import message_changes, room_commands, search_commands
 from .access import Action
 from .actor import Actor
+from .error_text import localize_error
 from .fanout import Outbox, user_channel
 from .messages import ack_frame, broadcast_message, mark_read, read_page, store_message
 from .protocol import (
@@ -51,8 +52,10 @@ class ChatSession(Actor):
     """The rooms and rules of one socket of one user."""
 
     def __init__(self, username: str, conn_id: str, outbox: Outbox, services: ChatServices, *,
-                 session_key: str | None = None, on_revoked: Callable[[str], None] | None = None):
+                 session_key: str | None = None, on_revoked: Callable[[str], None] | None = None,
+                 language: str | None = None):
         super().__init__(username, services)
+        self.language = language  # error details are written in it (chat.error_text); None: English
         self.conn_id = conn_id
         self.outbox = outbox
         self.session_key = session_key
@@ -67,6 +70,8 @@ class ChatSession(Actor):
 
     async def emit(self, frame: dict) -> None:
         """Queue one frame for this socket."""
+        if self.language and frame.get("type") == "error":
+            frame = localize_error(frame, self.language)
         await self.outbox.put(encode(frame))
 
     async def start(self) -> None:

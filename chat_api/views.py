@@ -13,8 +13,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from chat.error_text import translate_detail
 from chat.protocol import ProtocolError
 
 from . import keys
@@ -39,7 +41,7 @@ async def _create_token(user, data) -> tuple[str, str]:
     if owner_of and owner_of != user.get_username():
         bot = await Bot.objects.select_related("user").filter(owner=user, user__username=owner_of).afirst()
         if bot is None:
-            return "error", "not one of your bots"
+            return "error", _("not one of your bots")
         target = bot.user
     secret = keys.new_secret("ck")
     name = (data.get("name") or "").strip()[:80] or "token"
@@ -51,15 +53,15 @@ async def _create_token(user, data) -> tuple[str, str]:
 async def _create_bot(user, data) -> tuple[str, str]:
     name = (data.get("username") or "").strip()
     if not BOT_NAME.fullmatch(name):
-        return "error", "a bot's username is 1-60 of A-Z a-z 0-9 _ . -"
+        return "error", _("a bot's username is 1-60 of A-Z a-z 0-9 _ . -")
     users = get_user_model()
     if await users.objects.filter(username=name).aexists():
-        return "error", "that username is taken"
+        return "error", _("that username is taken")
     bot_user = users(username=name)
     bot_user.set_unusable_password()  # a bot never logs in: it uses tokens
     await bot_user.asave()
     await Bot.objects.acreate(user=bot_user, owner=user)
-    return "notice", f"bot {name} created"
+    return "notice", _("bot %(name)s created") % {"name": name}
 
 
 async def _create_webhook(user, data) -> tuple[str, str]:
@@ -67,7 +69,7 @@ async def _create_webhook(user, data) -> tuple[str, str]:
         secret = await acreate_webhook(user, data.get("bot") or "", (data.get("room") or "").strip(),
                                        (data.get("name") or "").strip()[:80])
     except ProtocolError as e:
-        return "error", f"{e.code}: {e.detail}" + (f" ({e.field})" if e.field else "")
+        return "error", f"{e.code}: {translate_detail(e.detail)}" + (f" ({e.field})" if e.field else "")
     return "new_webhook", secret.text
 
 
@@ -81,7 +83,7 @@ async def _revoke(user, data) -> tuple[str, str]:
     else:
         count = await Webhook.objects.filter(prefix=prefix, bot__bot__owner=user,
                                              revoked_at__isnull=True).aupdate(revoked_at=now)
-    return ("notice", "revoked") if count else ("error", "nothing to revoke")
+    return ("notice", _("revoked")) if count else ("error", _("nothing to revoke"))
 
 
 ACTIONS = {"create_token": _create_token, "create_bot": _create_bot, "create_webhook": _create_webhook,
@@ -97,7 +99,7 @@ async def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         action = ACTIONS.get(request.POST.get("action", ""))
         if action is None:
-            shown["error"] = "unknown action"
+            shown["error"] = _("unknown action")
         else:
             key, value = await action(user, request.POST)
             shown[key] = value

@@ -51,11 +51,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "chatsite.middleware.AsyncWhiteNoiseMiddleware",  # WhiteNoise, kept off a thread for async views
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "chat.locale.UserLanguageMiddleware",  # a signed-in user's saved choice beats Accept-Language
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -71,6 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -97,7 +100,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat:index"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# The page, the forms, the errors and the project's admin pages in English and Korean (README "Languages").
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -154,6 +162,9 @@ IGNITE_STORE = {
             "room_pattern": room_pattern,
             # struct encoders/decoders over pyignite 0.6 internals (ignite_store/backends/pyignite_seam.py)
             "fast_codec": env("IGNITE_FAST_CODEC", True, cast=bool),
+            # pessimistic or optimistic (serializable) transactions; see ignite_store/backends/ignite_session.py
+            "transactions": env("IGNITE_TRANSACTIONS", "pessimistic"),
+            "search_index": env("IGNITE_SEARCH_INDEX", True, cast=bool),  # False: appends write no search rows
         },
     }
 }

@@ -15,21 +15,23 @@ from django.contrib import admin
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, path, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from . import admin_views
 
 APP_LABEL = "ignite_store"
-APP_NAME = "Chat store (Apache Ignite)"
+APP_NAME = _("Chat store (Apache Ignite)")
 View = Callable[[HttpRequest], HttpResponse]
-PAGES: list[tuple[str, str, str, View]] = [
+PAGES: list[tuple[str, str, str | Promise, View]] = [
     # (url name, object name, title, view); listed on the index by title, like Django's models
-    ("cluster", "Cluster", "Cluster", admin_views.cluster_view),
+    ("cluster", "Cluster", _("Cluster"), admin_views.cluster_view),
 ]
 
 
-def register_page(page: str, object_name: str, title: str, view: View) -> None:
+def register_page(page: str, object_name: str, title: str | Promise, view: View) -> None:
     """Add a page at /admin/ignite_store/<page>/ (URL name 'ignite_store_<page>'); call it from an admin.py."""
-    if any(existing == page for existing, _, _, _ in PAGES):
+    if any(existing == page for existing, *_rest in PAGES):
         raise ValueError(f"the chat-store admin page {page!r} is already registered")
     PAGES.append((page, object_name, title, view))
 
@@ -42,11 +44,11 @@ def url_name(page: str) -> str:
 def app_entry(site: AdminSite) -> dict:
     """Our section of the admin index, shaped like an entry of AdminSite.get_app_list()."""
     models = []
-    for page, object_name, title, _ in sorted(PAGES, key=lambda entry: entry[2].lower()):
+    for page, object_name, title, _view in sorted(PAGES, key=lambda entry: str(entry[2]).lower()):
         url = reverse(f"{site.name}:{url_name(page)}", current_app=site.name)
         models.append(
             {
-                "name": title,
+                "name": str(title),
                 "object_name": object_name,
                 "perms": {"add": False, "change": False, "delete": False, "view": True},
                 "admin_url": url,
@@ -55,7 +57,7 @@ def app_entry(site: AdminSite) -> dict:
             }
         )
     return {
-        "name": APP_NAME,
+        "name": str(APP_NAME),
         "app_label": APP_LABEL,
         "app_url": reverse(f"{site.name}:{url_name('index')}", current_app=site.name),
         "has_module_perms": True,
@@ -77,7 +79,8 @@ def install(site: AdminSite) -> None:
     def get_urls():
         extra = [path("ignite_store/", site.admin_view(admin_views.index_view), name=url_name("index"))]
         extra += [
-            path(f"ignite_store/{page}/", site.admin_view(view), name=url_name(page)) for page, _, _, view in PAGES
+            path(f"ignite_store/{page}/", site.admin_view(view), name=url_name(page))
+            for page, _name, _title, view in PAGES
         ]
         return extra + original_get_urls()
 

@@ -10,6 +10,7 @@ import datetime as dt
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
 
 from . import stores
 from .admin_svg import partition_svg
@@ -25,7 +26,7 @@ def admin_context(request: HttpRequest, title: str, **extra) -> dict:
 
 def unavailable(exc: StoreError) -> str:
     """The banner shown when Ignite did not answer."""
-    return f"The Ignite cluster is unavailable: {exc}"
+    return _("The Ignite cluster is unavailable: %(error)s") % {"error": exc}
 
 
 def when(ms: int | None) -> dt.datetime | None:
@@ -40,7 +41,7 @@ def index_view(request: HttpRequest) -> HttpResponse:
     """The section's app index: links to its pages."""
     context = admin_context(
         request,
-        "Chat store (Apache Ignite) administration",
+        _("Chat store (Apache Ignite) administration"),
         app_list=admin.site.get_app_list(request, "ignite_store"),
     )
     return TemplateResponse(request, "admin/app_index.html", context)
@@ -51,7 +52,7 @@ def index_view(request: HttpRequest) -> HttpResponse:
 
 def cluster_view(request: HttpRequest) -> HttpResponse:
     """Nodes, state, baseline, caches and a picture of the partitions per node."""
-    context = admin_context(request, "Ignite cluster", report=None)
+    context = admin_context(request, _("Ignite cluster"), report=None)
     try:
         report = stores["default"].cluster_info()
     except StoreError as exc:

@@ -194,6 +194,13 @@ class BaseMessageStore:
                       cursor: tuple[int, str, int] | None = None) -> SearchPage:
         raise NotImplementedError("subclasses of BaseMessageStore must provide an asearch() method")
 
+    def index_messages(self, messages: list[Message]) -> int:
+        """Write the search index of stored messages (the search_reindex command); how many were indexed."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an index_messages() method")
+
+    async def aindex_messages(self, messages: list[Message]) -> int:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an aindex_messages() method")
+
     # ------------------------------------------------------------------ admin
     def rooms(self) -> list[RoomInfo]:
         """Every room with its message count and last activity, most recently active first."""

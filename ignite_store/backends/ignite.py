@@ -95,11 +95,13 @@ class IgniteMessageStore(BaseMessageStore):
         table_prefix: str = "CHAT",
         retention_days: int = 0,
         partition_aware: bool = False,
+        transactions: str = "pessimistic",
         max_batch: int = 256,
         fast_codec: bool = True,
         max_body_chars: int = 4000,
         history_page_max: int = 100,
         room_pattern: str = DEFAULT_ROOM_PATTERN,
+        search_index: bool = True,
     ):
         if not nodes:
             raise ValueError("NODES must list at least one (host, port)")
@@ -128,10 +130,14 @@ class IgniteMessageStore(BaseMessageStore):
         self._pool = ClientPool(
             self.nodes, timeout=self.timeout, partition_aware=partition_aware, client_kwargs=client_kwargs
         )
-        self._session = IgniteSession(self._pool, timeout=self.timeout, fast_codec=self.fast_codec)
+        self.transactions = transactions
+        self._session = IgniteSession(self._pool, timeout=self.timeout, fast_codec=self.fast_codec,
+                                      transactions=transactions)
         self._queries = Queries(self.schema, self.limits.room_pattern)
         self._reads = Reads(self._session, self._queries)
-        self._writes = Writes(self._session, self.schema)
+        # search_index=False: appends and imports write no search-index rows (bench/search.py measures what
+        # they cost); messages stored meanwhile are never found by search.
+        self._writes = Writes(self._session, self.schema, index=bool(search_index))
         self._admin = Admin(self._session, self._queries)
         self._rooms = IgniteRooms(self._session, self.schema)
         self._search = Search(self._session, self.schema)
@@ -397,6 +403,13 @@ class IgniteMessageStore(BaseMessageStore):
             return await asyncio.wait_for(search, self.timeout)
         except TimeoutError as e:
             raise StoreUnavailable("the search took longer than the store's timeout") from e
+
+    async def aindex_messages(self, messages: list[Message]) -> int:
+        """Write the search-index rows of stored messages (search_reindex); tombstones have none. How many."""
+        return await self._search.index(messages)
+
+    def index_messages(self, messages: list[Message]) -> int:
+        return self._sync(self.aindex_messages(messages))
 
     def search(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
                since: int | None = None, until: int | None = None,

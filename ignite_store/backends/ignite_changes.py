@@ -28,7 +28,6 @@ from .ignite_client import (
     IdempotencyKey,
     MentionKey,
     MessageKey,
-    Pairs,
     RoomValue,
     VersionKey,
     VersionValue,
@@ -43,7 +42,7 @@ from .ignite_codec import (
     tombstone,
 )
 from .ignite_schema import Schema
-from .ignite_search import index_rows
+from .ignite_search import index_rows, put_index_rows
 from .ignite_session import IgniteSession
 
 EDIT_KEY, DELETE_KEY = "edit/", "delete/"  # "/" is not allowed in client ids: no clash with sends
@@ -127,9 +126,8 @@ class Changes:
                                    VersionValue(BODY=value.BODY, EDITED_AT=int(previous_at)))
 
             async def index_body(client) -> None:  # the old body's rows stay: search verifies the current body
-                rows = Pairs(index_rows(room, seq, int(value.CREATED_AT), body))
-                if rows:
-                    await (await client.get_cache(self.schema.search_cache)).put_all(rows)
+                await put_index_rows(self.session, client, self.schema.search_cache,
+                                     index_rows(room, seq, int(value.CREATED_AT), body))
 
             return _Outcome(changed_value(value, change_seq, BODY=body, EDITED_AT=at), [keep_version, index_body])
 

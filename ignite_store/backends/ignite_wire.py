@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pyignite.exceptions import SQLError
 
 OP_RESOURCE_CLOSE = 0
+OP_CACHE_PUT_ALL = 1004
 OP_QUERY_SQL_FIELDS = 2004
 OP_QUERY_SQL_FIELDS_CURSOR_GET_PAGE = 2005
 
@@ -85,6 +86,19 @@ def cursor_page_request(query_id: int, cursor_id: int) -> bytes:
 def close_request(query_id: int, resource_id: int) -> bytes:
     """OP_RESOURCE_CLOSE for a cursor."""
     return _CLOSE.pack(18, OP_RESOURCE_CLOSE, query_id, resource_id)
+
+
+def put_all_request(query_id: int, cache_id: int, tx_id: int | None, entries: bytes, count: int) -> bytes:
+    """OP_CACHE_PUT_ALL of `count` already encoded (key, value) pairs, laid out as pyignite's cache_put_all
+    writes it: cache id, flags (0x02: in the transaction `tx_id`), then the map."""
+    flags = b"\x02" + _INT.pack(tx_id) if tx_id else b"\x00"
+    body = _INT.pack(cache_id) + flags + _INT.pack(count) + entries
+    return _HEADER.pack(len(body) + 10, OP_CACHE_PUT_ALL, query_id) + body
+
+
+def long_value(value: int) -> bytes:
+    """A long as a map value (type code and 8 bytes)."""
+    return b"\x04" + _LONG.pack(value)
 
 
 # ---------------------------------------------------------------- responses

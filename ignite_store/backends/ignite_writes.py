@@ -28,8 +28,8 @@ from .ignite_client import (
 )
 from .ignite_codec import message_from_value, new_message, now_ms
 from .ignite_schema import Schema
-from .ignite_search import index_rows
-from .ignite_session import IgniteSession
+from .ignite_search import index_rows, put_index_rows
+from .ignite_session import IgniteSession, TornRead
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +53,10 @@ def _answers(batch: list[PendingAppend], results: dict[tuple[str, str], AppendRe
 class Writes:
     """Append batches, delete and import, run through an IgniteSession."""
 
-    def __init__(self, session: IgniteSession, schema: Schema):
+    def __init__(self, session: IgniteSession, schema: Schema, *, index: bool = True):
         self.session = session
         self.schema = schema
+        self.index = index
 
     # ---------------------------------------------------------------- append
     async def commit_batch(self, batch: list[PendingAppend]) -> list[AppendResult | StoreError]:
@@ -98,7 +99,6 @@ class Writes:
         messages = await client.get_cache(self.schema.messages_cache)
         counters = await client.get_cache(self.schema.rooms_cache)
         idempotency = await client.get_cache(self.schema.idempotency_cache)
-        search = await client.get_cache(self.schema.search_cache)
         async with self.session.tx(client, timeout=tx_timeout) as tx:
             # One get per counter, in sorted order: one get_all locks its keys in parallel, and two
             # processes batching overlapping rooms could each hold a key the other waits for.
@@ -109,7 +109,8 @@ class Writes:
                 change_heads[room] = getattr(counter, "LAST_CHANGE_SEQ", None)  # kept: appends are no change
             seen = await self._seen_client_ids(client, idempotency, batch)
             results: dict[tuple[str, str], AppendResult | StoreError] = {}
-            new_messages, new_keys, new_mentions, new_terms = Pairs(), Pairs(), Pairs(), Pairs()
+            new_messages, new_keys, new_mentions = Pairs(), Pairs(), Pairs()
+            new_terms: list = []
             at = now_ms()
             for item in batch:
                 ident = (item.room, item.client_id)
@@ -118,6 +119,8 @@ class Writes:
                 if ident in seen:
                     seq = seen[ident]
                     value = await messages.get(MessageKey(ROOM=item.room, SEQ=seq))
+                    if value is None:  # only an optimistic read can see a key without its message
+                        raise TornRead(f"client id {item.client_id} of {item.room} without its message {seq}")
                     results[ident] = AppendResult(message_from_value(item.room, seq, value), created=False)
                     continue
                 preview = None
@@ -131,7 +134,8 @@ class Writes:
                 key, value = new_message(item.room, item.author, item.body, item.client_id, seq, at,
                                          reply_to=item.reply_to, mentions=item.mentions)
                 new_messages.append((key, value))
-                new_terms += index_rows(item.room, seq, at, item.body)
+                if self.index:
+                    new_terms += index_rows(item.room, seq, at, item.body)
                 new_keys.append((IdempotencyKey(ROOM=item.room, CLIENT_ID=item.client_id), IdempotencyValue(SEQ=seq)))
                 new_mentions.extend((MentionKey(USERNAME=user, ROOM=item.room, SEQ=seq), MentionValue(AT=at))
                                     for user in item.notified)
@@ -142,8 +146,7 @@ class Writes:
             if new_messages:
                 await messages.put_all(new_messages)
                 await idempotency.put_all(new_keys)
-                if new_terms:
-                    await search.put_all(new_terms)
+                await put_index_rows(self.session, client, self.schema.search_cache, new_terms)
                 if new_mentions:
                     mentions = await client.get_cache(self.schema.mentions_cache)
                     await mentions.put_all(new_mentions)
@@ -177,7 +180,6 @@ class Writes:
             messages = await client.get_cache(self.schema.messages_cache)
             rooms = await client.get_cache(self.schema.rooms_cache)
             idempotency = await client.get_cache(self.schema.idempotency_cache)
-            search = await client.get_cache(self.schema.search_cache)
             key = MessageKey(ROOM=room, SEQ=seq)
             async with self.session.tx(client) as tx:
                 counter = await rooms.get(room)  # the counter's lock first, as every append takes it: no deadlock
@@ -188,9 +190,9 @@ class Writes:
                         CREATED_AT=created_at, DELETED=bool(message.deleted), DELETED_BY=None, CHANGE_SEQ=None,
                         EDITED_AT=message.edited_at, REPLY_TO=message.reply_to, REACTIONS=None, MENTIONS=None,
                     ))
-                    terms = Pairs(index_rows(room, seq, created_at, body)) if not message.deleted else []
-                    if terms:
-                        await search.put_all(terms)
+                    if self.index and not message.deleted:
+                        await put_index_rows(self.session, client, self.schema.search_cache,
+                                             index_rows(room, seq, created_at, body))
                 # Done even for an existing message, so a re-run repairs a counter left behind.
                 if counter is None or counter.LAST_SEQ < seq:
                     last_at = max(created_at, counter.LAST_AT or 0) if counter is not None else created_at

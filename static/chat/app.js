@@ -3,6 +3,7 @@
 
 import { applyChangesPage, applyUpdate, changesPending, changesRequest, joinCursor, noteJoined } from "./changes.js";
 import { errorText, setupDialogs } from "./dialogs.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
 import { setupMentionComplete } from "./mention_complete.js";
 import { setupMessageActions } from "./message_actions.js";
 import { mentionsMe } from "./message_parts.js";
@@ -40,7 +41,7 @@ const dialogs = setupDialogs({ send: (frame) => socket.send(frame), joinRoom: op
 setupMentionComplete({ input, me, activeRoom: () => activeRoom() }); // before the composer's keys: Enter picks a name
 const actions = setupMessageActions({
   logs, input, me, rooms, send: (frame) => socket.send(frame), limits: () => limits, confirm: dialogs.confirm,
-  toast: ui.toast, newClientId, historyPage: config.historyPage,
+  toast: ui.toast, newClientId, historyPage: config.historyPage, loadMore: (room) => maybeLoadOlder(room),
 });
 const notifier = setupNotifications({
   me, prefs, container: document.querySelector(".sidebar-actions"), toast: ui.toast,
@@ -222,7 +223,7 @@ function onScroll(room) {
 }
 
 function maybeLoadOlder(room) {
-  const hole = room.holeAbove(); // after a jump to an older message: fill in below it first
+  const hole = actions.holeToFill(room); // after a jump to an older message: fill in below it first
   if (!room.synced || !(room.hasMore || hole) || room.historyRequest || !room.joined || !socket.isOpen) return;
   const nearTop = room.log.scrollTop < 200;
   const notScrollable = room.log.scrollHeight <= room.log.clientHeight + 4;
@@ -249,6 +250,7 @@ function onHistory(room, frame) {
     const anchor = room.firstVisibleRow()?.querySelector(".msg-body");
     const top = anchor?.getBoundingClientRect().top;
     room.insert(messages);
+    actions.holePageLoaded(room, messages.length);
     room.setTop(room.hasMore ? "" : "start");
     if (anchor) room.log.scrollTop += anchor.getBoundingClientRect().top - top;
   } else {
@@ -272,7 +274,7 @@ function sendPending(room, clientId) {
   setTimeout(() => {
     const still = room.pending.get(clientId);
     if (still && still.sentAt === stamp && still.msg.status === "pending" && socket.isOpen) {
-      room.setPendingStatus(clientId, "failed", "No answer from the server.");
+      room.setPendingStatus(clientId, "failed", gettext("No answer from the server."));
     }
   }, ACK_TIMEOUT_MS);
 }
@@ -283,7 +285,8 @@ function submitMessage() {
   const body = input.value.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "");
   if (!room || !body.trim()) return;
   if (body.length > limits.max_body_chars) {
-    ui.toast(`Messages can be at most ${limits.max_body_chars} characters.`, "error");
+    const max = limits.max_body_chars;
+    ui.toast(interpolate(ngettext("Messages can be at most %(count)s character.", "Messages can be at most %(count)s characters.", max), { count: max }), "error");
     return;
   }
   input.value = "";
@@ -313,7 +316,7 @@ function retryRoom(room, what) {
 
 // ------------------------------------------------------------------ frames
 // Frames about one room are dropped when the room is not (or no longer) on this page.
-const ROOM_FRAMES = new Set(["joined", "ack", "history", "catchup", "changes", "deleted", "presence", "typing", "read",
+const ROOM_FRAMES = new Set(["joined", "ack", "history", "catchup", "changes", "presence", "typing", "read",
   "removed", "room_updated", "left", "notify"]);
 
 const handlers = {
@@ -351,8 +354,8 @@ const handlers = {
     input.focus();
   },
   removed(frame, room) {
-    const reason = { removed: `You were removed from ${room.title}.`, archived: `${room.title} was archived.` };
-    if (reason[frame.reason]) ui.toast(reason[frame.reason]);
+    const reason = { removed: gettext("You were removed from %(room)s."), archived: gettext("%(room)s was archived.") };
+    if (reason[frame.reason]) ui.toast(interpolate(reason[frame.reason], { room: room.title }));
     dropRoom(room);
   },
   room_updated(frame, room) {
@@ -411,11 +414,6 @@ const handlers = {
     if (applyUpdate(room, msg) && !changesPending(room)) socket.send(changesRequest(room));
   },
   changes: (frame, room) => applyChangesPage(room, frame),
-  deleted(frame, room) {
-    // A moderation deletion from a server without the change log (newer ones send `update`).
-    const msg = room.messages.get(frame.seq);
-    if (msg) room.replaceMessage({ ...msg, deleted: true, body: "" });
-  },
   changed: (frame) => actions.onChanged(frame),
   search_results: (frame) => search.onResults(frame),
   mention(frame) {
@@ -465,11 +463,11 @@ const handlers = {
   members: (frame) => dialogs.showMembers(frame),
   member: (frame) => dialogs.membersChanged(frame),
   invited(frame) {
-    ui.toast(frame.changed ? `${frame.user} was added.` : `${frame.user} is already a member.`);
+    ui.toast(interpolate(frame.changed ? gettext("%(user)s was added.") : gettext("%(user)s is already a member."), { user: frame.user }));
     dialogs.membersChanged(frame);
   },
   member_removed(frame) {
-    if (frame.changed) ui.toast(`${frame.user} was removed.`);
+    if (frame.changed) ui.toast(interpolate(gettext("%(user)s was removed."), { user: frame.user }));
     dialogs.membersChanged(frame);
   },
   error(frame) {
@@ -495,7 +493,7 @@ const handlers = {
       return;
     }
     if (room && frame.ref === "join") {
-      ui.toast(`Could not open ${room.title}: ${errorText(frame)}`, "error");
+      ui.toast(interpolate(gettext("Could not open %(room)s: %(reason)s"), { room: room.title, reason: errorText(frame) }), "error");
       dropRoom(room);
       return;
     }
@@ -552,11 +550,14 @@ function autoGrow() {
   input.style.height = "auto";
   input.style.height = `${Math.min(input.scrollHeight, 200)}px`;
   const left = limits.max_body_chars - input.value.length;
-  $("char-count").textContent = left < 200 ? ` · ${left} left` : "";
+  $("char-count").textContent = left < 200
+    ? ` · ${interpolate(ngettext("%(count)s character left", "%(count)s characters left", left), { count: left })}`
+    : "";
 }
 
 input.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+  // Enter that ends a Hangul (IME) composition only commits the syllable: keyCode 229 where isComposing is not set.
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
     e.preventDefault();
     submitMessage();
   }
@@ -611,16 +612,19 @@ $("leave-btn").addEventListener("click", async () => {
   const room = activeRoom();
   if (!room) return;
   const text = room.kind === "private"
-    ? `Leave ${room.title}? It is private: you will need an invitation to come back.`
-    : `Leave ${room.title}?`;
-  if (await dialogs.confirm(text, "Leave")) socket.send({ type: "leave_room", room: room.id });
+    ? gettext("Leave %(room)s? It is private: you will need an invitation to come back.")
+    : gettext("Leave %(room)s?");
+  if (await dialogs.confirm(interpolate(text, { room: room.title }), gettext("Leave"))) {
+    socket.send({ type: "leave_room", room: room.id });
+  }
 });
 $("archive-btn").addEventListener("click", async () => {
   setRoomMenu(false);
   const room = activeRoom();
   if (!room?.canManage) return;
-  const text = `Archive ${room.title}? It leaves everyone's sidebar and nobody can read or write in it any more.`;
-  if (await dialogs.confirm(text, "Archive")) socket.send({ type: "archive_room", room: room.id, archived: true });
+  const text = interpolate(
+    gettext("Archive %(room)s? It leaves everyone's sidebar and nobody can read or write in it any more."), { room: room.title });
+  if (await dialogs.confirm(text, gettext("Archive"))) socket.send({ type: "archive_room", room: room.id, archived: true });
 });
 
 document.addEventListener("visibilitychange", () => {

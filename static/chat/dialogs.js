@@ -1,24 +1,35 @@
 // The dialogs around the rooms: browse the directory, create a room, start a DM, members, confirm.
 // They only build frames and show answers; app.js owns the socket and the rooms.
 
+import { gettext, interpolate, ngettext } from "./i18n.js";
 import { fillAvatar } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const DIRECTORY_DEBOUNCE_MS = 250;
 
-const FIELD_NAMES = { name: "Name", topic: "Topic", user: "Username", kind: "Kind", room: "Room" };
+const FIELD_NAMES = {
+  name: gettext("Name"), topic: gettext("Topic"), user: gettext("Username"), kind: gettext("Kind"), room: gettext("Room"),
+  body: gettext("Message"), emoji: gettext("Reaction"), query: gettext("Search"), author: gettext("From"),
+};
+const NOT_CONNECTED = gettext("Not connected; try again in a moment.");
+const ROLE_NAMES = { owner: gettext("owner"), admin: gettext("admin") };
 
-/** A human sentence for an `error` frame (forbidden and invalid say what was refused). */
+/**
+ * A human sentence for an `error` frame, in the page's language: by its stable code, and for
+ * `invalid` the field's name with the server's detail (the server writes it in the socket's language).
+ */
 export function errorText(frame) {
-  if (frame.code === "forbidden") return "Not allowed: the room does not exist or you may not do this in it.";
+  if (frame.code === "forbidden") return gettext("Not allowed: the room does not exist or you may not do this in it.");
   if (frame.code === "invalid") {
     const field = FIELD_NAMES[frame.field] || frame.field;
-    return field ? `${field}: ${frame.detail}.` : `Invalid: ${frame.detail}.`;
+    return field
+      ? interpolate(gettext("%(field)s: %(detail)s."), { field, detail: frame.detail })
+      : interpolate(gettext("Invalid: %(detail)s."), { detail: frame.detail });
   }
-  if (frame.code === "store_unavailable" || frame.code === "unavailable") return "The server is busy; try again.";
-  if (frame.code === "rate_limited") return "Too fast; wait a moment and try again.";
-  if (frame.code === "too_many_rooms") return "You have too many rooms open; leave one first.";
-  return frame.detail || frame.code || "Something went wrong.";
+  if (frame.code === "store_unavailable" || frame.code === "unavailable") return gettext("The server is busy; try again.");
+  if (frame.code === "rate_limited") return gettext("Too fast; wait a moment and try again.");
+  if (frame.code === "too_many_rooms") return gettext("You have too many rooms open; leave one first.");
+  return frame.detail || frame.code || gettext("Something went wrong.");
 }
 
 function el(tag, className, text) {
@@ -76,9 +87,9 @@ export function setupDialogs({ send, joinRoom, openDirect, me }) {
   const query = $("directory-query");
   function askDirectory() {
     clearTimeout(directoryTimer);
-    $("directory-status").textContent = "Searching…";
+    $("directory-status").textContent = gettext("Searching…");
     if (!send({ type: "directory", query: query.value.trim(), limit: 50 })) {
-      $("directory-status").textContent = "Not connected; try again in a moment.";
+      $("directory-status").textContent = NOT_CONNECTED;
     }
   }
   query.addEventListener("input", () => {
@@ -103,13 +114,13 @@ export function setupDialogs({ send, joinRoom, openDirect, me }) {
       text.append(name);
       if (entry.topic) text.append(el("span", "directory-topic", entry.topic));
       const count = Number(entry.members) || 0;
-      text.append(el("span", "directory-meta", `${count} member${count === 1 ? "" : "s"}`));
-      const action = button(entry.joined ? "Open" : "Join", `btn btn-sm ${entry.joined ? "btn-ghost" : "btn-primary"}`,
+      text.append(el("span", "directory-meta", interpolate(ngettext("%(count)s member", "%(count)s members", count), { count })));
+      const action = button(entry.joined ? gettext("Open") : gettext("Join"), `btn btn-sm ${entry.joined ? "btn-ghost" : "btn-primary"}`,
         () => {
           close("browse");
           joinRoom(entry);
         });
-      action.setAttribute("aria-label", `${entry.joined ? "Open" : "Join"} ${entry.name}`);
+      action.setAttribute("aria-label", interpolate(entry.joined ? gettext("Open %(room)s") : gettext("Join %(room)s"), { room: entry.name }));
       li.append(text, action);
       return li;
     });
@@ -117,8 +128,8 @@ export function setupDialogs({ send, joinRoom, openDirect, me }) {
     $("directory-status").textContent = items.length
       ? ""
       : frame.query
-        ? "No public room has that name. Create it?"
-        : "No public rooms yet. Create the first one.";
+        ? gettext("No public room has that name. Create it?")
+        : gettext("No public rooms yet. Create the first one.");
   }
 
   // ------------------------------------------------------------ create
@@ -127,14 +138,14 @@ export function setupDialogs({ send, joinRoom, openDirect, me }) {
     const name = $("create-name").value.trim();
     const error = $("create-error");
     if (!name) {
-      error.textContent = "Give the room a name.";
+      error.textContent = gettext("Give the room a name.");
       $("create-name").setAttribute("aria-invalid", "true");
       return;
     }
     $("create-name").removeAttribute("aria-invalid");
     const kind = new FormData(e.target).get("kind") === "private" ? "private" : "public";
     const frame = { type: "create_room", name, kind, topic: $("create-topic").value.trim() };
-    error.textContent = send(frame) ? "" : "Not connected; try again in a moment.";
+    error.textContent = send(frame) ? "" : NOT_CONNECTED;
     $("create-submit").disabled = true;
     setTimeout(() => ($("create-submit").disabled = false), 1500);
   });
@@ -144,17 +155,18 @@ export function setupDialogs({ send, joinRoom, openDirect, me }) {
     e.preventDefault();
     const user = $("dm-user").value.trim();
     if (!user) {
-      $("dm-error").textContent = "Type a username.";
+      $("dm-error").textContent = gettext("Type a username.");
       return;
     }
-    $("dm-error").textContent = openDirect(user) ? "" : "Not connected; try again in a moment.";
+    $("dm-error").textContent = openDirect(user) ? "" : NOT_CONNECTED;
   });
 
   // ------------------------------------------------------------ members
   function openMembers(room) {
     membersRoom = room;
-    $("members-title").textContent = room.kind === "direct" ? `People in ${room.title}` : `Members of ${room.title}`;
-    $("members-list").replaceChildren(el("li", "dialog-note", "Loading…"));
+    const title = room.kind === "direct" ? gettext("People in %(room)s") : gettext("Members of %(room)s");
+    $("members-title").textContent = interpolate(title, { room: room.title });
+    $("members-list").replaceChildren(el("li", "dialog-note", gettext("Loading…")));
     $("invite-form").hidden = !(room.canManage || (room.kind === "public" && room.role));
     open("members");
     send({ type: "members", room: room.id });
@@ -170,20 +182,20 @@ export function setupDialogs({ send, joinRoom, openDirect, me }) {
       const avatar = el("span", "avatar avatar-sm");
       avatar.setAttribute("aria-hidden", "true");
       fillAvatar(avatar, user);
-      const name = el("span", "member-name", user === me ? `${user} (you)` : user);
+      const name = el("span", "member-name", user === me ? interpolate(gettext("%(user)s (you)"), { user }) : user);
       li.append(avatar, name);
-      if (role && role !== "member") li.append(el("span", "member-role", role));
+      if (role && role !== "member") li.append(el("span", "member-role", ROLE_NAMES[role] || role));
       if (user !== me) {
-        li.append(button("Message", "btn btn-ghost btn-sm", () => {
+        li.append(button(gettext("Message"), "btn btn-ghost btn-sm", () => {
           close("members");
           openDirect(user);
         }));
         const mayRemove = room.canManage && (role !== "owner" || room.role === "owner");
         if (mayRemove) {
-          const remove = button("Remove", "btn btn-ghost btn-sm danger", () => {
+          const remove = button(gettext("Remove"), "btn btn-ghost btn-sm danger", () => {
             send({ type: "remove_member", room: room.id, user });
           });
-          remove.setAttribute("aria-label", `Remove ${user}`);
+          remove.setAttribute("aria-label", interpolate(gettext("Remove %(user)s"), { user }));
           li.append(remove);
         }
       }
@@ -196,9 +208,7 @@ export function setupDialogs({ send, joinRoom, openDirect, me }) {
     e.preventDefault();
     const user = $("invite-user").value.trim();
     if (!membersRoom || !user) return;
-    $("members-error").textContent = send({ type: "invite", room: membersRoom.id, user })
-      ? ""
-      : "Not connected; try again in a moment.";
+    $("members-error").textContent = send({ type: "invite", room: membersRoom.id, user }) ? "" : NOT_CONNECTED;
   });
 
   /** A `member`, `invited` or `member_removed` frame: refresh the open members list. */

@@ -14,7 +14,8 @@ const SAFE_SCHEMES = new Set(["http:", "https:", "mailto:"]);
 const PUNCT = new Set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~");
 const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 const TRAILING_PUNCT_RE = /[.,;:!?)\]}'"]+$/;
-const MENTION_RE = /(^|[^\w@.+-])@(\w[\w.+-]*)/g;
+// Usernames are letters and digits of any script (`@김민지`): \p{L}\p{N}, as Python's \w on the server.
+const MENTION_RE = /(^|[^\p{L}\p{N}_@.+-])@([\p{L}\p{N}_][\p{L}\p{N}_.+-]*)/gu;
 const ROOM_MENTIONS = new Set(["room", "here", "all", "channel", "everyone"]);
 
 const FENCE_RE = /^ {0,3}(`{3,}|~{3,})/;

@@ -5,7 +5,7 @@
 const gettext = window.gettext || ((s) => s);
 
 const MAX_SHOWN = 6;
-const TOKEN_RE = /(^|\s)@([\w.+-]{0,40})$/;
+const TOKEN_RE = /(^|\s)@([\p{L}\p{N}_.+-]{0,40})$/u; // any script: @김민지
 
 /** Names to offer in `room` for `prefix` (case-insensitive), the people online first. */
 export function mentionCandidates(room, me, prefix) {

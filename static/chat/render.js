@@ -1,15 +1,15 @@
 // Building message elements. User text only ever goes through textContent / text nodes.
 
+import { gettext, interpolate, LANG, relativeTime } from "./i18n.js";
 import { fillBody, updateMessageParts } from "./message_parts.js";
 
 const GROUP_GAP_MS = 5 * 60 * 1000;
-const MINUTE = 60 * 1000;
-const HOUR = 60 * MINUTE;
+const HOUR = 60 * 60 * 1000;
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const dateFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", month: "short", day: "numeric" });
-const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
-const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric", year: "numeric" });
+const timeFmt = new Intl.DateTimeFormat(LANG, { hour: "numeric", minute: "2-digit" });
+const dateFmt = new Intl.DateTimeFormat(LANG, { weekday: "short", month: "short", day: "numeric" });
+const fullFmt = new Intl.DateTimeFormat(LANG, { dateStyle: "full", timeStyle: "medium" });
+const dayFmt = new Intl.DateTimeFormat(LANG, { weekday: "long", month: "long", day: "numeric", year: "numeric" });
 
 function sameDay(a, b) {
   const da = new Date(a);
@@ -17,19 +17,18 @@ function sameDay(a, b) {
   return da.getFullYear() === db.getFullYear() && da.getMonth() === db.getMonth() && da.getDate() === db.getDate();
 }
 
-/** Short local time: relative for the last hour, clock time today, date before. */
+/** Short local time in the page's language: relative for the last hour, clock time today, date before. */
 export function formatTime(ts, now = Date.now()) {
-  const diff = now - ts;
-  if (diff < MINUTE) return "just now";
-  if (diff < HOUR) return `${Math.floor(diff / MINUTE)} min ago`;
+  const recent = relativeTime(ts, now);
+  if (recent) return recent;
   if (sameDay(ts, now)) return timeFmt.format(ts);
-  if (sameDay(ts, now - 24 * HOUR)) return `Yesterday ${timeFmt.format(ts)}`;
-  return `${dateFmt.format(ts)}, ${timeFmt.format(ts)}`;
+  if (sameDay(ts, now - 24 * HOUR)) return interpolate(gettext("Yesterday %(time)s"), { time: timeFmt.format(ts) });
+  return interpolate(gettext("%(date)s, %(time)s"), { date: dateFmt.format(ts), time: timeFmt.format(ts) });
 }
 
 export function formatDay(ts, now = Date.now()) {
-  if (sameDay(ts, now)) return "Today";
-  if (sameDay(ts, now - 24 * HOUR)) return "Yesterday";
+  if (sameDay(ts, now)) return gettext("Today");
+  if (sameDay(ts, now - 24 * HOUR)) return gettext("Yesterday");
   return dayFmt.format(ts);
 }
 
@@ -55,7 +54,7 @@ function el(tag, className, text) {
 /** A message row: day divider, avatar, header (author, time), body, status line. */
 export function createMessageElement(msg, me) {
   const row = el("article", "msg");
-  row.setAttribute("aria-label", `Message from ${msg.author}`);
+  row.setAttribute("aria-label", interpolate(gettext("Message from %(user)s"), { user: msg.author }));
   const day = el("div", "day-divider");
   day.setAttribute("role", "separator");
   day.append(el("span"));
@@ -96,10 +95,10 @@ export function updateMessageElement(row, msg) {
   const status = row.querySelector(".msg-status");
   status.replaceChildren();
   if (msg.status === "pending") {
-    status.append(el("span", "status-pending", "Sending…"));
+    status.append(el("span", "status-pending", gettext("Sending…")));
   } else if (msg.status === "failed") {
-    status.append(el("span", "status-failed", msg.error || "Not sent."));
-    const retry = el("button", "retry-btn", "Retry");
+    status.append(el("span", "status-failed", msg.error || gettext("Not sent.")));
+    const retry = el("button", "retry-btn", gettext("Retry"));
     retry.type = "button";
     retry.dataset.clientId = msg.client_id;
     status.append(retry);
@@ -126,7 +125,7 @@ export function regroup(list) {
   }
 }
 
-/** Refresh relative times ("3 min ago") in one list. */
+/** Refresh relative times ("3 minutes ago", "3분 전") in one list. */
 export function refreshTimes(list) {
   const now = Date.now();
   for (const time of list.querySelectorAll(".msg-time")) {

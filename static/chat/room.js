@@ -1,6 +1,7 @@
 // One room of the sidebar: what the server says of it (name, kind, role, read marker) and, once
 // joined, its messages ordered by seq, pending sends and its own scrolling log.
 
+import { gettext, interpolate } from "./i18n.js";
 import { createMessageElement, regroup, updateMessageElement } from "./render.js";
 
 const AT_BOTTOM_PX = 48;
@@ -54,7 +55,7 @@ export class Room {
     this.log.setAttribute("role", "log");
     this.log.setAttribute("aria-live", "polite");
     this.log.setAttribute("aria-relevant", "additions");
-    this.log.setAttribute("aria-label", `Messages in ${this.title}`);
+    this.log.setAttribute("aria-label", interpolate(gettext("Messages in %(room)s"), { room: this.title }));
     this.log.dataset.room = this.id;
     this.log.hidden = true;
     this.top = document.createElement("div");
@@ -87,7 +88,7 @@ export class Room {
       this.mentionsListed = entry.mentions; // counts the live events seen so far too
       this.mentionSeqs.clear();
     }
-    this.log?.setAttribute("aria-label", `Messages in ${this.title}`);
+    this.log?.setAttribute("aria-label", interpolate(gettext("Messages in %(room)s"), { room: this.title }));
   }
 
   /** The server says the marker is at `seq` (a frame, or the echo of a `read`). */
@@ -153,8 +154,11 @@ export class Room {
 
   setTop(state) {
     this.top.dataset.state = state;
+    const start = this.kind === "direct"
+      ? gettext("This is the beginning of your conversation with %(room)s.")
+      : gettext("This is the beginning of %(room)s.");
     this.top.textContent =
-      state === "loading" ? "Loading messages…" : state === "start" ? `This is the beginning of ${this.kind === "direct" ? "your conversation with " : ""}${this.title}.` : "";
+      state === "loading" ? gettext("Loading messages…") : state === "start" ? interpolate(start, { room: this.title }) : "";
   }
 
   /** Insert server messages (any order, duplicates ignored); return those that were new. */
@@ -268,9 +272,14 @@ export class Room {
 
   /** After a jump to an older message: the seq just above the gap below the newest block, or null. */
   holeAbove() {
+    return this.hole()?.top ?? null;
+  }
+
+  /** After a jump: {top, size} of the gap between the loaded page and the newest block, or null. */
+  hole() {
     if (!this.jumped) return null;
     for (let i = this.order.length - 1; i > 0; i -= 1) {
-      if (this.order[i - 1] !== this.order[i] - 1) return this.order[i];
+      if (this.order[i - 1] !== this.order[i] - 1) return { top: this.order[i], size: this.order[i] - this.order[i - 1] - 1 };
     }
     this.jumped = false;
     return null;
@@ -324,7 +333,7 @@ export class Room {
     line.className = "new-divider";
     line.setAttribute("role", "separator");
     const label = document.createElement("span");
-    label.textContent = "New messages";
+    label.textContent = gettext("New messages");
     line.append(label);
     target.prepend(line);
   }
@@ -334,8 +343,8 @@ export class Room {
     for (const [user, until] of this.typers) if (until < now) this.typers.delete(user);
     const names = [...this.typers.keys()];
     if (!names.length) return "";
-    if (names.length === 1) return `${names[0]} is typing…`;
-    if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
-    return "Several people are typing…";
+    if (names.length === 1) return interpolate(gettext("%(user)s is typing…"), { user: names[0] });
+    if (names.length === 2) return interpolate(gettext("%(user)s and %(other)s are typing…"), { user: names[0], other: names[1] });
+    return gettext("Several people are typing…");
   }
 }

@@ -102,7 +102,7 @@ export function setupSearch({ send, rooms, activeRoom, openMessage }) {
     const when = document.createElement("time");
     const date = new Date(hit.created_at);
     when.dateTime = date.toISOString();
-    when.textContent = date.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    when.textContent = date.toLocaleString(document.documentElement.lang || [], { dateStyle: "medium", timeStyle: "short" });
     head.append(where, who, when);
     button.append(head, snippet(String(hit.snippet || ""), hit.hits));
     button.addEventListener("click", () => {

@@ -1,16 +1,17 @@
 // Page chrome around the message logs: sidebar, presence, typing line, badge, toasts, drawers.
 
+import { gettext, interpolate, ngettext } from "./i18n.js";
 import { mentionBadge } from "./notify.js";
 import { fillAvatar } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 
 const STATE_TEXT = {
-  connecting: "Connecting…",
-  connected: "Connected",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
-  revoked: "Signed out",
+  connecting: gettext("Connecting…"),
+  connected: gettext("Connected"),
+  reconnecting: gettext("Reconnecting…"),
+  offline: gettext("Offline"),
+  revoked: gettext("Signed out"),
 };
 
 export function showConnection(state) {
@@ -36,7 +37,7 @@ export function roomIcon(room) {
   icon.setAttribute("aria-hidden", "true");
   if (room.kind === "private") {
     icon.classList.add("lock");
-    icon.title = "Private room";
+    icon.title = gettext("Private room");
     const svg = document.createElementNS(SVG_NS, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("width", "14");
@@ -64,10 +65,10 @@ function roomItem(room, activeId, onSelect) {
   name.className = "room-name";
   name.textContent = room.title;
   btn.append(roomIcon(room), name);
-  if (room.kind === "private") btn.title = `${room.title} (private)`;
+  if (room.kind === "private") btn.title = interpolate(gettext("%(room)s (private)"), { room: room.title });
   if (room.notify === "none") {
     btn.dataset.muted = "true"; // muted: the badge stays, dimmed (app.css), and counts nowhere else
-    btn.title = `${btn.title || room.title} (muted)`;
+    btn.title = interpolate(gettext("%(room)s (muted)"), { room: btn.title || room.title });
   }
   const unread = room.unread;
   if (room.mentions > 0) btn.append(mentionBadge(room.mentions));
@@ -76,7 +77,7 @@ function roomItem(room, activeId, onSelect) {
     badge.className = "unread";
     badge.dataset.count = String(unread);
     badge.textContent = unread > 99 ? "99+" : String(unread);
-    badge.setAttribute("aria-label", `${unread} unread`);
+    badge.setAttribute("aria-label", interpolate(ngettext("%(count)s unread message", "%(count)s unread messages", unread), { count: unread }));
     btn.append(badge);
     btn.classList.add("has-unread");
   }
@@ -102,7 +103,7 @@ export function renderRoomList(rooms, activeId, onSelect) {
   menuUnread.hidden = total === 0;
   menuUnread.textContent = total > 99 ? "99+" : String(total);
   const active = activeId ? rooms.get(activeId) : null;
-  document.title = `${total ? `(${total}) ` : ""}${active ? `${active.title} · ` : ""}Ember Chat`;
+  document.title = `${total ? `(${total}) ` : ""}${active ? `${active.title} · ` : ""}${gettext("Ember Chat")}`;
   return total;
 }
 
@@ -119,11 +120,11 @@ export function renderPresence(room, me) {
     // Another user's name opens a direct message with them.
     const name = document.createElement(user === me ? "span" : "button");
     name.className = "presence-name";
-    name.textContent = user === me ? `${user} (you)` : user;
+    name.textContent = user === me ? interpolate(gettext("%(user)s (you)"), { user }) : user;
     if (user !== me) {
       name.type = "button";
       name.dataset.dm = user;
-      name.title = `Message ${user}`;
+      name.title = interpolate(gettext("Message %(user)s"), { user });
     }
     li.append(avatar, name);
     return li;
@@ -177,18 +178,20 @@ export function setupChrome(me) {
 /** The header of the open room: icon, name, topic, and the actions the user's role allows. */
 export function showRoomHeader(room) {
   $("room-icon").replaceChildren(...(room ? [roomIcon(room)] : []));
-  $("room-name").textContent = room ? room.title : "No room";
+  $("room-name").textContent = room ? room.title : gettext("No room");
   $("room-topic").textContent = room ? room.topic : "";
   $("room-topic").hidden = !room || !room.topic;
   $("room-actions-btn").hidden = !room;
   $("presence-btn").hidden = !room;
   $("archive-btn").hidden = !room || !room.canManage;
   $("leave-btn").hidden = !room || room.kind === "direct";
-  $("mute-btn").textContent = room?.notify === "none" ? "Unmute room" : "Mute room";
-  $("members-btn").textContent = room?.kind === "direct" ? "People" : "Members";
+  $("mute-btn").textContent = room?.notify === "none" ? gettext("Unmute room") : gettext("Mute room");
+  $("members-btn").textContent = room?.kind === "direct" ? gettext("People") : gettext("Members");
   $("empty-state").hidden = Boolean(room);
   $("composer").hidden = !room;
-  $("message-input").placeholder = room ? `Message ${room.kind === "public" ? "#" : ""}${room.title}` : "Message";
+  $("message-input").placeholder = room
+    ? interpolate(gettext("Message %(room)s"), { room: `${room.kind === "public" ? "#" : ""}${room.title}` })
+    : gettext("Message");
 }
 
 /** The ⋯ menu of the room header; returns set(open). Closes on Escape and on a click elsewhere. */
@@ -220,15 +223,17 @@ export function showSignedOut() {
 }
 
 const SEND_ERRORS = {
-  store_unavailable: "Not sent: the server could not store it.",
-  unavailable: "Not sent: the server is busy.",
-  rate_limited: "Not sent: you are sending too fast.",
-  not_joined: "Not sent: not in this room any more.",
-  internal: "Not sent: the server failed.",
+  store_unavailable: gettext("Not sent: the server could not store it."),
+  unavailable: gettext("Not sent: the server is busy."),
+  rate_limited: gettext("Not sent: you are sending too fast."),
+  not_joined: gettext("Not sent: not in this room any more."),
+  internal: gettext("Not sent: the server failed."),
 };
 
 /** A short, human reason for a failed send (the protocol's detail is written for developers). */
 export function sendErrorText(frame) {
-  const text = SEND_ERRORS[frame.code] || `Not sent: ${frame.detail || frame.code}.`;
-  return frame.retry_after ? `${text} Try again in ${Math.ceil(frame.retry_after)} s.` : text;
+  const text = SEND_ERRORS[frame.code] || interpolate(gettext("Not sent: %(reason)s."), { reason: frame.detail || frame.code });
+  if (!frame.retry_after) return text;
+  const seconds = Math.ceil(frame.retry_after);
+  return `${text} ${interpolate(ngettext("Try again in %(count)s second.", "Try again in %(count)s seconds.", seconds), { count: seconds })}`;
 }

@@ -83,7 +83,7 @@ def test_delete_selected_asks_then_tombstones(staff_client, live_settings, room)
     assert not store.get(room, 2).deleted
     assert store.get(room, 3).deleted
     page = staff_client.get(done["Location"]).content.decode()
-    assert "Deleted 2 message(s)." in page and "spam 1" in page and "spam 0" not in page
+    assert "Deleted 2 messages." in page and "spam 1" in page and "spam 0" not in page
 
 
 @pytest.mark.django_db

@@ -14,6 +14,7 @@ from chat.protocol import (
     Typing,
     encode,
     error_frame,
+    hello_frame,
     parse_frame,
 )
 
@@ -115,6 +116,12 @@ def test_body_limit_follows_settings(settings):
     assert parse_frame(frame(type="send", room="r", body="abc", client_id="c")).body == "abc"
     with pytest.raises(ProtocolError):
         parse_frame(frame(type="send", room="r", body="abcd", client_id="c"))
+
+
+def test_hello_tells_the_page_when_it_may_edit_and_delete(settings):
+    settings.CHAT = {**settings.CHAT, "EDIT_WINDOW_SECONDS": 0, "ALLOW_DELETE_OWN": False}
+    limits = hello_frame("ana")["limits"]
+    assert (limits["edit_window_seconds"], limits["allow_delete_own"]) == (0, False)
 
 
 def test_encode_and_error_frame_omit_unknown_fields():

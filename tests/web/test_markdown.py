@@ -154,6 +154,9 @@ def test_mentions_are_marked(md):
     html = md("hi @ana and @bo, @carol. mail x@ana.org", {"me": "ana", "mentions": ["ana", "bo"]})
     assert html == ('<p class="md-p">hi <span class="mention mention-me">@ana</span> and '
                     '<span class="mention">@bo</span>, @carol. mail x@ana.org</p>')
+    assert md("김민지 님, @김민지 and @이서준님", {"me": "김민지", "mentions": ["김민지", "이서준님"]}) == (
+        '<p class="md-p">김민지 님, <span class="mention mention-me">@김민지</span> and '
+        '<span class="mention">@이서준님</span></p>')
     assert md("@room look", {"me": "ana", "mentionsRoom": True}) == (
         '<p class="md-p"><span class="mention mention-me">@room</span> look</p>')
     assert md("`@ana` in code", {"me": "ana"}) == '<p class="md-p"><code class="md-code">@ana</code> in code</p>'
