@@ -131,6 +131,19 @@ def tables(result: dict) -> str:
                 rows.append(f"| 7 | production shape: chat vs {name} | {_best(prod, 'best_rate')} | "
                             f"{_best(peer, 'best_rate')} | {_ratio(_get(prod, 'best_rate'), _get(peer, 'best_rate'))} "
                             f"| report | peer: {_marginal(peer)} (marginal) |")
+    for kind in ("pessimistic", "optimistic"):
+        lim1, lim2 = s.get(f"storage_limit_1node_{kind}"), s.get(f"storage_limit_prod_{kind}")
+        if lim1 and lim2:
+            cpu1 = sum(v for k, v in (lim1.get("cpu_s_per_1000") or {}).items() if k.startswith("ignite") and v)
+            cpu2 = sum(v for k, v in (lim2.get("cpu_s_per_1000") or {}).items() if k.startswith("ignite") and v)
+            rows.append(f"| 7 | {kind} transactions: Ignite CPU-s per 1,000 appends, 2 nodes (backups=1) vs 1 node "
+                        f"(storage limit {lim2['rate']:g} vs {lim1['rate']:g} appends/s) | {cpu2:.2f} | {cpu1:.2f} | "
+                        f"{_ratio(cpu2, cpu1)} | ≤ 2.5× | – |")
+    opt = s.get("chat_1daphne_prod_optimistic")
+    if opt and prod:
+        rows.append(f"| 7 | production shape: chat with optimistic vs pessimistic transactions | "
+                    f"{_best(opt, 'best_rate')} | {_best(prod, 'best_rate')} | "
+                    f"{_ratio(_get(opt, 'best_rate'), _get(prod, 'best_rate'))} | report | {_marginal(opt)} |")
     fc, fs = s.get("fanout_chat"), s.get("fanout_seed")
     if fc or fs:
         rows.append(f"| 2 | fan-out: most clients in one room with p95 ≤ 250 ms ({_get(fc, 'rate')} msg/s, "
@@ -189,7 +202,8 @@ def steps_table(result: dict) -> str:
     rows = ["| run | offered msg/s | sent | fully delivered | delivery p50 / p95 / p99 / max ms | ack p99 ms | "
             "lost (seed) | loadgen CPU-s/1k | pass |", "|---|---|---|---|---|---|---|---|---|"]
     for key in ("chat_1daphne_1node", "seed_1node", "lossless_1node", "tutorial_1node", "chat_2daphne_1node",
-                "chat_1daphne_2nodes", "chat_1daphne_prod", "lossless_prod", "tutorial_prod"):
+                "chat_1daphne_2nodes", "chat_1daphne_prod_pessimistic", "chat_1daphne_prod_optimistic",
+                "lossless_prod", "tutorial_prod"):
         for st in _get(s, key, "steps", default=[]):
             d = st["delivery"]
             rows.append(f"| {key} | {st['offered_rate']:g} | {st['sent']} | {st['messages_fully_delivered']} | "

@@ -112,9 +112,19 @@ async def run(cfg: dict, wanted: list[str], env: Env, result: dict) -> dict:
     if "7" in wanted:
         # The production shape: two nodes, backups=1, FULL_SYNC (a single node cannot lose a node).
         prod = env.cluster("prod", 2, rest=True)
-        daphne_p = env.daphne(prod, "p")
-        out["chat_1daphne_prod"] = await scenarios.persisted_chat(env, prod, [daphne_p], cfg, "s7")
-        env.stop_daphne(daphne_p)
+        # Ignite's CPU per append on each shape and transaction kind, side by side (the store's option).
+        for kind in ("pessimistic", "optimistic"):
+            variant = {"options": {"transactions": kind}}
+            out[f"storage_limit_1node_{kind}"] = await scenarios.storage_limit(
+                env, one, 1, cfg["storage_concurrency"], cfg["storage_seconds"], rooms20, variant)
+            out[f"storage_limit_prod_{kind}"] = await scenarios.storage_limit(
+                env, prod, 1, cfg["storage_concurrency"], cfg["storage_seconds"], rooms20, variant)
+        for kind in ("pessimistic", "optimistic"):
+            daphne_p = env.daphne(prod, f"p{kind[0]}", IGNITE_TRANSACTIONS=kind)
+            out[f"chat_1daphne_prod_{kind}"] = await scenarios.persisted_chat(env, prod, [daphne_p], cfg,
+                                                                              f"s7{kind[0]}")
+            env.stop_daphne(daphne_p)
+        out["chat_1daphne_prod"] = out["chat_1daphne_prod_pessimistic"]
         out.update(await peers(env, prod, cfg, "prod", backups=1))
         env.stop_cluster("prod")
     return result

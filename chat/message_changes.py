@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .service import ChatSession
 
 
-async def _store_change(session: ChatSession, ref: str, room: str, seq: int, client_id: str | None,
+async def _store_change(session: Actor, ref: str, room: str, seq: int, client_id: str | None,
                         change) -> ChangeResult:
     """Run a store change; its refusals and outages as error frames."""
     try:
@@ -51,7 +51,7 @@ async def _admit(session: ChatSession, ref: str, room: str, seq: int, client_id:
     return grant
 
 
-async def _answer(session: ChatSession, ref: str, result: ChangeResult, kind: str, client_id: str | None = None,
+async def _answer(session: Actor, ref: str, result: ChangeResult, kind: str, client_id: str | None = None,
                   emoji: str | None = None) -> None:
     message = result.message
     await session.emit(changed_frame(ref, message.room, message.seq, result.change_seq, result.changed, client_id))
@@ -62,32 +62,43 @@ async def _answer(session: ChatSession, ref: str, result: ChangeResult, kind: st
 async def edit(session: ChatSession, cmd: Edit) -> None:
     """Edit one's own message within CHAT["EDIT_WINDOW_SECONDS"]."""
     await _admit(session, "edit", cmd.room, cmd.seq, cmd.client_id)
-    store, limits = session.services.store, session.services.limits
-    result = await _store_change(session, "edit", cmd.room, cmd.seq, cmd.client_id, store.aedit(
-        cmd.room, cmd.seq, cmd.body, cmd.client_id, author=session.username, window_seconds=limits.edit_window_seconds))
-    await _answer(session, "edit", result, "edit", cmd.client_id)
+    await apply_change(session, cmd)
 
 
 async def delete(session: ChatSession, cmd: DeleteMessage) -> None:
     """Delete one's own message (a tombstone), unless CHAT["ALLOW_DELETE_OWN"] is off."""
     await _admit(session, "delete", cmd.room, cmd.seq, cmd.client_id)
-    if not session.services.limits.allow_delete_own:
-        raise ProtocolError("delete_not_allowed", "deleting messages is turned off", ref="delete", room=cmd.room,
-                            client_id=cmd.client_id, seq=cmd.seq)
-    store = session.services.store
-    result = await _store_change(session, "delete", cmd.room, cmd.seq, cmd.client_id, store.adelete_own(
-        cmd.room, cmd.seq, cmd.client_id, author=session.username))
-    await _answer(session, "delete", result, "delete", cmd.client_id)
+    await apply_change(session, cmd)
 
 
 async def react(session: ChatSession, cmd: React) -> None:
     """Add or remove the user's emoji on a message (a set per user and emoji)."""
     await _admit(session, cmd.ref, cmd.room, cmd.seq)
-    store, limits = session.services.store, session.services.limits
-    result = await _store_change(session, cmd.ref, cmd.room, cmd.seq, None, store.areact(
-        cmd.room, cmd.seq, cmd.emoji, user=session.username, add=cmd.add,
-        max_distinct=limits.max_reactions_per_message))
-    await _answer(session, cmd.ref, result, cmd.ref, emoji=cmd.emoji)
+    await apply_change(session, cmd)
+
+
+async def apply_change(actor: Actor, cmd: Edit | DeleteMessage | React) -> ChangeResult:
+    """Store one edit, deletion or reaction the caller authorized and rate-limited (a socket's session, or an
+    HTTP request of chat_api), answer `changed`, publish `update`; the store's refusals as error frames."""
+    store, limits = actor.services.store, actor.services.limits
+    if isinstance(cmd, Edit):
+        result = await _store_change(actor, "edit", cmd.room, cmd.seq, cmd.client_id, store.aedit(
+            cmd.room, cmd.seq, cmd.body, cmd.client_id, author=actor.username,
+            window_seconds=limits.edit_window_seconds))
+        await _answer(actor, "edit", result, "edit", cmd.client_id)
+    elif isinstance(cmd, DeleteMessage):
+        if not limits.allow_delete_own:
+            raise ProtocolError("delete_not_allowed", "deleting messages is turned off", ref="delete", room=cmd.room,
+                                client_id=cmd.client_id, seq=cmd.seq)
+        result = await _store_change(actor, "delete", cmd.room, cmd.seq, cmd.client_id, store.adelete_own(
+            cmd.room, cmd.seq, cmd.client_id, author=actor.username))
+        await _answer(actor, "delete", result, "delete", cmd.client_id)
+    else:
+        result = await _store_change(actor, cmd.ref, cmd.room, cmd.seq, None, store.areact(
+            cmd.room, cmd.seq, cmd.emoji, user=actor.username, add=cmd.add,
+            max_distinct=limits.max_reactions_per_message))
+        await _answer(actor, cmd.ref, result, cmd.ref, emoji=cmd.emoji)
+    return result
 
 
 # ---------------------------------------------------------------- catch-up of changes

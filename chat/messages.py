@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ignite_store import AppendResult, ChangeRefused, InvalidMessage, Message, StoreUnavailable
+from ignite_store import AppendResult, ChangeRefused, ChangesPage, InvalidMessage, Message, StoreUnavailable
 
 from . import message_changes, room_commands
 from .access import Action, Grant
@@ -79,6 +79,15 @@ async def read_page(actor: Actor, room: str, limit: int, *, before: int | None =
     except StoreUnavailable as e:
         raise ProtocolError("store_unavailable", "history is unavailable, retry", ref=ref, room=room) from e
     return HistoryPage(page.messages, page.has_more)
+
+
+async def read_changes(actor: Actor, room: str, after_change: int, limit: int, ref: str = "changes") -> ChangesPage:
+    """The current state of the messages changed after a change cursor (edits, deletions, reactions)."""
+    await actor.authorize(room, Action.READ, ref)
+    try:
+        return await actor.services.store.achanges(room, after_change, limit)
+    except StoreUnavailable as e:
+        raise ProtocolError("store_unavailable", "history is unavailable, retry", ref=ref, room=room) from e
 
 
 async def mark_read(actor: Actor, room: str, seq: int) -> None:

@@ -200,7 +200,7 @@ Command = (
     Join | Leave | Send | History | Catchup | Typing | Ping | ListRooms | Directory | CreateRoom | OpenDirect
     | Invite | RemoveMember | LeaveRoom | ArchiveRoom | UpdateRoom | Members | Read | SetNotify
 )
-C = TypeVar("C", bound=Command)
+C = TypeVar("C")  # any command class: chat.protocol_changes and search parse through the same table
 DIRECTORY_LIMIT_MAX = 100
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 
-from django.http import HttpRequest
+import orjson
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Router
 
@@ -31,7 +32,7 @@ NOT_FOUND = ProtocolError("not_found", "no such webhook (or it was revoked)")
 
 @router.post("/{token}", auth=None, response={201: schemas.SendOut, 200: schemas.SendOut,
                                               frozenset({400, 404, 413, 429, 503}): schemas.Error})
-async def post(request: HttpRequest, token: str, payload: schemas.WebhookIn) -> tuple[int, dict]:
+async def post(request: HttpRequest, token: str, payload: schemas.WebhookIn) -> HttpResponse:
     """Post `text` into the webhook's room as its bot. No other authentication: the URL is the secret."""
     prefix = keys.split(token, "wh")
     hook = None
@@ -53,7 +54,8 @@ async def post(request: HttpRequest, token: str, payload: schemas.WebhookIn) -> 
         raise
     await Webhook.objects.filter(pk=hook.pk).aupdate(last_used_at=timezone.now())
     me = Answers(hook.bot.get_username(), get_services())
-    return await post_message(me, cmd.room, cmd.body, cmd.client_id, hook.bot.pk)
+    status, message = await post_message(me, cmd, hook.bot.pk)
+    return HttpResponse(orjson.dumps(message), status=status, content_type="application/json")
 
 
 async def acreate_webhook(owner, bot_username: str, room: str, name: str) -> keys.NewSecret:

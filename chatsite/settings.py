@@ -51,7 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "chatsite.middleware.AsyncWhiteNoiseMiddleware",  # WhiteNoise, kept off a thread for async views
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -162,6 +162,8 @@ IGNITE_STORE = {
             "room_pattern": room_pattern,
             # struct encoders/decoders over pyignite 0.6 internals (ignite_store/backends/pyignite_seam.py)
             "fast_codec": env("IGNITE_FAST_CODEC", True, cast=bool),
+            # pessimistic or optimistic (serializable) transactions; see ignite_store/backends/ignite_session.py
+            "transactions": env("IGNITE_TRANSACTIONS", "pessimistic"),
             "search_index": env("IGNITE_SEARCH_INDEX", True, cast=bool),  # False: appends write no search rows
         },
     }

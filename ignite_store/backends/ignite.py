@@ -95,6 +95,7 @@ class IgniteMessageStore(BaseMessageStore):
         table_prefix: str = "CHAT",
         retention_days: int = 0,
         partition_aware: bool = False,
+        transactions: str = "pessimistic",
         max_batch: int = 256,
         fast_codec: bool = True,
         max_body_chars: int = 4000,
@@ -129,7 +130,9 @@ class IgniteMessageStore(BaseMessageStore):
         self._pool = ClientPool(
             self.nodes, timeout=self.timeout, partition_aware=partition_aware, client_kwargs=client_kwargs
         )
-        self._session = IgniteSession(self._pool, timeout=self.timeout, fast_codec=self.fast_codec)
+        self.transactions = transactions
+        self._session = IgniteSession(self._pool, timeout=self.timeout, fast_codec=self.fast_codec,
+                                      transactions=transactions)
         self._queries = Queries(self.schema, self.limits.room_pattern)
         self._reads = Reads(self._session, self._queries)
         # search_index=False: appends and imports write no search-index rows (bench/search.py measures what

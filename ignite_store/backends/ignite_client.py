@@ -185,6 +185,14 @@ def is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, CONNECTION_ERRORS)
 
 
+_CONFLICT_HINTS = ("read/write conflict", "failed to prepare transaction", "transactionoptimisticexception")
+
+
+def is_tx_conflict(exc: BaseException) -> bool:
+    """An optimistic commit refused because a key it read changed meanwhile: rolled back, safe to run again."""
+    return isinstance(exc, CacheError) and any(hint in str(exc).lower() for hint in _CONFLICT_HINTS)
+
+
 # ---------------------------------------------------------------- TLS
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -16,24 +17,40 @@ from pyignite.datatypes.transactions import TransactionConcurrency, TransactionI
 
 from ..errors import StoreError, StoreUnavailable
 from . import pyignite_seam
-from .ignite_client import ClientPool, is_connection_error, translate
+from .ignite_client import ClientPool, is_connection_error, is_tx_conflict, translate
 from .ignite_queries import PAGE_SIZE
 from .ignite_wire import UnsupportedValue
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# Every transaction of the store: pessimistic locks held to the commit (see ignite.py for the lock order).
-TX = (TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ)
+# The transactions of the store, by the `transactions` option. Both keep the same guarantees (a room's
+# counter is read and written in the transaction that writes its messages): pessimistic locks each key
+# as it is read and holds it to the commit; optimistic serializable takes no lock before the commit and
+# fails the commit (nothing written) when a key it read changed meanwhile, and the operation is run
+# again. On two nodes the optimistic form needs fewer round trips per transaction (docs/performance.md).
+TRANSACTIONS = {
+    "pessimistic": (TransactionConcurrency.PESSIMISTIC, TransactionIsolation.REPEATABLE_READ),
+    "optimistic": (TransactionConcurrency.OPTIMISTIC, TransactionIsolation.SERIALIZABLE),
+}
+
+
+class TornRead(Exception):
+    """An optimistic transaction read part of another one's commit (reads take no lock): run it again.
+
+    Its commit would fail validation anyway; this lets an operation stop before acting on the read."""
 
 
 class IgniteSession:
     """Runs operations with the pool's AioClient: timeout per attempt, pyignite errors translated, one retry."""
 
-    def __init__(self, pool: ClientPool, *, timeout: float, fast_codec: bool):
+    def __init__(self, pool: ClientPool, *, timeout: float, fast_codec: bool, transactions: str = "pessimistic"):
+        if transactions not in TRANSACTIONS:
+            raise ValueError(f"transactions must be one of {sorted(TRANSACTIONS)}, got {transactions!r}")
         self.pool = pool
         self.timeout = timeout
         self.fast_codec = fast_codec
+        self.transactions = transactions
 
     @property
     def tx_timeout_ms(self) -> int:
@@ -41,16 +58,23 @@ class IgniteSession:
         return int(self.timeout * 1000)
 
     def tx(self, client, *, timeout: float = 0):
-        """A pessimistic, repeatable-read transaction on `client` (async context manager)."""
-        return client.tx_start(*TX, timeout=int((timeout or self.timeout) * 1000))
+        """A transaction of the configured kind on `client` (async context manager)."""
+        return client.tx_start(*TRANSACTIONS[self.transactions], timeout=int((timeout or self.timeout) * 1000))
 
     async def run(self, operation: Callable[[Any], Awaitable[T]], *, retry: bool) -> T:
         """Await operation(client); retry once on a broken connection when the operation is idempotent.
 
-        AioClient has no socket timeout, so each attempt is bounded by the configured timeout.
+        AioClient has no socket timeout, so each attempt is bounded by the configured timeout. An
+        optimistic transaction that failed its commit on a conflict wrote nothing, so a retryable operation
+        is run again after a short random pause, for as long as the configured timeout since the first try
+        (a multi-room append batch, retry=False, gets StoreUnavailable at once and goes on room by room).
+        Every process must use the same kind: a pessimistic writer's held lock fails an optimistic commit
+        at once, so a mix starves the optimistic side.
         """
         attempts = 2 if retry else 1
-        for attempt in range(attempts):
+        attempt = conflicts = 0
+        conflict_deadline = asyncio.get_running_loop().time() + self.timeout
+        while True:
             try:
                 client = await self.pool.aio_client()
                 result = await asyncio.wait_for(operation(client), self.timeout)
@@ -61,14 +85,20 @@ class IgniteSession:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                conflict = is_tx_conflict(exc) or isinstance(exc, TornRead)
+                if retry and conflict and asyncio.get_running_loop().time() < conflict_deadline:
+                    conflicts += 1
+                    logger.debug("Optimistic transaction conflict (%d); running the operation again", conflicts)
+                    await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(conflicts, 6)))
+                    continue
                 if is_connection_error(exc) and not self.pool.keep_after_timeout(exc):
                     await self.pool.discard_aio()
                 error = translate(exc)
                 error.__cause__ = exc
-            if not isinstance(error, StoreUnavailable) or not error.retryable or attempt + 1 == attempts:
+            attempt += 1
+            if not isinstance(error, StoreUnavailable) or not error.retryable or attempt >= attempts:
                 raise error
             logger.info("Ignite operation failed (%s); retrying once", error)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def sql(self, query: str, args: list | tuple = ()) -> list[list]:
         """Every row of a SQL statement through pyignite's cursor (DDL, admin queries); retried once."""

@@ -29,7 +29,7 @@ from .ignite_client import (
 from .ignite_codec import message_from_value, new_message, now_ms
 from .ignite_schema import Schema
 from .ignite_search import index_rows, put_index_rows
-from .ignite_session import IgniteSession
+from .ignite_session import IgniteSession, TornRead
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +119,8 @@ class Writes:
                 if ident in seen:
                     seq = seen[ident]
                     value = await messages.get(MessageKey(ROOM=item.room, SEQ=seq))
+                    if value is None:  # only an optimistic read can see a key without its message
+                        raise TornRead(f"client id {item.client_id} of {item.room} without its message {seq}")
                     results[ident] = AppendResult(message_from_value(item.room, seq, value), created=False)
                     continue
                 preview = None

@@ -405,12 +405,12 @@ class LocalCluster(MembershipMixin):
         views = {self.consistent_id(n): self.topology_view(n) for n in self._known_indices() if self.is_alive(n)}
         return losing_island(views, self.consistent_id(i))
 
-    def supervisor(self, i: int, **options) -> NodeSupervisor:
-        """A NodeSupervisor that restarts node i when it exited or is cut off (state in node_dir(i))."""
+    def supervisor(self, i: int, *, split: bool = True, **options) -> NodeSupervisor:
+        """A NodeSupervisor that restarts node i when it exited or (`split`) is cut off; state in node_dir(i)."""
         self._check_index(i)
         return NodeSupervisor(self.consistent_id(i), lambda: self.is_alive(i), lambda: self.start_node(i),
-                              lambda: self.kill(i), self.node_dir(i), split=lambda: self.in_losing_island(i),
-                              **options)
+                              lambda: self.kill(i), self.node_dir(i),
+                              split=(lambda: self.in_losing_island(i)) if split else None, **options)
 
     def supervise(self, count: int, stop, interval: float = 2.0, **options) -> None:
         """Keep nodes 0..count-1 running until `stop` (a threading.Event) is set: `ignite_node supervise`."""

@@ -41,7 +41,7 @@ const dialogs = setupDialogs({ send: (frame) => socket.send(frame), joinRoom: op
 setupMentionComplete({ input, me, activeRoom: () => activeRoom() }); // before the composer's keys: Enter picks a name
 const actions = setupMessageActions({
   logs, input, me, rooms, send: (frame) => socket.send(frame), limits: () => limits, confirm: dialogs.confirm,
-  toast: ui.toast, newClientId, historyPage: config.historyPage,
+  toast: ui.toast, newClientId, historyPage: config.historyPage, loadMore: (room) => maybeLoadOlder(room),
 });
 const notifier = setupNotifications({
   me, prefs, container: document.querySelector(".sidebar-actions"), toast: ui.toast,
@@ -223,7 +223,7 @@ function onScroll(room) {
 }
 
 function maybeLoadOlder(room) {
-  const hole = room.holeAbove(); // after a jump to an older message: fill in below it first
+  const hole = actions.holeToFill(room); // after a jump to an older message: fill in below it first
   if (!room.synced || !(room.hasMore || hole) || room.historyRequest || !room.joined || !socket.isOpen) return;
   const nearTop = room.log.scrollTop < 200;
   const notScrollable = room.log.scrollHeight <= room.log.clientHeight + 4;
@@ -250,6 +250,7 @@ function onHistory(room, frame) {
     const anchor = room.firstVisibleRow()?.querySelector(".msg-body");
     const top = anchor?.getBoundingClientRect().top;
     room.insert(messages);
+    actions.holePageLoaded(room, messages.length);
     room.setTop(room.hasMore ? "" : "start");
     if (anchor) room.log.scrollTop += anchor.getBoundingClientRect().top - top;
   } else {
@@ -315,7 +316,7 @@ function retryRoom(room, what) {
 
 // ------------------------------------------------------------------ frames
 // Frames about one room are dropped when the room is not (or no longer) on this page.
-const ROOM_FRAMES = new Set(["joined", "ack", "history", "catchup", "changes", "deleted", "presence", "typing", "read",
+const ROOM_FRAMES = new Set(["joined", "ack", "history", "catchup", "changes", "presence", "typing", "read",
   "removed", "room_updated", "left", "notify"]);
 
 const handlers = {
@@ -413,11 +414,6 @@ const handlers = {
     if (applyUpdate(room, msg) && !changesPending(room)) socket.send(changesRequest(room));
   },
   changes: (frame, room) => applyChangesPage(room, frame),
-  deleted(frame, room) {
-    // A moderation deletion from a server without the change log (newer ones send `update`).
-    const msg = room.messages.get(frame.seq);
-    if (msg) room.replaceMessage({ ...msg, deleted: true, body: "" });
-  },
   changed: (frame) => actions.onChanged(frame),
   search_results: (frame) => search.onResults(frame),
   mention(frame) {

@@ -9,6 +9,7 @@ const interpolate = window.interpolate || ((fmt, obj) => fmt.replace(/%\((\w+)\)
 
 const EXCERPT_CHARS = 140;
 const FLASH_MS = 2400;
+const HOLE_FILL = 1000; // messages filled in below a jump without asking
 const SVG_NS = "http://www.w3.org/2000/svg";
 const ICONS = {
   react: "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20Zm0 2a8 8 0 1 1 0 16 8 8 0 0 1 0-16Zm-3.5 5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3Zm7 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3ZM7.8 14a4.8 4.8 0 0 0 8.4 0l-1.7-1a2.9 2.9 0 0 1-5 0Z",
@@ -57,7 +58,8 @@ export function excerptOf(body) {
  * `limits()` is the server's `hello` limits; `confirm(text, label)` resolves to a boolean; `toast(text, kind)`;
  * `newClientId()` makes idempotency keys; `historyPage` is the page size to ask for around a seq.
  */
-export function setupMessageActions({ logs, input, me, rooms, send, limits, confirm, toast, newClientId, historyPage }) {
+export function setupMessageActions({ logs, input, me, rooms, send, limits, confirm, toast, newClientId, historyPage,
+  loadMore }) {
   const editors = new Map(); // client_id -> {room, seq, row, editor}
   const replies = new Map(); // room id -> {seq, author, excerpt}
   let shownRoom = null;
@@ -337,7 +339,43 @@ export function setupMessageActions({ logs, input, me, rooms, send, limits, conf
     else toast(gettext("The original message is not available."), "error");
   }
 
+  // A big gap (a jump far back, e.g. from search) is filled HOLE_FILL messages at a time, on request.
+  function holeToFill(room) {
+    const hole = room.hole();
+    const marker = room.list.querySelector(".log-gap");
+    if (!hole) {
+      marker?.remove();
+      return null;
+    }
+    if (hole.size <= HOLE_FILL || room.holeBudget > 0) {
+      marker?.remove();
+      return hole.top;
+    }
+    const row = room.rows.get(hole.top);
+    if (marker?.parentElement === row) return null;
+    marker?.remove();
+    const gap = el("div", "log-gap");
+    const more = el("button", "btn btn-ghost btn-sm", interpolate(gettext("Load %(count)s more messages"),
+      { count: Math.min(HOLE_FILL, hole.size) }, true));
+    more.type = "button";
+    more.addEventListener("click", () => {
+      room.holeBudget = HOLE_FILL;
+      more.disabled = true;
+      loadMore(room);
+    });
+    gap.append(more);
+    row.prepend(gap);
+    return null;
+  }
+
+  /** A page that went into the gap spends the budget a "Load more" click gave. */
+  function holePageLoaded(room, count) {
+    if (room.holeBudget > 0) room.holeBudget -= count;
+  }
+
   return {
+    holeToFill,
+    holePageLoaded,
     /** The reply the next send carries (and the bar is cleared), or null. */
     takeReply(room) {
       const reply = replies.get(room.id) || null;

@@ -272,9 +272,14 @@ export class Room {
 
   /** After a jump to an older message: the seq just above the gap below the newest block, or null. */
   holeAbove() {
+    return this.hole()?.top ?? null;
+  }
+
+  /** After a jump: {top, size} of the gap between the loaded page and the newest block, or null. */
+  hole() {
     if (!this.jumped) return null;
     for (let i = this.order.length - 1; i > 0; i -= 1) {
-      if (this.order[i - 1] !== this.order[i] - 1) return this.order[i];
+      if (this.order[i - 1] !== this.order[i] - 1) return { top: this.order[i], size: this.order[i] - this.order[i - 1] - 1 };
     }
     this.jumped = false;
     return null;

@@ -15,14 +15,20 @@ ROOM_ENDPOINTS = [
     ("POST", "/api/v1/rooms/{room}/members", {"user": "{owner}"}),
     ("DELETE", "/api/v1/rooms/{room}/members/{owner}", None),
     ("GET", "/api/v1/rooms/{room}/messages", None),
+    ("GET", "/api/v1/search?query=first&room={room}", None),
     ("POST", "/api/v1/rooms/{room}/messages", {"body": "intruder", "client_id": "auth-1"}),
     ("POST", "/api/v1/rooms/{room}/read", {"seq": 1}),
+    ("PATCH", "/api/v1/rooms/{room}/messages/1", {"body": "edited by an intruder", "client_id": "auth-2"}),
+    ("DELETE", "/api/v1/rooms/{room}/messages/1?client_id=auth-3", None),
+    ("PUT", "/api/v1/rooms/{room}/messages/1/reactions/%F0%9F%91%8D", None),
+    ("DELETE", "/api/v1/rooms/{room}/messages/1/reactions/%F0%9F%91%8D", None),
 ]
 ENDPOINTS = [
     ("GET", "/api/v1/me", None),
     ("GET", "/api/v1/rooms", None),
     ("GET", "/api/v1/rooms/directory", None),
     ("POST", "/api/v1/rooms", {"name": "intruder's room"}),
+    ("GET", "/api/v1/search?query=first", None),
     *ROOM_ENDPOINTS,
 ]
 SAFE = ("GET", "HEAD", "OPTIONS")
@@ -59,7 +65,7 @@ def _request(method: str, path: str, body: dict | None, world: dict) -> tuple[st
 async def _assert_unchanged(api_server, world: dict) -> None:
     async with client(api_server, world["tokens"][world["names"]["owner"]]) as owner:
         page = (await owner.get(f"/api/v1/rooms/{world['room']}/messages")).json()
-        assert [m["body"] for m in page["messages"]] == ["first"]
+        assert [(m["body"], m.get("reactions")) for m in page["messages"]] == [("first", None)]
         members = (await owner.get(f"/api/v1/rooms/{world['room']}/members")).json()
         assert len(members) == 4
         assert [r["name"] for r in (await owner.get("/api/v1/rooms")).json()] == ["secret plans"]

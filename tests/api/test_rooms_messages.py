@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 
 from tests.chat.helpers import unique
 from tests.chat.test_e2e import open_client, recv
@@ -10,6 +12,14 @@ from tests.chat.test_e2e import open_client, recv
 from .conftest import client
 
 CLIENT_ID = "c-1"
+
+
+async def next_frame(ws, frame_type: str) -> dict:
+    """The next frame of `frame_type`, skipping any other."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 15))
+        if frame["type"] == frame_type:
+            return frame
 
 
 async def create_room(http, name: str = "api room", kind: str = "public", topic: str = "") -> dict:
@@ -157,8 +167,12 @@ async def test_members_invite_and_remove(api_server, api_site):
         assert (await other.delete(f"/api/v1/rooms/{room}/members/{owner_name}")).status_code == 403
         removed = await owner.delete(f"/api/v1/rooms/{room}/members/{guest}")
         assert removed.json() == {"room": room, "user": guest, "changed": True}
-        await asyncio.sleep(0)
         assert (await other.get(f"/api/v1/rooms/{room}/messages")).status_code == 403
+        for method, path, field in (("GET", "/api/v1/rooms/Bad!Room/members", "room"),
+                                    ("DELETE", f"/api/v1/rooms/{room}/members/{'x' * 200}", "user"),
+                                    ("POST", "/api/v1/rooms/Bad!Room/members", "room")):
+            answer = await owner.request(method, path, json={"user": guest} if method == "POST" else None)
+            assert (answer.status_code, answer.json()["code"], answer.json()["field"]) == (400, "invalid", field)
 
 
 async def test_read_marker_moves_unread(api_server, api_site, chat_site):
@@ -182,3 +196,112 @@ async def test_read_marker_moves_unread(api_server, api_site, chat_site):
         assert (entry["last_read_seq"], entry["unread"]) == (2, 1)
         bad = await http.post(f"/api/v1/rooms/{room}/read", json={"seq": -1})
         assert bad.status_code == 400 and bad.json()["field"] == "seq"
+
+
+async def test_change_log_cursor(api_server, api_site):
+    from ignite_store import get_store
+
+    name, token = api_site.user()
+    async with client(api_server, token) as http:
+        room = (await create_room(http))["room"]
+        for i in range(1, 4):
+            await http.post(f"/api/v1/rooms/{room}/messages", json={"body": f"m{i}", "client_id": f"c{i}"})
+        store = get_store()
+        await store.aedit(room, 2, "m2, edited", "e1", author=name)
+        await store.areact(room, 3, "👍", user=name)
+        url = f"/api/v1/rooms/{room}/messages"
+        page = (await http.get(url, params={"after_change": 0})).json()
+        assert [(m["seq"], m["change_seq"]) for m in page["messages"]] == [(2, 1), (3, 2)]
+        assert page["messages"][0]["body"] == "m2, edited" and page["messages"][0]["edited_at"]
+        assert page["messages"][1]["reactions"] == [{"emoji": "👍", "count": 1, "users": [name]}]
+        assert (page["last_change_seq"], page["has_more"], page["next"]) == (2, False, None)
+        first = (await http.get(url, params={"after_change": 0, "limit": 1})).json()
+        assert [m["seq"] for m in first["messages"]] == [2] and first["next"] == {"after_change": 1}
+        assert (await http.get(url, params={"after_change": 2})).json()["messages"] == []
+        bad = await http.get(url, params={"after_change": 1, "before": 3})
+        assert bad.status_code == 400 and bad.json()["field"] == "after_change"
+
+
+async def test_edit_delete_react_and_reply_over_rest_reach_sockets(api_server, api_site, chat_site):
+    from urllib.parse import quote
+
+    users = api_site.tokens(author := unique("au"), other := unique("ot"))
+    thumbs = quote("👍")
+    async with client(api_server, users[author]) as http, client(api_server, users[other]) as them:
+        room = (await create_room(http))["room"]
+        await http.post(f"/api/v1/rooms/{room}/members", json={"user": other})
+        await http.post(f"/api/v1/rooms/{room}/messages", json={"body": "first", "client_id": "m1"})
+        ws = await open_client(api_server, chat_site.cookie(author))
+        try:
+            await ws.send(f'{{"type": "join", "room": "{room}"}}')
+            await recv(ws, "joined")
+            url = f"/api/v1/rooms/{room}/messages/1"
+            edited = await http.patch(url, json={"body": "first, edited", "client_id": "e1"})
+            assert edited.status_code == 200, edited.text
+            assert (edited.json()["changed"], edited.json()["change_seq"]) == (True, 1)
+            assert edited.json()["message"]["body"] == "first, edited"
+            update = await next_frame(ws, "update")
+            assert update["change"]["kind"] == "edit" and update["message"] == edited.json()["message"]
+            added = (await them.put(f"{url}/reactions/{thumbs}")).json()
+            again = (await them.put(f"{url}/reactions/{thumbs}")).json()
+            assert (added["changed"], again["changed"], again["change_seq"]) == (True, False, None)
+            assert added["message"]["reactions"] == [{"emoji": "👍", "count": 1, "users": [other]}]
+            assert (await next_frame(ws, "update"))["change"]["kind"] == "react"
+            removed = (await them.delete(f"{url}/reactions/{thumbs}")).json()
+            assert removed["changed"] is True and "reactions" not in removed["message"]
+            not_theirs = await them.patch(url, json={"body": "mine now", "client_id": "x"})
+            assert (not_theirs.status_code, not_theirs.json()["code"]) == (403, "not_author")
+            missing = await http.patch(f"/api/v1/rooms/{room}/messages/99", json={"body": "?", "client_id": "y"})
+            assert (missing.status_code, missing.json()["code"]) == (404, "no_such_message")
+            reply = await them.post(f"/api/v1/rooms/{room}/messages",
+                                    json={"body": f"@{author} agreed", "client_id": "r1", "reply_to": 1})
+            assert reply.status_code == 201 and reply.json()["reply_to"] == 1
+            assert reply.json()["mentions"] == [author]
+            mention = await next_frame(ws, "mention")
+            assert mention["message"]["seq"] == 2
+            bad_reply = await them.post(f"/api/v1/rooms/{room}/messages",
+                                        json={"body": "to nothing", "client_id": "r2", "reply_to": 50})
+            assert (bad_reply.status_code, bad_reply.json()["code"]) == (404, "no_such_message")
+            deleted = await http.delete(url, params={"client_id": "d1"})
+            assert deleted.status_code == 200 and deleted.json()["message"]["deleted"] is True
+            late = await http.patch(url, json={"body": "back", "client_id": "e2"})
+            assert (late.status_code, late.json()["code"]) == (409, "message_deleted")
+            for method, path, body, field in (
+                    ("PATCH", url, {"body": "", "client_id": "e3"}, "body"),
+                    ("PATCH", f"/api/v1/rooms/{room}/messages/0", {"body": "x", "client_id": "e3"}, "seq"),
+                    ("PUT", f"{url}/reactions/a%20b", None, "emoji"),
+                    ("DELETE", f"/api/v1/rooms/{room}/messages/2?client_id=sp%20ace", None, "client_id")):
+                answer = await http.request(method, path, json=body)
+                assert answer.status_code == 400, (path, answer.text)
+                assert (answer.json()["code"], answer.json()["field"]) == ("invalid", field), answer.json()
+        finally:
+            await ws.close()
+
+
+async def test_search(api_server, api_site):
+    users = api_site.tokens(owner := unique("so"), outsider := unique("sx"))
+    word = f"zebra{uuid.uuid4().hex[:6]}"
+    async with client(api_server, users[owner]) as http, client(api_server, users[outsider]) as them:
+        room = (await create_room(http, "search", kind="private"))["room"]
+        for i, body in enumerate((f"the {word} crossed", "nothing here", f"another {word}")):
+            await http.post(f"/api/v1/rooms/{room}/messages", json={"body": body, "client_id": f"s{i}"})
+        found = None
+        for _ in range(50):  # indexed with the message; allow for a slow box
+            found = (await http.get("/api/v1/search", params={"query": word})).json()
+            if len(found["results"]) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert [r["seq"] for r in found["results"]] == [3, 1]  # newest first
+        assert found["results"][0]["room"] == room and found["results"][0]["room_name"] == "search"
+        page = (await http.get("/api/v1/search", params={"query": word, "room": room, "limit": 1})).json()
+        assert [r["seq"] for r in page["results"]] == [3] and page["cursor"]
+        rest = (await http.get("/api/v1/search", params={"query": word, "room": room, "limit": 1,
+                                                          "cursor": page["cursor"]})).json()
+        assert [r["seq"] for r in rest["results"]] == [1]
+        assert (await them.get("/api/v1/search", params={"query": word})).json()["results"] == []
+        refused = await them.get("/api/v1/search", params={"query": word, "room": room})
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+        for params, field in (({"query": " "}, "query"), ({"query": "x", "limit": 0}, "limit"),
+                              ({"query": "x", "cursor": "nope"}, "cursor")):
+            bad = await http.get("/api/v1/search", params=params)
+            assert (bad.status_code, bad.json()["field"]) == (400, field), bad.json()

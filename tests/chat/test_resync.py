@@ -142,3 +142,4 @@ async def test_events_arriving_after_a_loss_wait_until_every_socket_resynced():
     layer.queues[hub.channel].put_nowait({"type": EVENT_TYPE, "room": "r", "text": "live again"})
     await asyncio.sleep(0.01)
     assert ana.delivered == ["after the outage", "live again"]
+

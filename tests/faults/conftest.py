@@ -19,7 +19,7 @@ from ignite_store.server.local import LocalCluster
 from tests.fixtures.rooms import ensure_public_rooms
 from tests.fixtures.servers import start_test_cluster
 
-from .harness import READ_FLUSH_WAIT, LoadClient, MembershipChurn
+from .harness import READ_FLUSH_WAIT, LoadClient, MembershipChurn, wait_for_read_markers
 from .servers import BASE_DIR, RedisServer
 
 REPORT_DIR = BASE_DIR / "var" / "faults"
@@ -120,5 +120,5 @@ async def finish(clients: list[LoadClient], store, rooms: list[str], *, drain: f
     last = {room: await asyncio.to_thread(store.last_seq, room) for room in rooms}
     await asyncio.gather(*(c.sync(last, 20.0) for c in clients))
     await asyncio.gather(*(c.close() for c in clients))
-    await asyncio.sleep(READ_FLUSH_WAIT)  # the read markers noted last are written within READ_FLUSH_SECONDS
+    await asyncio.to_thread(wait_for_read_markers, store, clients, READ_FLUSH_WAIT)
     return last

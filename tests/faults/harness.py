@@ -26,7 +26,7 @@ OPEN_TIMEOUT = 10.0
 # a live message past last + 1 waits this long for the missing seqs before a catch-up is asked for.
 REORDER_SECONDS = 0.3
 READ_EVERY = 1.0  # each client moves its read markers to its last delivered seq this often
-READ_FLUSH_WAIT = 2.0  # the server writes read markers within READ_FLUSH_SECONDS (1 s): wait this before checking
+READ_FLUSH_WAIT = 30.0  # the server writes read markers within READ_FLUSH_SECONDS (1 s), later under load
 RETRY_CODES = {"store_unavailable", "rate_limited", "internal", "not_joined"}
 
 
@@ -47,6 +47,23 @@ class SendRecord:
     acked_at: float | None = None
     last_sent: float = 0.0
     in_flight: bool = False
+
+
+@dataclass
+class ChangeOp:
+    """One edit, delete, react or unreact a client sent, and its answer."""
+
+    kind: str
+    room: str
+    seq: int
+    sent_at: float
+    body: str | None = None
+    emoji: str | None = None
+    answered: bool = False
+    lost: bool = False  # the connection died before the answer: it may or may not have been applied
+    change_seq: int | None = None
+    changed: bool | None = None
+    error: str | None = None
 
 
 class LoadClient:
@@ -73,8 +90,20 @@ class LoadClient:
         self.user: str | None = None  # from `hello`
         self.read_sent: dict[str, int] = {}  # the highest read marker sent per room (re-sent after a rejoin)
         self.read_seen: dict[str, int] = {}  # the highest marker the server told (joined, `read` echoes)
+        # Changes (issue 13): every `mutate_every`-th tick edits, reacts to, unreacts or deletes one of the
+        # client's own acked messages instead of sending; the client keeps every message's current state
+        # and the room's change cursor exactly as docs/protocol.md asks (update / changes / after_change).
+        self.mutate_every = 0
+        self.state: dict[str, dict[int, dict]] = {r: {} for r in rooms}
+        self.change_cursor: dict[str, int] = {}  # highest contiguous change_seq applied
+        self.changes_seen: dict[str, set[int]] = {r: set() for r in rooms}
+        self.changes_pending: set[str] = set()
+        self.change_gaps = 0
+        self.ops: list[ChangeOp] = []
+        self._ops_in_flight: dict[tuple[str, str, int], list[ChangeOp]] = {}
         self.filled_from_store = 0
         self.live_stamps: list[float] = []  # when messages were delivered from the live fan-out
+        self.live_arrivals: list[tuple[float, str, int]] = []  # (time, room, seq) of every live `message`
         self.reconnects = 0
         self.close_codes: list[int | None] = []
         self.connected_at: list[float] = []
@@ -110,8 +139,17 @@ class LoadClient:
         return False
 
     async def sync(self, last_seqs: dict[str, int], seconds: float) -> bool:
-        """Ask for a final catch-up and wait until every room is delivered up to `last_seqs`."""
+        """Ask for a final catch-up and wait until every room is delivered up to `last_seqs` (and, with
+        changes, until a final `changes` catch-up of every room came back)."""
         deadline = time.monotonic() + seconds
+        if self.mutate_every and self.ready.is_set():
+            for room in self.rooms:
+                if room not in self.changes_pending:
+                    await self._request_changes(room)
+            for _ in range(int(seconds * 10)):
+                if not self.changes_pending or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
         asked: set[str] = set()
         while time.monotonic() < deadline:
             behind = [r for r in self.rooms if self.last.get(r, 0) < last_seqs.get(r, 0)]
@@ -156,6 +194,9 @@ class LoadClient:
             if room in self.last:
                 frame["after"] = self.last[room]
                 self.catching_up.add(room)
+            if self.mutate_every and room in self.change_cursor:
+                frame["after_change"] = self.change_cursor[room]
+                self.changes_pending.add(room)
             await ws.send(json.dumps(frame))
 
     async def _run(self) -> None:
@@ -169,6 +210,11 @@ class LoadClient:
                 self.close_codes.append(ws.close_code)
             self.ready.clear()
             self.catching_up.clear()
+            self.changes_pending.clear()
+            for pending in self._ops_in_flight.values():
+                for op in pending:
+                    op.lost = True
+            self._ops_in_flight.clear()
             for record in self.sends.values():
                 if record.in_flight:
                     record.in_flight = False
@@ -195,6 +241,7 @@ class LoadClient:
             self.base.setdefault(room, frame["last_seq"])
             self.last.setdefault(room, frame["last_seq"])
             self._joined.add(room)
+            self.change_cursor.setdefault(room, frame.get("last_change_seq", 0))
             self._saw_read(room, frame.get("last_read_seq", 0))
             if room in self.read_sent:  # a marker sent to a process that died before storing it: again
                 await self._send_read(room, self.read_sent[room])
@@ -208,6 +255,11 @@ class LoadClient:
                 record.acked_seq, record.acked_id, record.acked_at = frame["seq"], frame["id"], time.monotonic()
             if record is not None and record.in_flight:
                 record.in_flight, record.answered = False, record.answered + 1
+        elif kind == "error" and (frame.get("ref"), frame.get("room"), frame.get("seq")) in self._ops_in_flight:
+            pending = self._ops_in_flight[(frame["ref"], frame["room"], frame["seq"])]
+            if pending:
+                op = pending.pop(0)
+                op.answered, op.error = True, frame["code"]
         elif kind == "error":
             record = self.sends.get(frame.get("client_id") or "")
             if record is not None:
@@ -217,6 +269,7 @@ class LoadClient:
             elif frame.get("ref") in ("catchup", "join") and frame.get("room") in self.catching_up:
                 self.catching_up.discard(frame["room"])  # asked again by the gap logic or sync()
         elif kind == "message":
+            self.live_arrivals.append((time.monotonic(), frame["message"]["room"], frame["message"]["seq"]))
             self._receive(frame["message"], from_store=False)
             await self._maybe_fill(frame["message"]["room"])
         elif kind == "catchup":
@@ -231,11 +284,34 @@ class LoadClient:
             for room, head in frame["rooms"].items():
                 if room in self.last and head["last_seq"] > self.last[room] and room not in self.catching_up:
                     await self._request_catchup(room)
+                if (self.mutate_every and room in self.change_cursor and room not in self.changes_pending
+                        and head.get("last_change_seq", 0) > self.change_cursor[room]):
+                    await self._request_changes(room)
+        elif kind == "update":
+            message = frame["message"]
+            self._apply(message)
+            await self._saw_change(message["room"], message.get("change_seq", 0))
+        elif kind == "changes":
+            room = frame["room"]
+            for message in frame["messages"]:
+                self._apply(message)
+                self.changes_seen[room].add(message.get("change_seq", 0))
+            if not frame["has_more"]:
+                # Every change up to the head read is in the state now (pages carry current states).
+                self.change_cursor[room] = max(self.change_cursor.get(room, 0), frame["last_change_seq"])
+                self.changes_pending.discard(room)
+                await self._saw_change(room, 0)
+        elif kind == "changed":
+            pending = self._ops_in_flight.get((frame["ref"], frame["room"], frame["seq"]))
+            if pending:
+                op = pending.pop(0)
+                op.answered, op.change_seq, op.changed = True, frame.get("change_seq"), frame.get("changed")
 
     def _receive(self, message: dict, *, from_store: bool) -> None:
         room, seq = message["room"], message["seq"]
         if room not in self.last:
             return
+        self._apply(message)
         if seq <= self.last[room] or seq in self.buffered[room]:
             if any(s == seq for s, _ in self.delivered[room][-50:]) or seq in self.buffered[room]:
                 self.raw_duplicates += 1  # seen twice on the wire; the client shows it once
@@ -274,6 +350,57 @@ class LoadClient:
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(json.dumps({"type": "catchup", "room": room, "after": self.last[room]}))
 
+    def _apply(self, message: dict) -> None:
+        """Keep the newest state of a message (a higher change_seq wins; equal: the later frame)."""
+        states = self.state.get(message["room"])
+        if states is None:
+            return
+        known = states.get(message["seq"])
+        if known is None or message.get("change_seq", 0) >= known.get("change_seq", 0):
+            states[message["seq"]] = message
+
+    async def _saw_change(self, room: str, change_seq: int) -> None:
+        """Advance the change cursor; a gap asks for `changes` at once (static/chat/changes.js does the same:
+        the reorder window is for message seqs only)."""
+        if room not in self.change_cursor:
+            return
+        seen = self.changes_seen[room]
+        if change_seq:
+            seen.add(change_seq)
+        while self.change_cursor[room] + 1 in seen:
+            self.change_cursor[room] += 1
+        if any(c > self.change_cursor[room] for c in seen) and room not in self.changes_pending:
+            self.change_gaps += 1
+            await self._request_changes(room)
+
+    async def _request_changes(self, room: str) -> None:
+        self.changes_pending.add(room)
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(json.dumps({"type": "catchup", "room": room, "after_change": self.change_cursor[room]}))
+
+    async def _mutate(self, n: int) -> bool:
+        """One change to one of this client's own acked, not deleted messages; False when there is none."""
+        mine = [r for r in self.sends.values() if r.acked_seq is not None
+                and not self.state[r.room].get(r.acked_seq, {}).get("deleted", True)]
+        if not mine:
+            return False
+        record = mine[n * 7919 % len(mine)]
+        room, seq = record.room, record.acked_seq
+        kind = ("edit", "react", "edit", "unreact", "react", "delete")[n % 6] if n % 37 else "delete"
+        frame: dict = {"type": kind, "room": room, "seq": seq}
+        op = ChangeOp(kind, room, seq, time.monotonic())
+        if kind == "edit":
+            frame["body"] = op.body = f"{self.name} edit {n}"
+        if kind in ("edit", "delete"):
+            frame["client_id"] = f"{self.name}-x{n}"
+        if kind in ("react", "unreact"):
+            frame["emoji"] = op.emoji = ("👍", "🎉", "👀")[n % 3]
+        self.ops.append(op)
+        self._ops_in_flight.setdefault((kind, room, seq), []).append(op)
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(json.dumps(frame))
+        return True
+
     def _saw_read(self, room: str, seq: int) -> None:
         self.read_seen[room] = max(self.read_seen.get(room, 0), seq)
 
@@ -310,6 +437,8 @@ class LoadClient:
                 await self._send(retry)
             elif self._sending:
                 n = next(self._counter)
+                if self.mutate_every and n % self.mutate_every == 0 and await self._mutate(n):
+                    continue
                 room = next(rooms)
                 body = f"{self.name} #{n} ".ljust(self.body_size, "x")
                 record = SendRecord(f"{self.name}-{n}", room, body, now)
@@ -376,7 +505,8 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
                 violations.append(f"{room}: client_id {m.client_id} stored twice (seq {m.seq})")
             stored_by_cid[key] = m
             rec = sends.get(m.client_id)
-            if m.client_id not in outsiders and (rec is None or rec.room != room or rec.body != m.body):
+            if m.client_id not in outsiders and (rec is None or rec.room != room
+                                                 or _sent_body(store, m) not in (rec.body, None)):
                 phantoms += 1
                 violations.append(f"{room}: seq {m.seq} ({m.client_id!r}) was stored but no client sent it")
     lost = unanswered = stored_unacked = 0
@@ -420,6 +550,7 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
                 markers_diverged += 1
                 violations.append(f"{client.name}/{room}: read marker sent {sent}, shown "
                                   f"{client.read_marker(room)}, stored {stored}")
+    change_figures = check_changes(store, clients, synced, history, violations)
     acked = [r for r in sends.values() if r.acked_seq is not None]
     latencies = sorted(r.acked_at - r.first_sent for r in acked)
     figures = {
@@ -443,12 +574,136 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
         "catchup_requests": sum(c.catchup_requests for c in clients),
         "filled_from_ignite": sum(c.filled_from_store for c in clients),
         "reconnects": sum(c.reconnects for c in clients),
+        **change_figures,
         "read_markers_checked": markers_checked,
         "read_markers_diverged": markers_diverged,
         "ack_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
         "ack_max_ms": round(1000 * latencies[-1], 1) if latencies else None,
     }
     return Report(figures, violations)
+
+
+def _sent_body(store, message) -> str | None:
+    """The body a message was sent with: its first version when it was edited since (None: deleted
+    without a version kept, nothing to compare)."""
+    if not message.change_seq:
+        return message.body
+    versions = sorted(store.versions(message.room, message.seq), key=lambda v: v.replaced_by)
+    if versions:
+        return versions[0].body
+    return None if message.deleted else message.body
+
+
+def wait_for_read_markers(store, clients: list[LoadClient], timeout: float) -> float | None:
+    """Wait until Ignite holds every read marker the clients sent (the server writes them at most once a
+    second, later under load); seconds waited, or None on timeout (check() then reports them)."""
+    started = time.monotonic()
+    wanted = [(room, client.user, seq) for client in clients for room, seq in client.read_sent.items()]
+    while True:
+        behind = [(room, user, seq) for room, user, seq in wanted
+                  if (getattr(run_sync(store.amembership(room, user)), "last_read_seq", None) or 0) < seq]
+        if not behind:
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            return None
+        wanted = behind
+        time.sleep(0.5)
+
+
+def _view(message: dict) -> tuple:
+    """What a reader sees of a message: body, tombstone, reactions (emoji -> users)."""
+    reactions = tuple(sorted((r["emoji"], tuple(r["users"])) for r in message.get("reactions") or ()))
+    return message["body"], bool(message["deleted"]), reactions
+
+
+def check_changes(store, clients: list[LoadClient], synced: list[LoadClient], history: dict,
+                  violations: list[str]) -> dict:
+    """Issue 17's checks of edits, deletions and reactions (clients with mutate_every set); {} when none."""
+    ops = [(client, op) for client in clients for op in client.ops]
+    if not ops:
+        return {}
+    stored = {(m.room, m.seq): m for messages in history.values() for m in messages}
+    acked = [(c, op) for c, op in ops if op.answered and op.error is None]
+    applied = [(c, op) for c, op in acked if op.changed]
+    by_change: dict[tuple[str, int], ChangeOp] = {}
+    for _, op in applied:
+        key = (op.room, op.change_seq or 0)
+        if key in by_change:
+            violations.append(f"{op.room}: change_seq {op.change_seq} acked twice ({by_change[key].kind}, {op.kind})")
+        by_change[key] = op
+    for client, op in applied:
+        message = stored.get((op.room, op.seq))
+        if message is None:
+            violations.append(f"{client.name}: acked {op.kind} of a message not stored ({op.room} {op.seq})")
+            continue
+        if message.change_seq < (op.change_seq or 0):
+            violations.append(f"{client.name}: acked {op.kind} change {op.change_seq} is newer than the stored "
+                              f"message's change {message.change_seq} ({op.room} {op.seq})")
+        if op.kind == "delete" and not (message.deleted and message.body == ""):
+            violations.append(f"{client.name}: acked delete of {op.room} {op.seq} is not a tombstone")
+        if op.kind == "edit":
+            bodies = [v.body for v in store.versions(op.room, op.seq)] + [message.body]
+            count = bodies.count(op.body)
+            if count > 1 or (count == 0 and not message.deleted):
+                violations.append(f"{client.name}: acked edit of {op.room} {op.seq} is stored {count} times")
+    for client in clients:  # own reactions: the acked ones decide, unless one was lost with a connection
+        doubtful = {(op.room, op.seq, op.emoji) for op in client.ops if op.emoji and not op.answered}
+        final: dict[tuple[str, int, str], bool] = {}
+        for op in sorted((op for op in client.ops if op.emoji and op.answered and op.error is None),
+                         key=lambda op: op.sent_at):
+            final[(op.room, op.seq, op.emoji)] = op.kind == "react"
+        for (room, seq, emoji), on in final.items():
+            message = stored.get((room, seq))
+            if (room, seq, emoji) in doubtful or message is None or message.deleted:
+                continue
+            has = any(r.emoji == emoji and client.user in r.users for r in message.reactions)
+            if has != on:
+                violations.append(f"{client.name}: {room} {seq} {emoji} should be {'on' if on else 'off'}")
+    diverged = 0
+    for client in synced:
+        for room, states in client.state.items():
+            base = client.base.get(room, 0)
+            for seq, seen in states.items():
+                message = stored.get((room, seq))
+                if seq > base and message is not None and _view(seen) != _view(message.to_dict()):
+                    diverged += 1
+                    violations.append(f"{client.name}/{room} {seq}: shows {_view(seen)}, stored "
+                                      f"{_view(message.to_dict())}")
+    return {"change_ops": len(ops), "change_ops_acked": len(acked), "change_ops_applied": len(applied),
+            "change_ops_lost_with_connection": sum(op.lost for _, op in ops),
+            "change_errors": sorted({op.error for _, op in ops if op.error}),
+            "change_gaps": sum(c.change_gaps for c in clients), "messages_diverged": diverged}
+
+
+def reorder_profile(arrivals: list[tuple[float, str, int]], window: float) -> dict:
+    """How out of order a live stream arrived, whatever rule the client ran: `gaps` is how many times a
+    message arrived past the highest contiguous seq + 1 (each one a catch-up under the rule without a
+    window), `open_past_window` how many of those gaps the live stream had not filled `window` later.
+    Seqs that never arrived live are left out (they were filled from Ignite after a reconnect)."""
+    gaps = open_past_window = 0
+    by_room: dict[str, list[tuple[float, int]]] = {}
+    for t, room, seq in arrivals:
+        by_room.setdefault(room, []).append((t, seq))
+    for stream in by_room.values():
+        first = min(seq for _, seq in stream) - 1
+        # Seqs that never arrived live (sent while the client reconnected, filled from Ignite) are not
+        # reordering: count them as there from the start.
+        live = {seq for _, seq in stream}
+        seen: set[int] = set(range(first + 1, max(live) + 1)) - live
+        contiguous, gap_at = first, None
+        for t, seq in stream:
+            if gap_at is not None and t - gap_at[0] > window:  # nothing filled it before this arrival
+                open_past_window += 1
+                gap_at = None
+            seen.add(seq)
+            while contiguous + 1 in seen:
+                contiguous += 1
+            if gap_at is not None and contiguous >= gap_at[1]:
+                gap_at = None  # filled live within the window
+            if gap_at is None and seq > contiguous + 1:
+                gaps += 1
+                gap_at = (t, seq - 1)  # open until everything below this seq arrived
+    return {"gaps": gaps, "open_past_window": open_past_window}
 
 
 def ack_stall(clients: list[LoadClient], fault_at: float) -> dict:

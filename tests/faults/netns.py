@@ -142,7 +142,7 @@ async def run(config: dict) -> dict:
     """The scenario: load, cut node 1 off, keep loading, restore the link, recover, check."""
     from ignite_store.backends.ignite import IgniteMessageStore
     from ignite_store.server.supervisor import read_state
-    from tests.faults.harness import READ_FLUSH_WAIT, LoadClient, ack_stall, check
+    from tests.faults.harness import READ_FLUSH_WAIT, LoadClient, ack_stall, check, wait_for_read_markers
     from tests.faults.servers import RedisServer
     from tests.fixtures.rooms import ensure_public_rooms
 
@@ -196,7 +196,7 @@ async def run(config: dict) -> dict:
         last = {room: await asyncio.to_thread(store.last_seq, room) for room in rooms}
         await asyncio.gather(*(c.sync(last, 30) for c in clients))
         await asyncio.gather(*(c.close() for c in clients))  # freeze the logs before reading Ignite
-        await asyncio.sleep(READ_FLUSH_WAIT)  # the last read markers are written within a second
+        await asyncio.to_thread(wait_for_read_markers, store, clients, READ_FLUSH_WAIT)
         report = await asyncio.to_thread(check, store, clients, rooms)
         figures.update(report.figures)
         figures.update(ack_stall(clients, cut_at))

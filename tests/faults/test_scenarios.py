@@ -7,7 +7,9 @@ Order matters: each scenario leaves the shared fault rig healthy; the full Ignit
 from __future__ import annotations
 
 import asyncio
-import threading
+import json
+import subprocess
+import sys
 import time
 import uuid
 
@@ -17,10 +19,12 @@ from ignite_store.server.supervisor import read_state
 
 from .conftest import finish, record_figures, run_clients, start_churn
 from .harness import ack_stall, check
-from .servers import ignite_status, ignite_status_json
+from .servers import BASE_DIR, ignite_status, ignite_status_json
+from .supervise import cluster_options
 
 SHORT = {"clients": 4, "rooms": 2, "rate": 8.0, "before": 2.0, "after": 4.0}
 LONG = {"clients": 12, "rooms": 4, "rate": 4.0, "before": 10.0, "after": 30.0}  # under the box's capacity
+MUTATE_EVERY = 4  # one tick in four edits, reacts, unreacts or deletes instead of sending (issue 17)
 PROFILES = [pytest.param(SHORT, id="short"), pytest.param(LONG, id="long", marks=pytest.mark.slow)]
 
 
@@ -43,6 +47,8 @@ async def test_kill_one_daphne_clients_reconnect_and_catch_up(fault_rig, profile
     churn.servers = [doomed, survivor]  # the removed member is on the process that dies
     rooms = [*new_rooms(profile["rooms"]), churn.room]
     clients = fault_rig.clients(profile["clients"], rooms, [doomed, survivor], rate=profile["rate"])
+    for client in clients:
+        client.mutate_every = MUTATE_EVERY
     store = fault_rig.store()
     try:
         await run_clients(clients)
@@ -76,6 +82,8 @@ async def test_restart_redis_fanout_resumes_and_gaps_are_filled(fault_rig, profi
     churn = await start_churn(fault_rig, 4, profile["clients"])
     rooms = [*new_rooms(profile["rooms"]), churn.room]
     clients = fault_rig.clients(profile["clients"], rooms, rate=profile["rate"], first_user=4)
+    for client in clients:
+        client.mutate_every = MUTATE_EVERY
     store = fault_rig.store()
     try:
         await run_clients(clients)
@@ -150,28 +158,29 @@ async def test_kill_one_ignite_node_loses_nothing_acked(fault_rig, profile):
 # ---------------------------------------------------------------- 1b: kill -9 one node, the supervisor heals it
 
 @pytest.mark.parametrize("profile", PROFILES)
-async def test_killed_node_is_restarted_by_the_supervisor_and_rejoins_without_an_operator(fault_rig, profile):
+async def test_killed_node_is_restarted_by_the_supervisor_and_rejoins_without_an_operator(fault_rig, profile,
+                                                                                          tmp_path):
     cluster = fault_rig.cluster
     rooms = new_rooms(max(profile["rooms"], 4))
     clients = fault_rig.clients(profile["clients"], rooms, rate=profile["rate"], first_user=8)
     store = fault_rig.store()
-    supervisor = cluster.supervisor(1, min_backoff=1.0)
-    stop = threading.Event()
-    watcher = threading.Thread(target=supervisor.run, args=(stop, 0.5), daemon=True)
-    restarts_before = supervisor.restarts
+    restarts_before = read_state(cluster.node_dir(1)).get("restarts", 0)
+    config = tmp_path / "supervise.json"
+    config.write_text(json.dumps({"cluster": cluster_options(cluster), "index": 1, "interval": 0.5}))
+    supervisor = None
     try:
         await run_clients(clients)
-        watcher.start()
+        # In a process of its own, as `ignite_node supervise` would run (not a thread of the load's process).
+        supervisor = await asyncio.to_thread(_start_supervisor, config, fault_rig.site.env)
         await asyncio.sleep(profile["before"])
         fault_at = time.monotonic()
         await asyncio.to_thread(cluster.kill, 1)
-        back = await asyncio.to_thread(_wait, lambda: supervisor.restarts > restarts_before, 180)
+        back = await asyncio.to_thread(_wait, lambda: _restarts(cluster) > restarts_before, 180)
         rejoined = await asyncio.to_thread(_wait, lambda: _in_baseline_and_topology(cluster, "node-1"), 180)
         rejoined_s = time.monotonic() - fault_at
         healthy = await asyncio.to_thread(_wait_healthy, fault_rig, 90.0)
         healthy_s = time.monotonic() - fault_at
         await asyncio.sleep(profile["after"] / 2)
-        stop.set()
         await finish(clients, store, rooms)
         report = await asyncio.to_thread(check, store, clients, rooms)
         status = await asyncio.to_thread(ignite_status_json, fault_rig.site.env, fault_rig.nodes,
@@ -187,11 +196,13 @@ async def test_killed_node_is_restarted_by_the_supervisor_and_rejoins_without_an
             "baseline_after": await asyncio.to_thread(cluster.baseline),
             "status_problems": status.get("problems") or status.get("stderr")})
         report.assert_ok()
-        assert back is not None, f"the supervisor did not restart node 1:\n{_tail(cluster, 1)}"
+        assert back is not None, (f"the supervisor did not restart node 1:\n{config.with_suffix('.log').read_text()}"
+                                  f"\n{_tail(cluster, 1)}")
         assert rejoined is not None, f"node 1 is not back in the baseline: {status}\n{_tail(cluster, 1)}"
-        assert restarts["node-1"]["restarts"] == supervisor.restarts > restarts_before  # ignite_status tells
+        assert restarts["node-1"]["restarts"] == _restarts(cluster) > restarts_before  # ignite_status tells
     finally:
-        stop.set()
+        if supervisor is not None:
+            await asyncio.to_thread(_stop_supervisor, supervisor)
         await asyncio.gather(*(c.close() for c in clients))
         store.close()
         if not cluster.is_alive(1):
@@ -207,6 +218,25 @@ def _in_baseline_and_topology(cluster, consistent_id: str) -> bool:
 
 def _tail(cluster, i: int) -> str:
     return cluster.log_path(i).read_text(errors="replace")[-3000:]
+
+
+def _start_supervisor(config, env: dict) -> subprocess.Popen:
+    with open(config.with_suffix(".log"), "wb") as log:
+        return subprocess.Popen([sys.executable, "-m", "tests.faults.supervise", str(config)], cwd=BASE_DIR,
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _stop_supervisor(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def _restarts(cluster) -> int:
+    return read_state(cluster.node_dir(1)).get("restarts", 0)
 
 
 def supervisor_last(cluster, i: int) -> dict:

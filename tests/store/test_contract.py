@@ -121,7 +121,7 @@ def test_concurrent_appends_get_distinct_contiguous_sequences(store, room, live_
 
     def worker(offset):
         own = IgniteMessageStore(store.nodes, backups=store.schema.backups, table_prefix=store.schema.prefix,
-                                 fast_codec=store.fast_codec)
+                                 fast_codec=store.fast_codec, transactions=store.transactions)
         try:
             for i in range(5):
                 results.append(own.append(room, "ana", "x", f"t{offset}-{i}").message.seq)

@@ -25,6 +25,18 @@ window.synced = (count, lastChange) => {
   document.body.append(room.log);
   return room;
 };
+window.setupActions = async () => {
+  const { setupMessageActions } = await import("/static/chat/message_actions.js");
+  const form = document.createElement("form");
+  const input = document.createElement("textarea");
+  form.append(input);
+  const logs = document.createElement("div");
+  document.body.append(form, logs);
+  window.loads = 0;
+  return setupMessageActions({ logs, input, me: "ana", rooms: new Map(), send: () => true, limits: () => ({}),
+    confirm: async () => true, toast: () => {}, newClientId: () => "id", historyPage: 50,
+    loadMore: () => { window.loads += 1; } });
+};
 window.bodyOf = (room, seq) => room.rows.get(seq).querySelector(".msg-body").innerText;
 """
 
@@ -123,3 +135,28 @@ def test_mentions_are_counted_once_and_cleared_by_reading(page):
         return out;
     }""")
     assert result == {"listed": 1, "first": True, "again": False, "old": False, "counted": 2, "read": 0}
+
+
+def test_a_big_hole_is_filled_a_thousand_messages_at_a_time_on_request(page):
+    result = page.evaluate("""async () => {
+        const actions = await setupActions();
+        const room = synced(0, 0);
+        room.insert(Array.from({ length: 50 }, (_, i) => msg(2951 + i)));
+        room.insert(Array.from({ length: 50 }, (_, i) => msg(1 + i)));  // the page around seq 25
+        room.jumped = true;
+        const out = { small: null, hole: room.hole(), first: actions.holeToFill(room) };
+        const button = room.rows.get(2951).querySelector(".log-gap button");
+        out.label = button.textContent;
+        button.click();
+        out.loads = window.loads;
+        out.afterClick = actions.holeToFill(room);
+        actions.holePageLoaded(room, 1000);
+        out.spent = actions.holeToFill(room);
+        out.markers = room.list.querySelectorAll(".log-gap").length;
+        room.insert(Array.from({ length: 2000 }, (_, i) => msg(951 + i)));  // now 900 missing: filled unasked
+        out.small = actions.holeToFill(room);
+        out.markersAfter = room.list.querySelectorAll(".log-gap").length;
+        return out;
+    }""")
+    assert result == {"hole": {"top": 2951, "size": 2900}, "first": None, "label": "Load 1000 more messages",
+                      "loads": 1, "afterClick": 2951, "spent": None, "markers": 1, "small": 951, "markersAfter": 0}

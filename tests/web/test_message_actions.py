@@ -91,6 +91,15 @@ def test_edit_and_delete_own_message_in_place(live_settings, web, new_user, room
     bo.reload()  # and the stored state after a reload
     expect(row(bo, room, "hello").locator(".edited-mark")).to_have_count(1, timeout=TIMEOUT_MS)
     expect(log(bo, room).locator(".msg.deleted")).to_have_count(1)
+
+    # Past the server's edit window (told in `hello`), and with deleting turned off, the toolbar offers neither.
+    ana.evaluate("""chatApp.socket.dispatchEvent(new CustomEvent("frame", {detail: {type: "hello",
+        limits: {edit_window_seconds: 1, allow_delete_own: false}}}))""")
+    ana.wait_for_timeout(1100)
+    row(ana, room, "hello").hover()
+    expect(ana.locator(".msg-actions .msg-action-reply")).to_be_visible()
+    expect(ana.locator(".msg-actions .msg-action-edit")).to_be_hidden()
+    expect(ana.locator(".msg-actions .msg-action-delete")).to_be_hidden()
     assert not ana.errors and not bo.errors
 
 
