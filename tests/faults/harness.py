@@ -360,8 +360,8 @@ class LoadClient:
             states[message["seq"]] = message
 
     async def _saw_change(self, room: str, change_seq: int) -> None:
-        """Advance the change cursor; a gap asks for `changes` at once (static/chat/changes.js does the same:
-        the reorder window is for message seqs only)."""
+        """Advance the change cursor; a gap asks for `changes` at once (static/chat/changes.js first waits the
+        300 ms reorder window, docs/protocol.md; asking at once only asks the server more often)."""
         if room not in self.change_cursor:
             return
         seen = self.changes_seen[room]
