@@ -119,7 +119,10 @@ class Admin:
             return int(await client.get_cluster().get_state())
 
         state = await self.session.run(cluster_state, retry=True)
-        views = {name: await self.session.sql(query) for name, query in CLUSTER_VIEWS.items()}
+        # The partition view has a row per partition copy of every cache (tens of thousands): an admin
+        # read, given longer than a chat operation.
+        slow = max(30.0, 6 * self.session.timeout)
+        views = {name: await self.session.sql(query, time_limit=slow) for name, query in CLUSTER_VIEWS.items()}
         try:
             # Two plain counts: COUNT(DISTINCT ...) beside COUNT(*) trips Ignite's distributed query splitter.
             total = (await self.session.sql(f"SELECT COUNT(*) FROM {self.schema.messages_table}"))[0][0]

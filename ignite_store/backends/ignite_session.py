@@ -61,7 +61,7 @@ class IgniteSession:
         """A transaction of the configured kind on `client` (async context manager)."""
         return client.tx_start(*TRANSACTIONS[self.transactions], timeout=int((timeout or self.timeout) * 1000))
 
-    async def run(self, operation: Callable[[Any], Awaitable[T]], *, retry: bool) -> T:
+    async def run(self, operation: Callable[[Any], Awaitable[T]], *, retry: bool, time_limit: float = 0) -> T:
         """Await operation(client); retry once on a broken connection when the operation is idempotent.
 
         AioClient has no socket timeout, so each attempt is bounded by the configured timeout. An
@@ -77,7 +77,7 @@ class IgniteSession:
         while True:
             try:
                 client = await self.pool.aio_client()
-                result = await asyncio.wait_for(operation(client), self.timeout)
+                result = await asyncio.wait_for(operation(client), time_limit or self.timeout)
                 self.pool.note_success()
                 return result
             except StoreError as exc:
@@ -100,14 +100,14 @@ class IgniteSession:
                 raise error
             logger.info("Ignite operation failed (%s); retrying once", error)
 
-    async def sql(self, query: str, args: list | tuple = ()) -> list[list]:
+    async def sql(self, query: str, args: list | tuple = (), *, time_limit: float = 0) -> list[list]:
         """Every row of a SQL statement through pyignite's cursor (DDL, admin queries); retried once."""
 
         async def operation(client):
             async with client.sql(query, query_args=list(args), page_size=1000, schema="PUBLIC") as cursor:
                 return [list(row) async for row in cursor]
 
-        return await self.run(operation, retry=True)
+        return await self.run(operation, retry=True, time_limit=time_limit)
 
     async def rows(self, query: str, args: list) -> list[list]:
         """Every row of a history SELECT in one response: decoded by the pyignite seam when it is on."""

@@ -124,6 +124,8 @@ async def test_kill_one_ignite_node_loses_nothing_acked(fault_rig, profile):
     cluster = fault_rig.cluster
     rooms = new_rooms(max(profile["rooms"], 4))  # several rooms so both nodes hold primaries
     clients = fault_rig.clients(profile["clients"], rooms, rate=profile["rate"], first_user=8)
+    for client in clients:
+        client.mutate_every = MUTATE_EVERY  # edits, deletes and reactions go on through the kill
     store = fault_rig.store()
     try:
         await run_clients(clients)
@@ -158,6 +160,8 @@ async def test_kill_one_ignite_node_loses_nothing_acked(fault_rig, profile):
 
 # ---------------------------------------------------------------- 1b: kill -9 one node, the supervisor heals it
 
+# Both profiles are slow (two minutes even short: the supervisor's restart and the rejoin): make test-faults.
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", PROFILES)
 async def test_killed_node_is_restarted_by_the_supervisor_and_rejoins_without_an_operator(fault_rig, profile,
                                                                                           tmp_path):
@@ -269,6 +273,8 @@ async def test_kill_every_ignite_node_history_survives_and_retries_succeed(fault
     cluster = fault_rig.cluster
     rooms = new_rooms(profile["rooms"])
     clients = fault_rig.clients(profile["clients"], rooms, rate=profile["rate"], first_user=12)
+    for client in clients:
+        client.mutate_every = MUTATE_EVERY  # edits, deletes and reactions go on through the kill
     store = fault_rig.store()
     try:
         await run_clients(clients)

@@ -47,7 +47,7 @@ def test_healthy_then_degraded_when_one_of_two_nodes_dies(cluster_factory):
         assert "Messages: 1 in 1 rooms" in out
         code, out, _ = run_status("--json")
         report = json.loads(out)
-        assert code == 0 and report["status"] == "healthy"
+        assert code == 0 and report["status"] == "healthy", out
         assert len([n for n in report["nodes"] if not n["is_client"]]) == 2
         messages_group = next(g for g in report["partitions"] if store.messages_cache in g["caches"])
         assert messages_group["without_backup"] == [] and messages_group["lost"] == []
