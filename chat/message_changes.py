@@ -17,7 +17,7 @@ from . import mentions as mention_rules
 from .access import Action, Grant
 from .fanout import user_channel
 from .protocol import ProtocolError
-from .protocol_changes import DeleteMessage, Edit, React, changed_frame, changes_frame, mention_frame, update_frame
+from .protocol_changes import DeleteMessage, Edit, React, changed_frame, changes_frames, mention_frame, update_frame
 from .ratelimit import retry_after
 
 if TYPE_CHECKING:
@@ -115,13 +115,8 @@ async def send_changes(session: ChatSession, room: str, after_change: int, ref: 
         except StoreUnavailable as e:
             raise ProtocolError("store_unavailable", "catch-up interrupted, ask again from the last change",
                                 ref=ref, room=room) from e
-        messages = page.messages
-        while True:  # one read, as many frames as the size limit needs
-            frame, count = changes_frame(room, messages, page.has_more, page.last_change_seq)
+        for frame in changes_frames(room, page.messages, page.has_more, page.last_change_seq):
             await session.emit(frame)  # waits while the outbox is full: paced by the client
-            messages = messages[count:]
-            if not messages or not count:
-                break
         if not page.has_more or not page.messages:
             return
         after_change = page.messages[-1].change_seq

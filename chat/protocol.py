@@ -518,5 +518,6 @@ def hello_frame(username: str, limits: ChatLimits | None = None) -> dict:
             "typing_min_interval_seconds": limits.typing_min_interval_seconds,
             "edit_window_seconds": limits.edit_window_seconds,
             "allow_delete_own": limits.allow_delete_own,
+            "max_reactions_per_message": limits.max_reactions_per_message,
         },
     }

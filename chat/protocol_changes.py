@@ -15,7 +15,7 @@ from ignite_store import InvalidMessage, Message
 from ignite_store.validation import validate_body, validate_client_id, validate_emoji, validate_room, validate_seq
 
 from .limits import current
-from .protocol import ProtocolError, page_frame
+from .protocol import ProtocolError
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +129,22 @@ def mention_frame(message: Message) -> dict:
     return {"type": "mention", "room": message.room, "message": message.to_dict()}
 
 
-def changes_frame(room: str, messages: list[Message], has_more: bool, last_change_seq: int) -> tuple[dict, int]:
-    """A `changes` page under CHAT["MAX_FRAME_BYTES"] (page_frame's rule: the oldest changes kept)."""
-    frame, count = page_frame("changes", room, messages, has_more, keep="oldest")
-    frame["last_change_seq"] = last_change_seq
-    if len(orjson.dumps(frame)) > current().max_frame_bytes and count > 1:  # the head's few bytes tipped it over
-        frame, count = page_frame("changes", room, messages[: count - 1], True, keep="oldest")
-        frame["last_change_seq"] = last_change_seq
-    return frame, count
+def changes_frames(room: str, messages: list[Message], has_more: bool, last_change_seq: int) -> list[dict]:
+    """`changes` frames of one page, each under CHAT["MAX_FRAME_BYTES"] (at least one message each, like
+    page_frame), in order; every frame but the last says has_more. Each message is encoded once to measure
+    it (page_frame re-encodes what is left on every call: quadratic for a 1,000-message page)."""
+    limit = current().max_frame_bytes
+    empty = {"type": "changes", "room": room, "messages": [], "has_more": True, "last_change_seq": last_change_seq}
+    base = len(orjson.dumps(empty))
+    chunks: list[list[dict]] = [[]]
+    size = base
+    for message in messages:
+        item = message.to_dict()
+        grown = len(orjson.dumps(item)) + 1  # and its comma
+        if chunks[-1] and size + grown > limit:
+            chunks.append([])
+            size = base
+        chunks[-1].append(item)
+        size += grown
+    return [{**empty, "messages": chunk, "has_more": has_more if i == len(chunks) - 1 else True}
+            for i, chunk in enumerate(chunks)]

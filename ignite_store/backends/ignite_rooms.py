@@ -294,13 +294,19 @@ class IgniteRooms:
         rows = await self._sql(
             f"SELECT ROOM, NAME, KIND, TOPIC, CREATOR, CREATED_AT, ARCHIVED, ROLE, JOINED_AT, LAST_READ_SEQ, NOTIFY "
             f"FROM {self.user_rooms_table} WHERE USERNAME = ?", [user])
+        if not rows:
+            return []
         counters: dict[str, tuple[int, int | None]] = {}
-        for chunk in _chunks(sorted(row[0] for row in rows), IN_CHUNK):
-            marks = ", ".join("?" * len(chunk))
-            for room_id, last_seq, last_at in await self._sql(
-                    f"SELECT ROOM, LAST_SEQ, LAST_AT FROM {self.counters_table} WHERE ROOM IN ({marks})", chunk):
-                counters[room_id] = (int(last_seq or 0), last_at)
-        mentions = await self.mention_counts(user) if rows else {}
+
+        async def read_counters() -> None:
+            for chunk in _chunks(sorted(row[0] for row in rows), IN_CHUNK):
+                marks = ", ".join("?" * len(chunk))
+                for room_id, last_seq, last_at in await self._sql(
+                        f"SELECT ROOM, LAST_SEQ, LAST_AT FROM {self.counters_table} WHERE ROOM IN ({marks})", chunk):
+                    counters[room_id] = (int(last_seq or 0), last_at)
+
+        # Side by side on the one connection: the mention counts add a request, not a round trip.
+        _, mentions = await asyncio.gather(read_counters(), self.mention_counts(user))
         result = []
         for row in rows:
             room = room_from_row(row)

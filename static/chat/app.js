@@ -1,7 +1,9 @@
 // The chat page: speaks docs/protocol.md over one socket. The server owns the room list and the
 // read markers (the `rooms` frame); each joined room keeps its messages in order by seq.
 
-import { applyChangesPage, applyUpdate, changesPending, changesRequest, joinCursor, noteJoined } from "./changes.js";
+import {
+  applyChangesPage, applyUpdate, awaitChanges, changesPending, changesRequest, joinCursor, noteJoined,
+} from "./changes.js";
 import { errorText, setupDialogs } from "./dialogs.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
 import { setupMentionComplete } from "./mention_complete.js";
@@ -411,7 +413,7 @@ const handlers = {
     const msg = frame.message;
     const room = msg && rooms.get(msg.room);
     if (!room || !Number.isInteger(msg.seq)) return;
-    if (applyUpdate(room, msg) && !changesPending(room)) socket.send(changesRequest(room));
+    if (applyUpdate(room, msg)) awaitChanges(room, () => socket.send(changesRequest(room)));
   },
   changes: (frame, room) => applyChangesPage(room, frame),
   changed: (frame) => actions.onChanged(frame),

@@ -2,6 +2,8 @@
 // existing message carries the room's gap-free change_seq, so a client that keeps the highest one
 // it applied can tell when it missed one and ask for everything changed since.
 
+import { REORDER_MS } from "./room.js";
+
 const CHANGES_ANSWER_MS = 5000;
 
 /** `joined`: before the first page the room's change head is where the cursor starts. */
@@ -35,15 +37,32 @@ function refreshReplies(room, original) {
   }
 }
 
-/** A live `update`: apply the message's state; true when changes were missed before it. */
+/**
+ * A live `update`: apply the message's state (the highest change_seq wins, whatever the order). True when
+ * changes before it are still missing: the cursor waits, and awaitChanges asks for them if they do not
+ * arrive within the reorder window (updates published by different processes may cross).
+ */
 export function applyUpdate(room, msg) {
   room.replaceMessage(msg);
   refreshReplies(room, msg);
   const changeSeq = msg.change_seq;
-  if (!Number.isInteger(changeSeq)) return false;
-  if (room.synced && changeSeq > room.lastChange + 1) return true; // the cursor waits for the catch-up
-  room.lastChange = Math.max(room.lastChange, changeSeq);
-  return false;
+  if (!Number.isInteger(changeSeq) || changeSeq <= room.lastChange) return false;
+  if (room.synced && changeSeq > room.lastChange + 1) {
+    room.changesAhead.add(changeSeq);
+    return true;
+  }
+  room.lastChange = changeSeq;
+  while (room.changesAhead.delete(room.lastChange + 1)) room.lastChange += 1;
+  return room.changesAhead.size > 0;
+}
+
+/** Ask (`onDue`) for the missing changes if they are still missing after the reorder window. */
+export function awaitChanges(room, onDue) {
+  if (room.changeGapTimer) return;
+  room.changeGapTimer = setTimeout(() => {
+    room.changeGapTimer = null;
+    if (room.changesAhead.size && !changesPending(room)) onDue();
+  }, REORDER_MS);
 }
 
 /** A `changes` page: every message's current state; the final page moves the cursor to the head read. */
@@ -58,6 +77,7 @@ export function applyChangesPage(room, frame) {
   }
   if (!frame.has_more && Number.isInteger(frame.last_change_seq)) top = Math.max(top, frame.last_change_seq);
   room.lastChange = top;
+  for (const seq of room.changesAhead) if (seq <= top) room.changesAhead.delete(seq);
   if (!frame.has_more) room.changesSince = 0;
 }
 

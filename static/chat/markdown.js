@@ -10,6 +10,7 @@ const MAX_BLOCK_DEPTH = 6; // quotes and lists nested deeper are shown as their 
 const MAX_INLINE_DEPTH = 8; // emphasis nested deeper is shown as its text
 const LINK_LABEL_MAX = 500;
 const LINK_URL_MAX = 2048;
+const MAX_URL_PARENS = 2;
 const SAFE_SCHEMES = new Set(["http:", "https:", "mailto:"]);
 const PUNCT = new Set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~");
 const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
@@ -415,10 +416,12 @@ function findLink(text, scan, open, end) {
   let parens = 0;
   const urlLimit = Math.min(end, urlStart + LINK_URL_MAX);
   for (; k < urlLimit; k += 1) {
-    const ch = text[k];
-    if (/\s/.test(ch)) break;
-    if (ch === "(") parens += 1;
-    else if (ch === ")") {
+    const code = text.charCodeAt(k);
+    if (code <= 32 || code === 0xa0) break; // whitespace ends a URL
+    if (code === 40) {
+      parens += 1; // "(": URLs nest parentheses a little (Wikipedia); deeper is not a link
+      if (parens > MAX_URL_PARENS) return null;
+    } else if (code === 41) {
       if (parens === 0) break;
       parens -= 1;
     }

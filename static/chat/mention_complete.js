@@ -2,7 +2,7 @@
 // (online now, authors of the loaded messages, a DM's peers) that start with what was typed.
 // Arrow keys move, Enter or Tab takes a name, Escape closes.
 
-const gettext = window.gettext || ((s) => s);
+import { gettext } from "./i18n.js";
 
 const MAX_SHOWN = 6;
 const TOKEN_RE = /(^|\s)@([\p{L}\p{N}_.+-]{0,40})$/u; // any script: @김민지

@@ -2,10 +2,8 @@
 // editing in place, the "replying to" bar of the composer, and jumping to a reply's original.
 // Frames go out through `send`; the server's `update` frames change what is shown.
 
+import { gettext, interpolate, ngettext } from "./i18n.js";
 import { openReactionPicker, toggleReaction } from "./reactions.js";
-
-const gettext = window.gettext || ((s) => s);
-const interpolate = window.interpolate || ((fmt, obj) => fmt.replace(/%\((\w+)\)s/g, (_, k) => String(obj[k])));
 
 const EXCERPT_CHARS = 140;
 const FLASH_MS = 2400;
@@ -203,7 +201,7 @@ export function setupMessageActions({ logs, input, me, rooms, send, limits, conf
       }
       if (body.length > limits().max_body_chars) {
         error.textContent = interpolate(gettext("Messages can be at most %(max)s characters."),
-          { max: limits().max_body_chars }, true);
+          { max: limits().max_body_chars });
         return;
       }
       if (state.clientId) editors.delete(state.clientId);
@@ -355,8 +353,9 @@ export function setupMessageActions({ logs, input, me, rooms, send, limits, conf
     if (marker?.parentElement === row) return null;
     marker?.remove();
     const gap = el("div", "log-gap");
-    const more = el("button", "btn btn-ghost btn-sm", interpolate(gettext("Load %(count)s more messages"),
-      { count: Math.min(HOLE_FILL, hole.size) }, true));
+    const count = Math.min(HOLE_FILL, hole.size);
+    const more = el("button", "btn btn-ghost btn-sm",
+      interpolate(ngettext("Load %(count)s more message", "Load %(count)s more messages", count), { count }));
     more.type = "button";
     more.addEventListener("click", () => {
       room.holeBudget = HOLE_FILL;

@@ -1,11 +1,8 @@
 // The parts of a message row around its text: the quoted original of a reply, the "(edited)"
 // marker, the reaction chips and the mention highlight. Text only ever goes through textContent.
 
+import { gettext, interpolate, ngettext } from "./i18n.js";
 import { renderMarkdown } from "./markdown.js";
-
-const gettext = window.gettext || ((s) => s);
-const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
-const interpolate = window.interpolate || ((fmt, obj) => fmt.replace(/%\((\w+)\)s/g, (_, k) => String(obj[k])));
 
 const fullFmt = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: "full", timeStyle: "short" });
 
@@ -37,7 +34,7 @@ export function replyQuote(preview) {
 /** "(edited)", its title the time of the last edit. */
 export function editedMark(editedAt) {
   const mark = el("span", "edited-mark", gettext("(edited)"));
-  mark.title = interpolate(gettext("Edited %(time)s"), { time: fullFmt.format(editedAt) }, true);
+  mark.title = interpolate(gettext("Edited %(time)s"), { time: fullFmt.format(editedAt) });
   return mark;
 }
 
@@ -45,7 +42,7 @@ export function editedMark(editedAt) {
 export function reactionTitle(reaction, me) {
   const users = Array.isArray(reaction.users) ? reaction.users : [];
   const names = users.map((u) => (u === me ? gettext("you") : u));
-  return interpolate(gettext("%(names)s reacted with %(emoji)s"), { names: names.join(", "), emoji: reaction.emoji }, true);
+  return interpolate(gettext("%(names)s reacted with %(emoji)s"), { names: names.join(", "), emoji: reaction.emoji });
 }
 
 /** The reaction chips under a message (and a button to add one). */
@@ -60,7 +57,7 @@ export function reactionChips(reactions, me) {
     chip.setAttribute("aria-pressed", String(mine));
     chip.title = reactionTitle(reaction, me);
     chip.setAttribute("aria-label", interpolate(ngettext("%(emoji)s: %(count)s reaction", "%(emoji)s: %(count)s reactions",
-      reaction.count), { emoji: reaction.emoji, count: reaction.count }, true));
+      reaction.count), { emoji: reaction.emoji, count: reaction.count }));
     chip.append(el("span", "reaction-emoji", reaction.emoji), el("span", "reaction-count", String(reaction.count)));
     box.append(chip);
   }

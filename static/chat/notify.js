@@ -2,9 +2,7 @@
 // a message shows a notification while the tab is hidden: every message of a room set to "all",
 // only mentions in rooms set to "mentions" or muted ("none"). One notification per message.
 
-const gettext = window.gettext || ((s) => s);
-const ngettext = window.ngettext || ((one, many, n) => (n === 1 ? one : many));
-const interpolate = window.interpolate || ((fmt, obj) => fmt.replace(/%\((\w+)\)s/g, (_, k) => String(obj[k])));
+import { gettext, interpolate, ngettext } from "./i18n.js";
 
 const BODY_CHARS = 140;
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -35,7 +33,7 @@ function bellIcon() {
 export function mentionBadge(count) {
   const badge = el("span", "mention-badge", `@${count > 99 ? "99+" : count}`);
   badge.dataset.count = String(count);
-  badge.setAttribute("aria-label", interpolate(ngettext("%(count)s mention", "%(count)s mentions", count), { count }, true));
+  badge.setAttribute("aria-label", interpolate(ngettext("%(count)s mention", "%(count)s mentions", count), { count }));
   return badge;
 }
 
@@ -108,13 +106,12 @@ export function setupNotifications({ me, prefs, container, openRoom, toast }) {
       if (mentionsMe) {
         this.onMention(room, msg);
       } else if (room.notify === "all") {
-        show(room, msg, interpolate(gettext("%(author)s in %(room)s"), { author: msg.author, room: room.title }, true));
+        show(room, msg, interpolate(gettext("%(author)s in %(room)s"), { author: msg.author, room: room.title }));
       }
     },
     /** A `mention` event (also for rooms not open): every level notifies. */
     onMention(room, msg) {
-      show(room, msg, interpolate(gettext("%(author)s mentioned you in %(room)s"), { author: msg.author, room: room.title },
-        true));
+      show(room, msg, interpolate(gettext("%(author)s mentioned you in %(room)s"), { author: msg.author, room: room.title }));
     },
   };
 }

@@ -1,7 +1,7 @@
 // Reactions: a small emoji picker (a fixed set plus those already on the message) and toggling a
 // reaction on click (react when the user has not reacted with that emoji, unreact when they have).
 
-const gettext = window.gettext || ((s) => s);
+import { gettext } from "./i18n.js";
 
 export const COMMON_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢", "🙏", "👀", "🚀", "✅", "🔥", "👎"];
 

@@ -36,7 +36,9 @@ export class Room {
     this.order = []; // ascending seqs shown
     this.pending = new Map(); // client_id -> {msg, row}
     this.lastSeq = 0; // highest seq with no gap below it (down to the oldest loaded)
-    this.lastChange = 0; // highest change_seq applied (edits, deletions, reactions)
+    this.lastChange = 0; // highest change_seq with none missing below it (edits, deletions, reactions)
+    this.changesAhead = new Set(); // change_seqs applied above a missing one (inside the reorder window)
+    this.changeGapTimer = null;
     this.changesSince = 0; // when the last change catch-up was asked for (0: none running)
     this.jumped = false; // a page around an older seq was loaded: there may be a hole above the newest block
     this.synced = false; // the first page arrived; gaps are meaningful from then on

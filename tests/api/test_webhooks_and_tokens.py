@@ -89,8 +89,9 @@ async def test_bot_tokens_post_as_the_bot_and_stop_with_the_owner(api_server, ap
 
 @pytest.fixture(scope="module")
 def limited_pair(daphne_factory):
-    """Two processes with a small API rate limit (3 requests, then one per 50 s)."""
-    env = {"CHAT_API_BURST": 3, "CHAT_API_RATE_PER_SECOND": 0.02, "CHAT_API_WEBHOOK_BURST": 2}
+    """Two processes with small API rate limits (3 requests, then one per 50 s; webhooks: 2, then one per 50 s)."""
+    env = {"CHAT_API_BURST": 3, "CHAT_API_RATE_PER_SECOND": 0.02, "CHAT_API_WEBHOOK_BURST": 2,
+           "CHAT_API_WEBHOOK_RATE_PER_SECOND": 0.02}
     return daphne_factory(**env), daphne_factory(**env)
 
 
@@ -106,3 +107,19 @@ async def test_rate_limit_per_token_and_user_holds_across_processes(limited_pair
     other_token = api_site.tokens(name)[name]  # the same user's other token: the user's bucket is empty too
     async with client(second, other_token) as c:
         assert (await c.get("/api/v1/me")).status_code == 429
+
+
+async def test_webhook_posts_are_rate_limited(limited_pair, api_site, chat_site):
+    owner, token = api_site.user("own")
+    first, second = limited_pair
+    bot = f"bot{uuid.uuid4().hex[:8]}"
+    async with session_client(first, chat_site.login(owner)[owner]) as page, client(first, token) as api:
+        room = (await api.post("/api/v1/rooms", json={"name": "alerts"})).json()["room"]
+        await page_post(page, action="create_bot", username=bot)
+        _, html = await page_post(page, action="create_webhook", bot=bot, room=room)
+        secret = re.search(r"/api/v1/hooks/(wh_[0-9a-f]{8}_[A-Za-z0-9_-]{43})", html).group(1)
+    async with client(first) as a, client(second) as b:  # two processes, one bucket per webhook
+        answers = [await http.post(f"/api/v1/hooks/{secret}", json={"text": f"alert {i}"})
+                   for i, http in enumerate((a, b, a))]
+    assert [r.status_code for r in answers] == [201, 201, 429]
+    assert answers[-1].json()["code"] == "rate_limited" and int(answers[-1].headers["Retry-After"]) >= 1

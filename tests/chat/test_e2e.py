@@ -45,7 +45,7 @@ async def recv(ws: ClientConnection, *types: str) -> dict:
         frame = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
         if not types or frame["type"] in types:
             return frame
-        assert frame["type"] in ("presence", "typing", "message", "room", "member", "read", "heads"), frame
+        assert frame["type"] in ("presence", "typing", "message", "room", "member", "read", "heads", "update"), frame
 
 
 async def put(ws: ClientConnection, **frame) -> None:
@@ -267,3 +267,51 @@ async def test_store_down_no_broadcast_then_retry_stored_once(daphne_factory, cl
     assert [m["client_id"] for m in stored] == ["ok-1", "retry-me"]
     await jon.close()
     await ivy.close()
+
+
+async def test_a_client_offline_during_edits_deletes_and_reactions_converges_to_the_store(daphne_pair, cookies):
+    """The missed-deletion hole, closed (issue 13): over two real Daphne processes, a client that was away
+    while messages were edited, deleted (by the author and by staff) and reacted to gets exactly the stored
+    state back with `join` after/after_change."""
+    from ignite_store import get_store
+
+    a_server, b_server = daphne_pair
+    room = unique("e2e-changes")
+    ana = await open_client(a_server, cookies["ana"])
+    bob = await open_client(b_server, cookies["bob"])
+    try:
+        await join(ana, room)
+        joined, _ = await join(bob, room)
+        seqs = []
+        for i in range(6):
+            await put(ana, type="send", room=room, body=f"m{i}", client_id=f"c-{i}")
+            seqs.append((await recv(ana, "ack"))["seq"])
+        seen = {m["seq"]: m for m in [await _next_message(bob) for _ in seqs]}
+        last_change = joined["last_change_seq"]
+        await bob.close()
+        for frame in ({"type": "edit", "room": room, "seq": seqs[0], "body": "m0 fixed", "client_id": "e-1"},
+                      {"type": "delete", "room": room, "seq": seqs[1], "client_id": "d-1"},
+                      {"type": "react", "room": room, "seq": seqs[2], "emoji": "🎉"},
+                      {"type": "edit", "room": room, "seq": seqs[2], "body": "m2 fixed", "client_id": "e-2"}):
+            await put(ana, **frame)
+            assert (await recv(ana, "changed"))["changed"] is True
+        await asyncio.to_thread(get_store().delete, room, seqs[3], by="staff")
+        bob = await open_client(a_server, cookies["bob"])  # back, on the other process
+        rejoined, _ = await join(bob, room, after=max(seen), after_change=last_change)
+        assert rejoined["last_change_seq"] == last_change + 5
+        assert (await recv(bob, "catchup"))["messages"] == []
+        changes = await recv(bob, "changes")
+        assert not changes["has_more"] and changes["last_change_seq"] == rejoined["last_change_seq"]
+        for message in changes["messages"]:
+            seen[message["seq"]] = message
+        stored = get_store().after(room, 0, 100).messages
+        assert [seen[m.seq] for m in stored] == [m.to_dict() for m in stored]  # exactly the stored state
+        assert seen[seqs[1]]["deleted"] and seen[seqs[3]]["deleted"] and seen[seqs[0]]["body"] == "m0 fixed"
+        assert seen[seqs[2]]["reactions"] == [{"emoji": "🎉", "count": 1, "users": ["ana"]}]
+    finally:
+        await ana.close()
+        await bob.close()
+
+
+async def _next_message(ws: ClientConnection) -> dict:
+    return (await recv(ws, "message"))["message"]

@@ -281,6 +281,14 @@ async def test_room_mentions_follow_the_rules(room, chat_settings):
     await close(a, b, b2)
 
 
+async def test_hello_tells_the_change_settings(chat_settings):
+    chat_settings(EDIT_WINDOW_SECONDS=-1, ALLOW_DELETE_OWN=False)
+    comm, hello = await open_socket(unique("u"))
+    assert {k: hello["limits"][k] for k in ("edit_window_seconds", "allow_delete_own", "max_reactions_per_message")} \
+        == {"edit_window_seconds": -1, "allow_delete_own": False, "max_reactions_per_message": 20}
+    await comm.disconnect()
+
+
 async def test_plain_sends_carry_no_new_fields(room):
     ana, a, bob, b = await pair(room)
     await say(a, room, "plain", "m-1")

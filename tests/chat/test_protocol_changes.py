@@ -5,7 +5,7 @@ import pytest
 
 from chat.mentions import NONE, candidate_names, resolve
 from chat.protocol import Catchup, History, Join, ProtocolError, Send, parse_frame
-from chat.protocol_changes import DeleteMessage, Edit, React, changed_frame, changes_frame, update_frame
+from chat.protocol_changes import DeleteMessage, Edit, React, changed_frame, changes_frames, update_frame
 from ignite_store import Message, Reaction
 
 pytestmark = pytest.mark.unit
@@ -82,11 +82,15 @@ def test_server_frames():
 def test_changes_frames_fit_the_limit(settings):
     settings.CHAT = {**settings.CHAT, "MAX_FRAME_BYTES": 1500}
     messages = [message(seq, change_seq=seq) for seq in range(1, 40)]
-    frame_, count = changes_frame("r", messages, False, 39)
-    assert len(orjson.dumps(frame_)) <= 1500 and 1 <= count < 39
-    assert frame_["has_more"] is True and frame_["last_change_seq"] == 39
-    small, count = changes_frame("r", messages[:2], False, 2)
-    assert count == 2 and small["has_more"] is False
+    frames = changes_frames("r", messages, False, 39)
+    assert len(frames) > 1 and all(len(orjson.dumps(f)) <= 1500 for f in frames)
+    assert [m["seq"] for f in frames for m in f["messages"]] == list(range(1, 40))
+    assert [f["has_more"] for f in frames] == [True] * (len(frames) - 1) + [False]
+    assert all(f["last_change_seq"] == 39 for f in frames)
+    (small,) = changes_frames("r", messages[:2], True, 9)
+    assert len(small["messages"]) == 2 and small["has_more"] is True
+    (empty,) = changes_frames("r", [], False, 0)
+    assert empty == {"type": "changes", "room": "r", "messages": [], "has_more": False, "last_change_seq": 0}
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,8 @@ async def test_kill_one_daphne_clients_reconnect_and_catch_up(fault_rig, profile
             **report.figures, **ack_stall(clients, fault_at), **churn.figures(),
             "clients_moved": len(moved), "max_reconnect_s": max(reconnect_s, default=None)})
         report.assert_ok()
-        assert len(moved) == (profile["clients"] + 1) // 2  # every client of the dead process moved
+        # Every client of the dead process moved (on an overloaded box others may reconnect too: 1006).
+        assert all(c.reconnects for c in clients if c.servers[0] is doomed), [c.reconnects for c in clients]
         assert churn.removals >= 2 and churn.member_reconnects >= 1, churn.figures()
     finally:
         await churn.close()

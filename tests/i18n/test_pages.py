@@ -50,3 +50,14 @@ def test_the_admin_index_is_korean_with_the_switcher(admin_client):
     page = admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="ko").content.decode()
     assert '<html lang="ko"' in page and "채팅 저장소(Apache Ignite)" in page and "최근 메시지" in page
     assert 'class="lang-switch"' in page
+
+
+@pytest.mark.parametrize(("language", "text"), [("ko", "여기엔 아무것도 없어요"), ("en", "Nothing here")])
+def test_not_found_is_a_page_in_the_users_language(client, settings, language, text):
+    settings.DEBUG = False
+    response = client.get("/room/NOT A ROOM/", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code in (302, 404)
+    user = User.objects.create_user(f"u-{language}", password=PASSWORD)
+    client.force_login(user)
+    response = client.get("/room/NOT A ROOM/", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 404 and text in response.content.decode()

@@ -50,30 +50,36 @@ def page(browser):
 
 
 def test_updates_apply_in_order_and_a_skipped_change_asks_for_a_catch_up(page):
-    result = page.evaluate("""() => {
+    result = page.evaluate("""async () => {
         const room = synced(5, 10);
         const out = { start: room.lastChange };
         out.inOrder = changes.applyUpdate(room, msg(2, { body: "edited", edited_at: 1, change_seq: 11 }));
         out.afterInOrder = room.lastChange;
         out.skipped = changes.applyUpdate(room, msg(3, { deleted: true, body: "", change_seq: 13 }));
-        out.afterSkip = room.lastChange;   // waits for the catch-up
-        out.request = changes.changesRequest(room);
+        out.afterSkip = room.lastChange;   // waits: 12 may still come (reorder window)
+        out.late = changes.applyUpdate(room, msg(4, { reactions: [{ emoji: "👍", count: 1, users: ["ana"] }],
+            change_seq: 12 }));
+        out.afterLate = room.lastChange;   // 12 and 13 both applied
+        out.skippedAgain = changes.applyUpdate(room, msg(1, { body: "v2", edited_at: 2, change_seq: 15 }));
+        const asked = [];
+        changes.awaitChanges(room, () => asked.push(changes.changesRequest(room)));
+        await new Promise((resolve) => setTimeout(resolve, 500));   // 14 never came
+        out.asked = asked;
         out.pending = changes.changesPending(room);
-        changes.applyChangesPage(room, { room: "r", messages: [msg(4, { reactions: [{ emoji: "👍", count: 1,
-            users: ["ana"] }], change_seq: 12 }), msg(3, { deleted: true, body: "", change_seq: 13 })],
-            has_more: false, last_change_seq: 13 });
+        changes.applyChangesPage(room, { room: "r", messages: [msg(5, { body: "five", edited_at: 3, change_seq: 14 }),
+            msg(1, { body: "v2", edited_at: 2, change_seq: 15 })], has_more: false, last_change_seq: 15 });
         out.afterPage = room.lastChange;
+        out.ahead = room.changesAhead.size;
         out.pendingAfter = changes.changesPending(room);
-        out.bodies = [1, 2, 3, 4].map((s) => bodyOf(room, s));
+        out.bodies = [1, 2, 3, 4, 5].map((s) => bodyOf(room, s));
         out.chips = room.rows.get(4).querySelectorAll(".reaction").length;
-        out.edited = room.rows.get(2).querySelectorAll(".edited-mark").length;
         return out;
     }""")
     assert result == {
-        "start": 10, "inOrder": False, "afterInOrder": 11, "skipped": True, "afterSkip": 11,
-        "request": {"type": "catchup", "room": "r", "after_change": 11}, "pending": True,
-        "afterPage": 13, "pendingAfter": False, "bodies": ["m1", "edited (edited)", "message deleted", "m4"],
-        "chips": 1, "edited": 1,
+        "start": 10, "inOrder": False, "afterInOrder": 11, "skipped": True, "afterSkip": 11, "late": False,
+        "afterLate": 13, "skippedAgain": True, "asked": [{"type": "catchup", "room": "r", "after_change": 13}],
+        "pending": True, "afterPage": 15, "ahead": 0, "pendingAfter": False,
+        "bodies": ["v2 (edited)", "edited (edited)", "message deleted", "m4", "five (edited)"], "chips": 1,
     }
 
 
