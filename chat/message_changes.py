@@ -125,9 +125,10 @@ async def send_changes(session: ChatSession, room: str, after_change: int, ref: 
 # ---------------------------------------------------------------- mentions of a send
 async def mentions_of(session: Actor, grant: Grant, body: str) -> mention_rules.Mentions:
     """Who a body mentions among the room's members (a body without "@" costs nothing)."""
-    names = mention_rules.candidate_names(body)
-    if not names:
+    groups = mention_rules.candidate_groups(body)
+    if not groups:
         return mention_rules.NONE
+    names = mention_rules.candidate_names(body)
     store, room = session.services.store, grant.room.id
     try:
         members = await store.amembers_among(room, [n for n in names if n != mention_rules.ROOM])
@@ -139,7 +140,7 @@ async def mentions_of(session: Actor, grant: Grant, body: str) -> mention_rules.
     except StoreUnavailable as e:
         raise ProtocolError("store_unavailable", "the message was not stored, retry with the same client_id",
                             ref="send", room=room) from e
-    return mention_rules.resolve(names, members, session.username, room_members=room_members)
+    return mention_rules.resolve(groups, members, session.username, room_members=room_members)
 
 
 async def _room_mention_members(session: Actor, grant: Grant) -> list[str] | None:

@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from chat.mentions import NONE, candidate_names, resolve
+from chat.mentions import NONE, candidate_groups, candidate_names, resolve
 from chat.protocol import Catchup, History, Join, ProtocolError, Send, parse_frame
 from chat.protocol_changes import DeleteMessage, Edit, React, changed_frame, changes_frames, update_frame
 from ignite_store import Message, Reaction
@@ -110,9 +110,24 @@ def test_candidate_names(body, names):
 
 
 def test_only_members_are_mentioned_never_the_author():
-    names = ["ana", "bob", "eve", "room"]
-    got = resolve(names, {"ana", "bob"}, "ana", room_members=None)
+    groups = [("ana",), ("bob",), ("eve",), ("room",)]
+    got = resolve(groups, {"ana", "bob"}, "ana", room_members=None)
     assert (got.users, got.room, got.notified) == (("bob",), False, ("bob",))
-    everyone = resolve(names, {"ana", "bob"}, "ana", room_members=["ana", "bob", "cy"])
+    everyone = resolve(groups, {"ana", "bob"}, "ana", room_members=["ana", "bob", "cy"])
     assert (everyone.users, everyone.room, everyone.notified) == (("bob",), True, ("bob", "cy"))
-    assert not resolve(["eve"], set(), "ana", room_members=None) and not NONE
+    assert not resolve([("eve",)], set(), "ana", room_members=None) and not NONE
+
+
+@pytest.mark.parametrize(
+    ("body", "members", "mentioned"),
+    [
+        ("@김민지님 회의록 봤어요?", {"김민지"}, ("김민지",)),
+        ("@김민지님께 전달했어요", {"김민지"}, ("김민지",)),
+        ("@서준이랑 같이 가요", {"서준"}, ("서준",)),
+        ("@김영이 왔어요", {"김영이", "김영"}, ("김영이",)),  # the longest member reading wins
+        ("@김민지님 @김민지 두 번", {"김민지"}, ("김민지",)),
+        ("@anaa는 누구?", {"ana"}, ()),  # only whole particles are dropped
+    ],
+)
+def test_korean_particles_after_a_name(body, members, mentioned):
+    assert resolve(candidate_groups(body), members, "author", room_members=None).users == mentioned
