@@ -77,7 +77,8 @@ async def run(cfg: dict, wanted: list[str], env: Env, result: dict) -> dict:
     if "1" in wanted:
         out["chat_1daphne_1node"] = await scenarios.persisted_chat(env, one, [daphne], cfg, "s1")
         out["seed_1node"] = await scenarios.seed_chat(env, one, peer, cfg, "seed1", "seedchat")
-        out.update(await peers(env, one, cfg, "1node", backups=0))
+        if cfg.get("peers", True):
+            out.update(await peers(env, one, cfg, "1node", backups=0))
     if "2" in wanted:
         fan = {"clients": cfg["fan_clients"], "rate": cfg["fan_rate"], "senders": cfg["fan_senders"],
                "seconds": cfg["fan_seconds"]}
@@ -125,7 +126,8 @@ async def run(cfg: dict, wanted: list[str], env: Env, result: dict) -> dict:
                                                                               f"s7{kind[0]}")
             env.stop_daphne(daphne_p)
         out["chat_1daphne_prod"] = out["chat_1daphne_prod_pessimistic"]
-        out.update(await peers(env, prod, cfg, "prod", backups=1))
+        if cfg.get("peers", True):
+            out.update(await peers(env, prod, cfg, "prod", backups=1))
         env.stop_cluster("prod")
     return result
 
@@ -154,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", help="comma list of offered rates (msg/s) for scenarios 1 and 6")
     parser.add_argument("--profile", action="store_true",
                         help="after scenario 1's search, sample Daphne with py-spy for one more step")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="scenarios 1 and 7 without the lossless Node peer and the tutorial consumer")
     parser.add_argument("--no-docs", action="store_true", help="write the JSON only, not docs/performance.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) afterwards")
     args = parser.parse_args(argv)
@@ -166,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg["idle"] = args.idle
     if args.rates:
         cfg["rates"] = [float(x) for x in args.rates.split(",")]
+    cfg["peers"] = not args.no_peers
     wanted = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     if args.profile:

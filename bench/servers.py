@@ -228,21 +228,25 @@ def _listener() -> socket.socket:
 
 
 def start_daphne(site: Site, nodes: str, name: str, **extra_env) -> Daphne:
-    """A Daphne process on a socket opened here and handed over (--fd): no port race."""
-    env = {**site.env, "IGNITE_NODES": nodes, **{k: str(v) for k, v in extra_env.items()}}
+    """A Daphne process of the chat on a socket opened here and handed over (--fd): no port race."""
+    return _start_asgi(site, {"IGNITE_NODES": nodes, **{k: str(v) for k, v in extra_env.items()}},
+                       [*DAPHNE_COMMAND, "--websocket-max-message-size", "32768",
+                        "--websocket-max-frame-size", "32768"],
+                       "chatsite.asgi:application", f"daphne-{name}", "/ws/chat/")
+
+
+def _start_asgi(site: Site, env: dict, command: list[str], app: str, name: str, probe: str) -> Daphne:
     listener = _listener()
     port = listener.getsockname()[1]
-    log_path = site.directory / f"daphne-{name}-{port}.log"
+    log_path = site.directory / f"{name}-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [*DAPHNE_COMMAND, "--fd", str(listener.fileno()), "-v", "0",
-             "--websocket-max-message-size", "32768", "--websocket-max-frame-size", "32768",
-             "chatsite.asgi:application"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
-            start_new_session=True,
+            [*command, "--fd", str(listener.fileno()), "-v", "0", app],
+            cwd=BASE_DIR, env={**site.env, **env}, stdout=log, stderr=subprocess.STDOUT,
+            pass_fds=[listener.fileno()], start_new_session=True,
         )
     listener.close()
-    _wait_http(port, proc, "/ws/chat/", f"Daphne {name}", log_path)
+    _wait_http(port, proc, probe, name, log_path)
     return Daphne(proc, port, log_path)
 
 
@@ -303,17 +307,6 @@ def start_peer(workdir: Path, rest_http_port: int, cache: str, *, script: str = 
 
 def start_tutorial_peer(site: Site, nodes: str, name: str) -> Daphne:
     """The Channels tutorial's consumer with one store call per message (bench/tutorial_peer), under plain Daphne."""
-    env = {**site.env, "IGNITE_NODES": nodes, "DJANGO_SETTINGS_MODULE": "bench.tutorial_peer.settings"}
-    listener = _listener()
-    port = listener.getsockname()[1]
-    log_path = site.directory / f"tutorial-{name}-{port}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "-v", "0",
-             "bench.tutorial_peer.asgi:application"],
-            cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=[listener.fileno()],
-            start_new_session=True,
-        )
-    listener.close()
-    _wait_http(port, proc, "/", f"tutorial peer {name}", log_path)
-    return Daphne(proc, port, log_path)
+    return _start_asgi(site, {"IGNITE_NODES": nodes, "DJANGO_SETTINGS_MODULE": "bench.tutorial_peer.settings"},
+                       [sys.executable, "-m", "daphne"], "bench.tutorial_peer.asgi:application",
+                       f"tutorial-{name}", "/")
