@@ -319,6 +319,8 @@ class IgniteMessageStore(BaseMessageStore):
         return await self._writes.import_message(Message(
             id=message.id, room=room, seq=seq, author=author, body=body, client_id=client_id,
             created_at=int(message.created_at), deleted=bool(message.deleted),
+            edited_at=None if message.edited_at is None else int(message.edited_at),
+            reply_to=None if message.reply_to is None else validate_seq(message.reply_to),
         ))
 
     def import_message(self, message: Message) -> bool:

@@ -67,7 +67,8 @@ def mentions_from_json(text: str | None) -> tuple[tuple[str, ...], bool, tuple[s
 def _message(id_, room, seq, author, body, client_id, created_at, deleted, change_seq, edited_at, reply_to,
              reactions, mentions) -> Message:
     # NULL (and 0, a binary object's default for a long field left unset) means unset: seqs start at 1.
-    if not change_seq and not reply_to and not mentions:  # a plain, never changed message
+    # A plain, never changed message (an imported one may be edited without a change seq of its own).
+    if not change_seq and not edited_at and not reply_to and not mentions:
         return Message(id=id_, room=room, seq=int(seq), author=author, body=body or "", client_id=client_id,
                        created_at=int(created_at), deleted=bool(deleted))
     named, room_mention, _ = mentions_from_json(mentions)

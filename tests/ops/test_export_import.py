@@ -34,6 +34,8 @@ def test_export_import_roundtrip_into_an_empty_cluster(live_settings, cluster_fa
         for i in range(25):
             source.append(room, "ana" if i % 2 else "bob", f"{room} message {i} — ünïcode ✓", f"k{i}")
     source.delete(rooms[0], 3, by="moderator")
+    # An edited message keeps its edited_at through export and import (the validated copy once lost it).
+    assert run_sync(source.aedit(rooms[1], 2, "edited once", "e-1", author="ana")).changed
     run_sync(source.amark_read({(rooms[0], "bob"): 10}))
     run_sync(source.aupdate_room(rooms[0], archived=True))
     dump = tmp_path / "history.jsonl"
