@@ -85,7 +85,7 @@ test: setup
 
 # Tests marked `unit`: no server is started, and tests/conftest.py fails any that reaches for one.
 unit: venv messages
-	@start=$$(date +%s); FUZZ_EXAMPLES=300 $(VENV)/bin/pytest -m unit $(PYTEST_ARGS); rc=$$?; \
+	@start=$$(date +%s); FUZZ_EXAMPLES=150 $(VENV)/bin/pytest -m unit $(PYTEST_ARGS); rc=$$?; \
 	echo "make unit: pytest exited $$rc after $$(( $$(date +%s) - start ))s"; exit $$rc
 
 check: venv

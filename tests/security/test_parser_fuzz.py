@@ -18,7 +18,7 @@ from .strategies import frame_dicts, frame_texts
 pytestmark = pytest.mark.unit
 
 
-# `make unit` runs fewer (FUZZ_EXAMPLES=300) to stay a fast lane; `make test` runs them all.
+# `make unit` runs fewer (FUZZ_EXAMPLES=150) to stay a fast lane; `make test` runs them all.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2500"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
