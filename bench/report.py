@@ -64,16 +64,18 @@ def _best_step(search: dict | None) -> dict | None:
     return steps[0] if steps else None
 
 
+def _cpu_text(per: dict, *, signed: bool = False) -> str:
+    """CPU-s per 1,000 messages by process, leaving out the ones too small to print (a slope may be negative)."""
+    return ", ".join(f"{k} {v:.2f}" for k, v in per.items()
+                     if v is not None and (abs(v) if signed else v) >= 0.005) or "–"
+
+
 def _cpu_line(step: dict | None) -> str:
-    if not step:
-        return "–"
-    per = step.get("cpu_s_per_1000") or {}
-    return ", ".join(f"{k} {v:.2f}" for k, v in per.items() if v is not None and v >= 0.005) or "–"
+    return _cpu_text((step or {}).get("cpu_s_per_1000") or {})
 
 
 def _marginal(search: dict | None) -> str:
-    per = _get(search, "marginal_cpu_s_per_1000") or {}
-    return ", ".join(f"{k} {v:.2f}" for k, v in per.items() if v is not None and abs(v) >= 0.005) or "–"
+    return _cpu_text(_get(search, "marginal_cpu_s_per_1000") or {}, signed=True)
 
 
 def tables(result: dict) -> str:
