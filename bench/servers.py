@@ -177,11 +177,12 @@ class Site:
         site.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"])
         return site
 
-    def run(self, args: list[str], *, input: str | None = None, nodes: str | None = None, timeout=600) -> str:
+    def run(self, args: list[str], *, input: str | None = None, nodes: str | None = None, timeout=600,
+            tree: Path = BASE_DIR) -> str:
         env = dict(self.env)
         if nodes:
             env["IGNITE_NODES"] = nodes
-        proc = subprocess.run(args, cwd=BASE_DIR, env=env, input=input, capture_output=True, text=True,
+        proc = subprocess.run(args, cwd=tree, env=env, input=input, capture_output=True, text=True,
                               timeout=timeout)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(map(str, args[:4]))} failed ({proc.returncode}):\n"
@@ -196,9 +197,9 @@ class Site:
             self.sessions.update(json.loads(out.strip().splitlines()[-1]))
         return {n: self.sessions[n] for n in names}
 
-    def init_store(self, nodes: str) -> None:
-        """Create the chat tables in a cluster (manage.py ignite_init)."""
-        self.run([sys.executable, "manage.py", "ignite_init"], nodes=nodes)
+    def init_store(self, nodes: str, tree: Path = BASE_DIR) -> None:
+        """Create the chat tables in a cluster (manage.py ignite_init of the checkout `tree`)."""
+        self.run([sys.executable, "manage.py", "ignite_init"], nodes=nodes, tree=tree)
 
 
 def _wait_http(port: int, proc: subprocess.Popen, path: str, what: str, log: Path, timeout: float = 90) -> None:
@@ -227,22 +228,25 @@ def _listener() -> socket.socket:
     return sock
 
 
-def start_daphne(site: Site, nodes: str, name: str, **extra_env) -> Daphne:
-    """A Daphne process of the chat on a socket opened here and handed over (--fd): no port race."""
+def start_daphne(site: Site, nodes: str, name: str, tree: Path = BASE_DIR, **extra_env) -> Daphne:
+    """A Daphne process of the chat (the code of checkout `tree`) on a socket opened here and handed over
+    (--fd): no port race. A checkout from before chatsite/daphne_main.py runs plain `python -m daphne`."""
+    command = DAPHNE_COMMAND if (tree / "chatsite" / "daphne_main.py").exists() else [sys.executable, "-m", "daphne"]
     return _start_asgi(site, {"IGNITE_NODES": nodes, **{k: str(v) for k, v in extra_env.items()}},
-                       [*DAPHNE_COMMAND, "--websocket-max-message-size", "32768",
+                       [*command, "--websocket-max-message-size", "32768",
                         "--websocket-max-frame-size", "32768"],
-                       "chatsite.asgi:application", f"daphne-{name}", "/ws/chat/")
+                       "chatsite.asgi:application", f"daphne-{name}", "/ws/chat/", tree=tree)
 
 
-def _start_asgi(site: Site, env: dict, command: list[str], app: str, name: str, probe: str) -> Daphne:
+def _start_asgi(site: Site, env: dict, command: list[str], app: str, name: str, probe: str,
+                tree: Path = BASE_DIR) -> Daphne:
     listener = _listener()
     port = listener.getsockname()[1]
     log_path = site.directory / f"{name}-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [*command, "--fd", str(listener.fileno()), "-v", "0", app],
-            cwd=BASE_DIR, env={**site.env, **env}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=tree, env={**site.env, **env}, stdout=log, stderr=subprocess.STDOUT,
             pass_fds=[listener.fileno()], start_new_session=True,
         )
     listener.close()
