@@ -228,9 +228,10 @@ def _listener() -> socket.socket:
     return sock
 
 
-def start_daphne(site: Site, nodes: str, name: str, tree: Path = BASE_DIR, **extra_env) -> Daphne:
-    """A Daphne process of the chat (the code of checkout `tree`) on a socket opened here and handed over
-    (--fd): no port race. A checkout from before chatsite/daphne_main.py runs plain `python -m daphne`."""
+def start_daphne(site: Site, nodes: str, name: str, *, tree: Path = BASE_DIR, **extra_env) -> Daphne:
+    """A Daphne process of the chat on a socket opened here and handed over (--fd): no port race.
+    `tree`: the checkout whose code it runs (an older commit's, for side-by-side runs); one from before
+    chatsite/daphne_main.py runs plain `python -m daphne`."""
     command = DAPHNE_COMMAND if (tree / "chatsite" / "daphne_main.py").exists() else [sys.executable, "-m", "daphne"]
     return _start_asgi(site, {"IGNITE_NODES": nodes, **{k: str(v) for k, v in extra_env.items()}},
                        [*command, "--websocket-max-message-size", "32768",
@@ -238,7 +239,7 @@ def start_daphne(site: Site, nodes: str, name: str, tree: Path = BASE_DIR, **ext
                        "chatsite.asgi:application", f"daphne-{name}", "/ws/chat/", tree=tree)
 
 
-def _start_asgi(site: Site, env: dict, command: list[str], app: str, name: str, probe: str,
+def _start_asgi(site: Site, env: dict, command: list[str], app: str, name: str, probe: str, *,
                 tree: Path = BASE_DIR) -> Daphne:
     listener = _listener()
     port = listener.getsockname()[1]
