@@ -158,7 +158,7 @@ def receive_data(protocol: Any, data: bytes) -> bool:
     """
     import txaio
 
-    if txaio.get_global_log_level() in ("debug", "trace"):
+    if txaio.get_global_log_level() in ("debug", "trace"):  # type: ignore[attr-defined]  # set by use_twisted()
         return False
     protocol._dataReceived(data)
     return True
