@@ -42,8 +42,12 @@ async def _store_change(session: Actor, ref: str, room: str, seq: int, client_id
 
 async def _admit(session: ChatSession, ref: str, room: str, seq: int, client_id: str | None = None) -> Grant:
     """A change is a write to a joined room, and spends a send token (the same rate as messages)."""
-    session._require_joined(room, ref, client_id)
-    grant = await session.authorize(room, Action.WRITE, ref, client_id=client_id)
+    try:
+        session._require_joined(room, ref, client_id)
+        grant = await session.authorize(room, Action.WRITE, ref, client_id=client_id)
+    except ProtocolError as e:
+        e.seq = seq  # every refusal of a change names its message (docs/protocol.md): reactions have no client_id
+        raise
     wait = session.services.send_buckets.take(session.username)
     if wait:
         raise ProtocolError("rate_limited", "slow down", ref=ref, room=room, client_id=client_id, seq=seq,
@@ -123,8 +127,9 @@ async def send_changes(session: ChatSession, room: str, after_change: int, ref: 
 
 
 # ---------------------------------------------------------------- mentions of a send
-async def mentions_of(session: Actor, grant: Grant, body: str) -> mention_rules.Mentions:
-    """Who a body mentions among the room's members (a body without "@" costs nothing)."""
+async def mentions_of(session: Actor, grant: Grant, body: str, client_id: str) -> mention_rules.Mentions:
+    """Who a body mentions among the room's members (a body without "@" costs nothing); a store outage is the
+    send's `store_unavailable`, naming its client_id (docs/protocol.md)."""
     groups = mention_rules.candidate_groups(body)
     if not groups:
         return mention_rules.NONE
@@ -139,7 +144,7 @@ async def mentions_of(session: Actor, grant: Grant, body: str) -> mention_rules.
         return mention_rules.NONE
     except StoreUnavailable as e:
         raise ProtocolError("store_unavailable", "the message was not stored, retry with the same client_id",
-                            ref="send", room=room) from e
+                            ref="send", room=room, client_id=client_id) from e
     return mention_rules.resolve(groups, members, session.username, room_members=room_members)
 
 
