@@ -227,22 +227,24 @@ def _listener() -> socket.socket:
     return sock
 
 
-def start_daphne(site: Site, nodes: str, name: str, **extra_env) -> Daphne:
-    """A Daphne process of the chat on a socket opened here and handed over (--fd): no port race."""
+def start_daphne(site: Site, nodes: str, name: str, *, tree: Path = BASE_DIR, **extra_env) -> Daphne:
+    """A Daphne process of the chat on a socket opened here and handed over (--fd): no port race.
+    `tree`: the checkout whose code it runs (an older commit's, for side-by-side runs)."""
     return _start_asgi(site, {"IGNITE_NODES": nodes, **{k: str(v) for k, v in extra_env.items()}},
                        [*DAPHNE_COMMAND, "--websocket-max-message-size", "32768",
                         "--websocket-max-frame-size", "32768"],
-                       "chatsite.asgi:application", f"daphne-{name}", "/ws/chat/")
+                       "chatsite.asgi:application", f"daphne-{name}", "/ws/chat/", tree=tree)
 
 
-def _start_asgi(site: Site, env: dict, command: list[str], app: str, name: str, probe: str) -> Daphne:
+def _start_asgi(site: Site, env: dict, command: list[str], app: str, name: str, probe: str, *,
+                tree: Path = BASE_DIR) -> Daphne:
     listener = _listener()
     port = listener.getsockname()[1]
     log_path = site.directory / f"{name}-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [*command, "--fd", str(listener.fileno()), "-v", "0", app],
-            cwd=BASE_DIR, env={**site.env, **env}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=tree, env={**site.env, **env}, stdout=log, stderr=subprocess.STDOUT,
             pass_fds=[listener.fileno()], start_new_session=True,
         )
     listener.close()

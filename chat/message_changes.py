@@ -1,5 +1,4 @@
-"""Messages people work with (issue 13): edit, delete, react and unreact frames, the catch-up of changes,
-and the @mentions of a send.
+"""Messages people work with (issue 13): edit, delete, react and unreact frames, and the @mentions of a send.
 
 Each handler takes the ChatSession and its parsed command (chat.protocol_changes); every change is
 authorized as a write (chat.access) on a joined room, stored first (ignite_store's change log: one
@@ -17,7 +16,7 @@ from . import mentions as mention_rules
 from .access import Action, Grant
 from .fanout import user_channel
 from .protocol import ProtocolError
-from .protocol_changes import DeleteMessage, Edit, React, changed_frame, changes_frames, mention_frame, update_frame
+from .protocol_changes import DeleteMessage, Edit, React, changed_frame, mention_frame, update_frame
 from .ratelimit import retry_after
 
 if TYPE_CHECKING:
@@ -103,27 +102,6 @@ async def apply_change(actor: Actor, cmd: Edit | DeleteMessage | React) -> Chang
             max_distinct=limits.max_reactions_per_message))
         await _answer(actor, cmd.ref, result, cmd.ref, emoji=cmd.emoji)
     return result
-
-
-# ---------------------------------------------------------------- catch-up of changes
-CHANGES_PAGE = 1000  # messages per store read; sent in as many frames as MAX_FRAME_BYTES needs
-
-
-async def send_changes(session: ChatSession, room: str, after_change: int, ref: str) -> None:
-    """Every message changed after `after_change`, current state, in `changes` frames paced by the client."""
-    store = session.services.store
-    while True:
-        await session.authorize(room, Action.READ, ref)  # again per page: a long catch-up stops when revoked
-        try:
-            page = await store.achanges(room, after_change, CHANGES_PAGE)
-        except StoreUnavailable as e:
-            raise ProtocolError("store_unavailable", "catch-up interrupted, ask again from the last change",
-                                ref=ref, room=room) from e
-        for frame in changes_frames(room, page.messages, page.has_more, page.last_change_seq):
-            await session.emit(frame)  # waits while the outbox is full: paced by the client
-        if not page.has_more or not page.messages:
-            return
-        after_change = page.messages[-1].change_seq
 
 
 # ---------------------------------------------------------------- mentions of a send

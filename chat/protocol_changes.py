@@ -1,5 +1,5 @@
 """Frames of messages people work with (issue 13): edit, delete, react, unreact, and the server's
-`changed`, `update`, `changes` and `mention` frames (docs/protocol.md, "Changing messages").
+`changed`, `update` and `mention` frames (`changes` pages: chat.catchup) (docs/protocol.md, "Changing messages").
 
 Pure, like chat.protocol (whose helpers and errors it uses): no socket, no store.
 """
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import orjson
 
 from ignite_store import InvalidMessage, Message
 from ignite_store.validation import validate_body, validate_client_id, validate_emoji, validate_room, validate_seq
@@ -127,24 +125,3 @@ def update_frame(message: Message, kind: str, by: str, emoji: str | None = None)
 def mention_frame(message: Message) -> dict:
     """To every socket of a mentioned member (the user channel), even for rooms not joined there."""
     return {"type": "mention", "room": message.room, "message": message.to_dict()}
-
-
-def changes_frames(room: str, messages: list[Message], has_more: bool, last_change_seq: int) -> list[dict]:
-    """`changes` frames of one page, each under CHAT["MAX_FRAME_BYTES"] (at least one message each, like
-    page_frame), in order; every frame but the last says has_more. Each message is encoded once to measure
-    it (page_frame re-encodes what is left on every call: quadratic for a 1,000-message page)."""
-    limit = current().max_frame_bytes
-    empty = {"type": "changes", "room": room, "messages": [], "has_more": True, "last_change_seq": last_change_seq}
-    base = len(orjson.dumps(empty))
-    chunks: list[list[dict]] = [[]]
-    size = base
-    for message in messages:
-        item = message.to_dict()
-        grown = len(orjson.dumps(item)) + 1  # and its comma
-        if chunks[-1] and size + grown > limit:
-            chunks.append([])
-            size = base
-        chunks[-1].append(item)
-        size += grown
-    return [{**empty, "messages": chunk, "has_more": has_more if i == len(chunks) - 1 else True}
-            for i, chunk in enumerate(chunks)]

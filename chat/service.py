@@ -6,7 +6,7 @@ ChatServices it is given, so its rules are tested without a socket (tests/chat/t
 Every read and write of a room goes through `self.authorize`, i.e. chat.access.Access.authorize
 (chat.actor.Actor, shared with the HTTP API). Room management (create, invite, remove, DMs, directory)
 is in chat.room_commands, the message rules both share in chat.messages; edits, deletions, reactions,
-the catch-up of changes and @mentions in chat.message_changes.
+and @mentions in chat.message_changes; the catch-up of messages and changes in chat.catchup.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from ignite_store import StoreUnavailable
 
-from . import message_changes, room_commands, search_commands
+from . import catchup, message_changes, room_commands, search_commands
 from .access import Action
 from .actor import Actor
 from .error_text import localize_error
@@ -73,6 +73,10 @@ class ChatSession(Actor):
         if self.language and frame.get("type") == "error":
             frame = localize_error(frame, self.language)
         await self.outbox.put(encode(frame))
+
+    async def emit_text(self, text: str) -> None:
+        """Queue one frame already encoded (catch-up pages, chat.catchup)."""
+        await self.outbox.put(text)
 
     async def start(self) -> None:
         """Listen on the user's own channel, then send the user's rooms."""
@@ -146,9 +150,9 @@ class ChatSession(Actor):
         })
         await self._enter_presence(room, first)
         if cmd.after is not None:
-            await self._catchup(room, cmd.after, "join")
+            await catchup.send_messages(self, room, cmd.after, "join")
         if cmd.after_change is not None:
-            await message_changes.send_changes(self, room, cmd.after_change, "join")
+            await catchup.send_changes(self, room, cmd.after_change, "join")
 
     async def _enter_presence(self, room: str, first: bool) -> None:
         presence = self.services.presence
@@ -264,28 +268,12 @@ class ChatSession(Actor):
         await self.emit(frame)
 
     async def catchup(self, cmd: Catchup) -> None:
-        """Everything after `after`, in pages."""
+        """Everything after `after`, then every change after `after_change`, in pages (chat.catchup)."""
         self._require_joined(cmd.room, "catchup")
         if cmd.after is not None:
-            await self._catchup(cmd.room, cmd.after, "catchup")
+            await catchup.send_messages(self, cmd.room, cmd.after, "catchup")
         if cmd.after_change is not None:
-            await message_changes.send_changes(self, cmd.room, cmd.after_change, "catchup")
-
-    async def _catchup(self, room: str, after: int, ref: str) -> None:
-        store, size = self.services.store, self.services.limits.catchup_page
-        while True:
-            await self.authorize(room, Action.READ, ref)  # again per page: a long catch-up stops when revoked
-            try:
-                page = await store.aafter(room, after, size)
-            except StoreUnavailable as e:
-                raise ProtocolError("store_unavailable", "catch-up interrupted, ask again from the last seq",
-                                    ref=ref, room=room) from e
-            # put() waits while the outbox is full, so a long catch-up is paced by the client.
-            frame, count = page_frame("catchup", room, page.messages, page.has_more, keep="oldest")
-            await self.emit(frame)
-            if not frame["has_more"] or not count:
-                return
-            after = page.messages[count - 1].seq
+            await catchup.send_changes(self, cmd.room, cmd.after_change, "catchup")
 
     async def read(self, cmd: Read) -> None:
         """Move the user's read marker forward; echoed to every socket of the user, stored within a second."""

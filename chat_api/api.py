@@ -174,8 +174,7 @@ async def list_messages(request: HttpRequest, room: str, before: int | None = No
                             field=given[1])
     if after_change is not None:
         changes = await read_changes(actor(request), history.room, after_change, history.limit)
-        next_change = {"after_change": changes.messages[-1].change_seq} if changes.has_more and changes.messages \
-            else None
+        next_change = {"after_change": changes.upto} if changes.has_more else None
         return ok({"room": room, "messages": [m.to_dict() for m in changes.messages], "has_more": changes.has_more,
                    "has_newer": None, "next": next_change, "last_change_seq": changes.last_change_seq})
     page: HistoryPage = await read_page(actor(request), history.room, history.limit, before=history.before,

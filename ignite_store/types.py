@@ -124,13 +124,17 @@ class ChangeResult:
 class ChangesPage:
     """Current state of the messages changed after a change cursor, in ascending change_seq.
 
-    `last_change_seq` is the room's change head when read: after the final page (has_more False)
+    A page covers the change seqs (after_change, upto]: every change in that range is either in it or was
+    superseded by a later change of the same message (which a later page, or a live update, carries), so
+    a page may hold fewer messages than its limit, even none while has_more. The next page starts after
+    `upto`. `last_change_seq` is the room's change head when read: after the final page (has_more False)
     the client's cursor becomes it.
     """
 
     messages: list[Message]
     has_more: bool
     last_change_seq: int
+    upto: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,8 @@ class BaseMessageStore:
         raise NotImplementedError("subclasses of BaseMessageStore must provide an areact() method")
 
     def changes(self, room: str, after_change: int, limit: int) -> ChangesPage:
-        """Up to `limit` messages with change_seq > after_change (current state, ascending), and the head."""
+        """The messages with change_seq in (after_change, after_change + limit] (current state, ascending,
+        so at most `limit`), and the head; the next page starts after `upto`."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide a changes() method")
 
     async def achanges(self, room: str, after_change: int, limit: int) -> ChangesPage:

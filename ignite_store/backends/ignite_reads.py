@@ -20,6 +20,7 @@ from .ignite_queries import (
     around_page,
     before_range,
     changes_page,
+    changes_upto,
     latest_page,
     range_page,
 )
@@ -113,7 +114,10 @@ class Reads:
         # The head first: a change committed after it is still in the rows (and sent again later), while
         # a head read after the rows could pass a change the rows missed, and the client would skip it.
         _, head = await self.heads(room)
-        page = changes_page(await self.session.rows(self.queries.changes, [room, after_change, limit]), limit, head)
+        upto = changes_upto(after_change, limit, head)
+        if upto == after_change:
+            return ChangesPage([], has_more=False, last_change_seq=head, upto=after_change)
+        page = changes_page(await self.session.rows(self.queries.changes, [room, after_change, upto]), upto, head)
         if not any(m.reply_to is not None for m in page.messages):
             return page
         return dataclasses.replace(page, messages=await self.with_previews(room, page.messages))

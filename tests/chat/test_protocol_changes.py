@@ -5,7 +5,7 @@ import pytest
 
 from chat.mentions import NONE, candidate_groups, candidate_names, resolve
 from chat.protocol import Catchup, History, Join, ProtocolError, Send, parse_frame
-from chat.protocol_changes import DeleteMessage, Edit, React, changed_frame, changes_frames, update_frame
+from chat.protocol_changes import DeleteMessage, Edit, React, changed_frame, update_frame
 from ignite_store import Message, Reaction
 
 pytestmark = pytest.mark.unit
@@ -77,20 +77,6 @@ def test_server_frames():
     assert update["change"] == {"kind": "react", "by": "bob", "emoji": "👍"}
     assert update["message"]["reactions"] == [{"emoji": "👍", "count": 2, "users": ["ana", "bob"]}]
     assert update["message"]["change_seq"] == 4
-
-
-def test_changes_frames_fit_the_limit(settings):
-    settings.CHAT = {**settings.CHAT, "MAX_FRAME_BYTES": 1500}
-    messages = [message(seq, change_seq=seq) for seq in range(1, 40)]
-    frames = changes_frames("r", messages, False, 39)
-    assert len(frames) > 1 and all(len(orjson.dumps(f)) <= 1500 for f in frames)
-    assert [m["seq"] for f in frames for m in f["messages"]] == list(range(1, 40))
-    assert [f["has_more"] for f in frames] == [True] * (len(frames) - 1) + [False]
-    assert all(f["last_change_seq"] == 39 for f in frames)
-    (small,) = changes_frames("r", messages[:2], True, 9)
-    assert len(small["messages"]) == 2 and small["has_more"] is True
-    (empty,) = changes_frames("r", [], False, 0)
-    assert empty == {"type": "changes", "room": "r", "messages": [], "has_more": False, "last_change_seq": 0}
 
 
 @pytest.mark.parametrize(

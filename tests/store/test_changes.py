@@ -167,10 +167,13 @@ def test_changes_after_a_cursor_are_the_current_state_in_change_order(store, roo
     assert [(m.seq, m.change_seq) for m in page.messages] == [(2, 2), (4, 3), (1, 4)]
     assert (page.has_more, page.last_change_seq) == (False, 4)
     assert page.messages[1].deleted and page.messages[1].body == ""
+    # A page covers a range of change seqs: change 1 (the reaction) was superseded by the deletion (3).
     first = store.changes(room, 0, 2)
-    assert [m.seq for m in first.messages] == [2, 4] and first.has_more
-    rest = store.changes(room, first.messages[-1].change_seq, 2)
-    assert [m.seq for m in rest.messages] == [1] and not rest.has_more
+    assert [m.seq for m in first.messages] == [2] and first.has_more and first.upto == 2
+    rest = store.changes(room, first.upto, 2)
+    assert [m.seq for m in rest.messages] == [4, 1] and not rest.has_more and rest.upto == 4
+    only_superseded = store.changes(room, 0, 1)
+    assert only_superseded.messages == [] and only_superseded.has_more and only_superseded.upto == 1
     assert store.changes(room, 4, 10).messages == [] and store.changes(room, 4, 10).last_change_seq == 4
     empty = store.changes(room + "-none", 0, 10)
     assert (empty.messages, empty.has_more, empty.last_change_seq) == ([], False, 0)
