@@ -74,6 +74,19 @@ async def _time(store, rooms_of, query: str, repeats: int) -> dict:
             "max": round(max(samples), 1), "hits": found}
 
 
+class _Progress:
+    """The loader's progress, logged each time another `step` messages are in."""
+
+    def __init__(self, log, total: int, step: int, offset: int = 0):
+        self.log, self.total, self.step, self.offset, self.reported = log, total, step, offset, offset // step
+
+    def __call__(self, done: int) -> None:
+        done += self.offset
+        if done // self.step > self.reported:
+            self.reported = done // self.step
+            self.log(f"  loaded {done:,} of {self.total:,}, load average {os.getloadavg()[0]:.1f}")
+
+
 async def _sizes(store, sizes: list[int], repeats: int, log) -> dict:
     from bench.search_corpus import Corpus, load
     from ignite_store.backends.ignite import IgniteMessageStore
@@ -83,10 +96,13 @@ async def _sizes(store, sizes: list[int], repeats: int, log) -> dict:
     for size in sizes:
         one, many = f"one-{size}", [f"multi-{size}-{i:03d}" for i in range(200)]
         t0 = time.perf_counter()
-        await load(loader, {one: size}, corpus, start_at=start_at)
-        await load(loader, {room: size // 200 for room in many}, corpus, start_at=start_at)
+        step = max(10_000, size // 10)
+        await load(loader, {one: size}, corpus, start_at=start_at, on_progress=_Progress(log, 2 * size, step))
+        await load(loader, {room: size // 200 for room in many}, corpus, start_at=start_at,
+                   on_progress=_Progress(log, 2 * size, step, offset=size))
         loaded = time.perf_counter() - t0
-        log(f"size {size}: loaded {2 * size} messages (+ index rows) in {loaded:.0f} s")
+        log(f"size {size}: loaded {2 * size} messages (+ index rows) in {loaded:.0f} s, "
+            f"load average {os.getloadavg()[0]:.1f}")
         rng = random.Random(size)
         twenties = [rng.sample(many, 20) for _ in range(repeats)]
         row: dict = {"load_s": round(loaded), "one_room": {}, "user_20_of_200": {}}
@@ -94,7 +110,8 @@ async def _sizes(store, sizes: list[int], repeats: int, log) -> dict:
             await store.asearch([one], query)  # warm: plans cached, connection up
             row["one_room"][label] = await _time(store, lambda i, r=one: [r], query, repeats)
             row["user_20_of_200"][label] = await _time(store, lambda i, t=twenties: t[i], query, repeats)
-            log(f"  {label}: one room {row['one_room'][label]}, 20 of 200 rooms {row['user_20_of_200'][label]}")
+            log(f"  {label}: one room {row['one_room'][label]}, 20 of 200 rooms {row['user_20_of_200'][label]}, "
+                f"load average {os.getloadavg()[0]:.1f}")
         results[size] = row
     await loader.aclose()
     return results
@@ -136,13 +153,16 @@ def _append_child(args: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(_appends(store, args.appends, loops, rooms))))
 
 
-def _append_ab(nodes: str, rounds: int, appends: int, log) -> dict:
+def _append_ab(nodes: str, ignite_pid: int, rounds: int, appends: int, log) -> dict:
+    from bench.servers import cpu_seconds
+
     results: dict = {}
     for rnd in range(rounds):
         for mode in ("c200", "c20"):
             order = ("off", "on") if rnd % 2 == 0 else ("on", "off")
             for index in order:
                 count = appends if mode == "c200" else appends // 2
+                ignite_cpu = cpu_seconds(ignite_pid)
                 out = subprocess.run(
                     [sys.executable, "-m", "bench.search", "--append-child", "--nodes", nodes, "--index", index,
                      "--mode", mode, "--appends", str(count)],
@@ -151,8 +171,11 @@ def _append_ab(nodes: str, rounds: int, appends: int, log) -> dict:
                 if out.returncode != 0:
                     raise RuntimeError(f"append child failed:\n{out.stderr[-3000:]}")
                 r = json.loads(out.stdout.strip().splitlines()[-1])
+                # the node's CPU over the whole child (its warm-up appends included) per 1,000 timed appends
+                r["ignite_per_1000"] = round((cpu_seconds(ignite_pid) - ignite_cpu) * 1000 / count, 3)
                 results.setdefault((mode, index), []).append(r)
-                log(f"round {rnd + 1} {mode} index {index}: {r['cpu_per_1000']} CPU-s/1k, {r['rate']} appends/s")
+                log(f"round {rnd + 1} {mode} index {index}: {r['cpu_per_1000']} CPU-s/1k, Ignite "
+                    f"{r['ignite_per_1000']} CPU-s/1k, {r['rate']} appends/s, load {os.getloadavg()[0]:.1f}")
     summary = {}
     for mode in ("c200", "c20"):
         off, on = results[(mode, "off")], results[(mode, "on")]
@@ -160,7 +183,11 @@ def _append_ab(nodes: str, rounds: int, appends: int, log) -> dict:
         cpu_on = statistics.median(r["cpu_per_1000"] for r in on)
         rate_off = statistics.median(r["rate"] for r in off)
         rate_on = statistics.median(r["rate"] for r in on)
+        ignite_off = statistics.median(r["ignite_per_1000"] for r in off)
+        ignite_on = statistics.median(r["ignite_per_1000"] for r in on)
         summary[mode] = {"cpu_off": cpu_off, "cpu_on": cpu_on, "cpu_ratio": round(cpu_on / cpu_off, 2),
+                         "ignite_off": ignite_off, "ignite_on": ignite_on,
+                         "ignite_ratio": round(ignite_on / ignite_off, 2),
                          "rate_off": rate_off, "rate_on": rate_on, "rate_ratio": round(rate_on / rate_off, 2)}
     return summary
 
@@ -177,11 +204,14 @@ def _table(sizes: dict, appends: dict | None) -> str:
             lines.append(f"| {int(size):,} | {label} | {one['p50']} / **{one['p99']}** ({one['hits']}) "
                          f"| {many['p50']} / **{many['p99']}** ({many['hits']}) |")
     if appends:
-        lines += ["", "| appends | CPU-s per 1,000, no index | with index | ratio | appends/s, no index "
-                  "| with index | ratio |", "|---|---|---|---|---|---|---|"]
+        lines += ["", "| appends | client CPU-s per 1,000, no index | with index | ratio "
+                  "| Ignite CPU-s per 1,000, no index | with index | ratio "
+                  "| appends/s, no index | with index | ratio |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for mode, s in appends.items():
-            lines.append(f"| {mode} | {s['cpu_off']} | {s['cpu_on']} | {s['cpu_ratio']}x | {s['rate_off']} "
-                         f"| {s['rate_on']} | {s['rate_ratio']}x |")
+            lines.append(f"| {mode} | {s['cpu_off']} | {s['cpu_on']} | {s['cpu_ratio']}x | {s['ignite_off']} "
+                         f"| {s['ignite_on']} | {s['ignite_ratio']}x | {s['rate_off']} | {s['rate_on']} "
+                         f"| {s['rate_ratio']}x |")
     return "\n".join(lines)
 
 
@@ -217,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             nodes = cluster.nodes_env()
             store = _setup(nodes)  # the configured timeout (5 s): the search's own time limit is half of it
             store.ensure_schema()
-            appends = _append_ab(nodes, args.append_rounds, args.appends, log) if args.append else None
+            appends = _append_ab(nodes, cluster.pid(0), args.append_rounds, args.appends, log) if args.append else None
             by_size = asyncio.run(_sizes(store, sizes, args.repeats, log))
         finally:
             cluster.stop()

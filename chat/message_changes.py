@@ -41,8 +41,12 @@ async def _store_change(session: Actor, ref: str, room: str, seq: int, client_id
 
 async def _admit(session: ChatSession, ref: str, room: str, seq: int, client_id: str | None = None) -> Grant:
     """A change is a write to a joined room, and spends a send token (the same rate as messages)."""
-    session._require_joined(room, ref, client_id)
-    grant = await session.authorize(room, Action.WRITE, ref, client_id=client_id)
+    try:
+        session._require_joined(room, ref, client_id)
+        grant = await session.authorize(room, Action.WRITE, ref, client_id=client_id)
+    except ProtocolError as e:
+        e.seq = seq  # every refusal of a change names its message (docs/protocol.md): reactions have no client_id
+        raise
     wait = session.services.send_buckets.take(session.username)
     if wait:
         raise ProtocolError("rate_limited", "slow down", ref=ref, room=room, client_id=client_id, seq=seq,
@@ -82,7 +86,7 @@ async def apply_change(actor: Actor, cmd: Edit | DeleteMessage | React, grant: G
     error frames. An edit's body is read for mentions like a send's: members it newly names get `mention`."""
     store, limits = actor.services.store, actor.services.limits
     if isinstance(cmd, Edit):
-        mentions = await mentions_of(actor, grant, cmd.body, ref="edit")
+        mentions = await mentions_of(actor, grant, cmd.body, cmd.client_id, ref="edit")
         result = await _store_change(actor, "edit", cmd.room, cmd.seq, cmd.client_id, store.aedit(
             cmd.room, cmd.seq, cmd.body, cmd.client_id, author=actor.username,
             window_seconds=limits.edit_window_seconds, mentions=mentions.users, mentions_room=mentions.room,
@@ -106,8 +110,10 @@ async def apply_change(actor: Actor, cmd: Edit | DeleteMessage | React, grant: G
 
 
 # ---------------------------------------------------------------- mentions of a send
-async def mentions_of(session: Actor, grant: Grant, body: str, *, ref: str = "send") -> mention_rules.Mentions:
-    """Who a body mentions among the room's members (a body without "@" costs nothing)."""
+async def mentions_of(session: Actor, grant: Grant, body: str, client_id: str, *,
+                      ref: str = "send") -> mention_rules.Mentions:
+    """Who a body mentions among the room's members (a body without "@" costs nothing); a store outage is the
+    send's (or edit's) `store_unavailable`, naming its client_id (docs/protocol.md)."""
     groups = mention_rules.candidate_groups(body)
     if not groups:
         return mention_rules.NONE
@@ -122,7 +128,7 @@ async def mentions_of(session: Actor, grant: Grant, body: str, *, ref: str = "se
         return mention_rules.NONE
     except StoreUnavailable as e:
         raise ProtocolError("store_unavailable", "the message was not stored, retry with the same client_id",
-                            ref=ref, room=room) from e
+                            ref=ref, room=room, client_id=client_id) from e
     return mention_rules.resolve(groups, members, session.username, room_members=room_members)
 
 

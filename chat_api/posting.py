@@ -27,7 +27,7 @@ async def post_message(me: Actor, cmd: Send, user_id: int) -> tuple[int, dict]:
 
     201 and the message when stored now; 200 and the stored message for a client_id seen before."""
     grant = await admit_write(me, cmd.room, "send", user_id, cmd.client_id)
-    mentions = await message_changes.mentions_of(me, grant, cmd.body)
+    mentions = await message_changes.mentions_of(me, grant, cmd.body, cmd.client_id)
     result = await store_message(me, cmd.room, cmd.body, cmd.client_id, reply_to=cmd.reply_to, mentions=mentions)
     await broadcast_message(me, grant, result, mentions)
     return (201 if result.created else 200), {**result.message.to_dict(), "created": result.created}

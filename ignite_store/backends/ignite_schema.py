@@ -8,7 +8,8 @@
 - <P>_SEARCH (ROOM, TERM, SEQ) -> CREATED_AT: the search index (ignite_store/search_text.py), one row
   per distinct term of a message, written in the append's (and the edit's) transaction; its primary-key
   index serves a term's messages in one room as ranges of seqs. The value is a plain BIGINT
-  (wrap_value=false): no binary object to encode per row.
+  (wrap_value=false): no binary object to encode per row. Its two index trees inline 64 bytes of the key
+  (SEARCH_INLINE_BYTES; tables created before keep the 29 they were created with).
 
 All three use the room as affinity key, so one room's counter, messages and idempotency
 keys sit in one partition and an append's transaction touches one primary node.
@@ -26,6 +27,11 @@ import re
 from dataclasses import dataclass
 
 TABLE_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]{0,30}$")  # also checked by ignite_store.checks
+# Both trees of <P>_SEARCH (the primary key and Ignite's AFFINITY_KEY index, which it adds to every table
+# with an affinity column and which repeats the key's columns) compare (ROOM, TERM, SEQ) within the inlined
+# bytes; with Ignite's default of 29 a room id and a term rarely fit, and every comparison of an insert
+# read the row from its data page.
+SEARCH_INLINE_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,8 @@ class Schema:
             self.search_table: (
                 f"CREATE TABLE IF NOT EXISTS {self.search_table} ("
                 "ROOM VARCHAR, TERM VARCHAR, SEQ BIGINT, CREATED_AT BIGINT, PRIMARY KEY (ROOM, TERM, SEQ)) "
-                f'WITH "{self._with(self.search_cache, key_type="ChatSearchKey", value_type=None, affinity=True)},wrap_value=false"'  # noqa: E501
+                f'WITH "{self._with(self.search_cache, key_type="ChatSearchKey", value_type=None, affinity=True)},'
+                f'wrap_value=false,PK_INLINE_SIZE={SEARCH_INLINE_BYTES},AFFINITY_INDEX_INLINE_SIZE={SEARCH_INLINE_BYTES}"'
             ),
             **self.room_tables(),
             **self.change_tables(),

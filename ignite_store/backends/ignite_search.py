@@ -30,17 +30,17 @@ from ..errors import StoreUnavailable
 from ..search_text import SearchQuery, index_terms
 from ..types import Message, SearchHit, SearchPage
 from . import ignite_wire, pyignite_seam
-from .ignite_client import MessageKey, Pairs, SearchKey
-from .ignite_codec import message_from_value
+from .ignite_client import Pairs, SearchKey
+from .ignite_codec import MESSAGE_COLUMNS, message_from_row
 from .ignite_schema import Schema
 from .ignite_session import IgniteSession
 
-WINDOW_FIRST = 1024
-WINDOW_GROWTH = 4
+WINDOW_FIRST = 64
+WINDOW_GROWTH = 8
 MAX_JOIN_TERMS = 3  # the other terms are checked by the verification
 CANDIDATE_BUDGET = 2000
-FILL_PARALLEL = 16
-VERIFY_BATCH_MAX = 64
+FILL_PARALLEL = 32
+FILL_MIN = 4
 AT_MIN, AT_MAX = -(2**62), 2**62
 
 
@@ -79,7 +79,7 @@ async def put_index_rows(session: IgniteSession, client, cache_name: str, rows: 
 
 @dataclass(slots=True)
 class _Stream:
-    """One room's candidates, newest first: a buffer of (created_at, seq) and the next window's top seq.
+    """One room's candidates, newest first: a buffer of (created_at, seq, message row) and the next window.
 
     `bound` is the newest created_at its unread candidates can have: the room's last activity at first,
     then the candidate read last (created_at does not go back as seq grows).
@@ -102,13 +102,13 @@ class _Stream:
         return not self.buffer and not self.done
 
     def head(self) -> tuple[int, str, int]:
-        at, seq = self.buffer[0]
+        at, seq, _ = self.buffer[0]
         return at, self.room, seq
 
-    def pop(self) -> tuple[int, str, int]:
-        at, seq = self.buffer.popleft()
+    def pop(self) -> tuple[tuple[int, str, int], list]:
+        at, seq, row = self.buffer.popleft()
         self.bound = at
-        return at, self.room, seq
+        return (at, self.room, seq), row
 
 
 class Search:
@@ -128,18 +128,24 @@ class Search:
         await self.session.run(operation, retry=True)
         return sum(1 for m in messages if not m.deleted)
 
-    @functools.lru_cache(maxsize=8)  # noqa: B019 - one Search per store, a handful of statements
-    def _window_sql(self, terms: int) -> str:
-        """args: the joined terms, room, first term, low, high, min created_at, max created_at, limit."""
+    @functools.lru_cache(maxsize=16)  # noqa: B019 - one Search per store, a handful of statements
+    def _window_sql(self, terms: int, by_author: bool) -> str:
+        """args: the joined terms, room, first term, low, high, min created_at, max created_at, [author,] limit.
+
+        The message rows come in the same statement (joined on the primary key, in the room's partition),
+        so the candidates are verified without another round trip.
+        """
         table = self.schema.search_table
         joins = "".join(
             f" JOIN {table} t{i} ON t{i}.ROOM = t0.ROOM AND t{i}.TERM = ? AND t{i}.SEQ = t0.SEQ"
             for i in range(1, terms)
         )
+        author = " AND m.AUTHOR = ?" if by_author else ""
         return (
-            f"SELECT t0.SEQ, t0.CREATED_AT FROM {table} t0{joins} WHERE t0.ROOM = ? AND t0.TERM = ? "
-            "AND t0.SEQ >= ? AND t0.SEQ <= ? AND t0.CREATED_AT >= ? AND t0.CREATED_AT <= ? "
-            "ORDER BY t0.SEQ DESC LIMIT ?"
+            f"SELECT t0.CREATED_AT, {_MESSAGE_COLUMNS} FROM {table} t0{joins} "
+            f"JOIN {self.schema.messages_table} m ON m.ROOM = t0.ROOM AND m.SEQ = t0.SEQ "
+            "WHERE t0.ROOM = ? AND t0.TERM = ? AND t0.SEQ >= ? AND t0.SEQ <= ? "
+            f"AND t0.CREATED_AT >= ? AND t0.CREATED_AT <= ?{author} ORDER BY t0.SEQ DESC LIMIT ?"
         )
 
     async def search(self, rooms: list[str], query: SearchQuery, *, limit: int, author: str | None,
@@ -158,17 +164,20 @@ class Search:
             blocking = _blocking(streams)
             if blocking:
                 # Only rooms whose next candidates could be newer than every buffered one are read, the
-                # most recently active first: a search over many rooms reads few of the quiet ones.
-                await asyncio.gather(*(self._fill(s, terms, min_at, limit + 1 - len(hits))
+                # most recently active first: a search over many rooms reads few of the quiet ones. Each
+                # room is asked for its share of the page (rooms interleave in time); one that runs dry
+                # while it could still be the newest is read again.
+                need = limit + 1 - len(hits)
+                share = min(need, max(FILL_MIN, -(-2 * need // len(streams))))
+                await asyncio.gather(*(self._fill(s, terms, min_at, author, share)
                                        for s in blocking[:FILL_PARALLEL]))
             else:
-                batch = _take(streams, min(VERIFY_BATCH_MAX, limit + 1 - len(hits)))
+                batch = _take(streams, limit + 1 - len(hits))
                 if not batch:
                     return SearchPage(hits[:limit], None)  # every stream is exhausted
-                verified = await self._verify(batch, query, author)
-                for position in batch:
+                for position, row in batch:
                     examined, last = examined + 1, position
-                    hit = verified.get((position[1], position[2]))
+                    hit = _verified(row, query)
                     if hit is not None:
                         hits.append(hit)
                         positions.append(position)
@@ -203,44 +212,37 @@ class Search:
                 streams.append(_Stream(room, high, top, min(top, int(counter.LAST_AT or AT_MAX))))
         return streams
 
-    async def _fill(self, stream: _Stream, terms: list[str], min_at: int, need: int) -> None:
-        """Read windows of the room's index until one yields candidates or the room is exhausted."""
-        sql = self._window_sql(len(terms))
+    async def _fill(self, stream: _Stream, terms: list[str], min_at: int, author: str | None, need: int) -> None:
+        """Read windows of the room's index until one yields candidates or the room is exhausted.
+
+        A window that held fewer than `need` rows says how dense the term is there: the next one is sized
+        to hold the rest (at least twice, at most WINDOW_GROWTH times as wide; WINDOW_GROWTH when empty).
+        """
+        sql = self._window_sql(len(terms), author is not None)
         while not stream.buffer and not stream.done:
             low = max(1, stream.high - stream.window + 1)
-            rows = await self.session.rows(
-                sql, [*terms[1:], stream.room, terms[0], low, stream.high, min_at, stream.max_at, need]
-            )
+            args = [*terms[1:], stream.room, terms[0], low, stream.high, min_at, stream.max_at]
+            rows = await self.session.rows(sql, [*args, author, need] if author is not None else [*args, need])
             if len(rows) >= need:
-                stream.high = int(rows[-1][0]) - 1  # the window goes on below the last row read
+                stream.high = int(rows[-1][_SEQ]) - 1  # the window goes on below the last row read
             else:
                 stream.high = low - 1
-                stream.window *= WINDOW_GROWTH
-            stream.buffer.extend((int(at), int(seq)) for seq, at in rows)
+                factor = WINDOW_GROWTH if not rows else -(-2 * need // len(rows))
+                stream.window *= max(2, min(WINDOW_GROWTH, factor))
+            stream.buffer.extend((int(row[0]), int(row[_SEQ]), row) for row in rows)
 
-    async def _verify(self, batch: list[tuple[int, str, int]], query: SearchQuery,
-                      author: str | None) -> dict[tuple[str, int], SearchHit]:
-        """The candidates whose current message matches: not deleted, the author, every clause of the query.
 
-        One get_all of the message keys: a SQL `SEQ IN (...)` on (ROOM, SEQ) scanned the whole room (0.4 s
-        at 100,000 messages, measured), H2 using the index for ROOM only.
-        """
+_MESSAGE_COLUMNS = ", ".join(f"m.{name.strip()}" for name in MESSAGE_COLUMNS.split(","))
+_SEQ = 1 + [name.strip() for name in MESSAGE_COLUMNS.split(",")].index("SEQ")  # in a window's row
 
-        async def read(client):
-            messages = await client.get_cache(self.schema.messages_cache)
-            found = await messages.get_all([MessageKey(ROOM=room, SEQ=seq) for _, room, seq in batch])
-            # get_all leaves binary-object keys serialised (as in ignite_writes).
-            return [(await client.unwrap_binary(raw_key), value) for raw_key, value in found.items()]
 
-        verified: dict[tuple[str, int], SearchHit] = {}
-        for key, value in await self.session.run(read, retry=True):
-            message: Message = message_from_value(key.ROOM, int(key.SEQ), value)
-            if message.deleted or (author is not None and message.author != author):
-                continue
-            ranges = query.hits(message.body)
-            if ranges is not None:
-                verified[(message.room, message.seq)] = SearchHit(message, ranges)
-        return verified
+def _verified(row: list, query: SearchQuery) -> SearchHit | None:
+    """The hit of a window's row when its current message matches: not deleted, every clause of the query."""
+    message = message_from_row(row[1:])
+    if message.deleted:
+        return None
+    ranges = query.hits(message.body)
+    return None if ranges is None else SearchHit(message, ranges)
 
 
 def _blocking(streams: list[_Stream]) -> list[_Stream]:
@@ -252,9 +254,9 @@ def _blocking(streams: list[_Stream]) -> list[_Stream]:
     return waiting
 
 
-def _take(streams: list[_Stream], count: int) -> list[tuple[int, str, int]]:
+def _take(streams: list[_Stream], count: int) -> list[tuple[tuple[int, str, int], list]]:
     """Up to `count` candidates in global order; stops where a stream must be read again first."""
-    taken: list[tuple[int, str, int]] = []
+    taken: list[tuple[tuple[int, str, int], list]] = []
     while len(taken) < count:
         live = [s for s in streams if s.buffer]
         if not live:

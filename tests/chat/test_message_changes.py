@@ -150,7 +150,8 @@ async def test_changes_need_a_joined_room_and_membership(room):
     ack = await say(a, room, "hi", "m-1")
     stranger, _ = await open_socket(unique("eve"))
     await send(stranger, type="react", room=room, seq=ack["seq"], emoji="👍")
-    assert (await recv(stranger, "error"))["code"] == "not_joined"
+    error = await recv(stranger, "error")  # names the message: a client matches it to its reaction
+    assert (error["code"], error["ref"], error["room"], error["seq"]) == ("not_joined", "react", room, ack["seq"])
     await close(a, b, stranger)
 
 

@@ -111,3 +111,27 @@ def test_a_message_deleted_by_its_author_never_matches(store, room):
     post(store, room, ["oops typo here", "typo again"])
     store._sync(store.adelete_own(room, 1, "d-1", author="ana"))
     assert seqs(store.search([room], "typo")) == [(room, 2)]
+
+
+def test_dense_and_sparse_words_across_rooms_page_in_order(store, room):
+    """Windows sized by what the last one held, and each room asked for its share of the page: every hit
+    comes once, newest first, whether a word is in every message or one in fifty."""
+    rooms = [f"{room}-{i}" for i in range(5)]
+
+    async def fill():
+        for i in range(150):  # one message per room per step: created_at interleaves the rooms
+            await asyncio.gather(*(store.aappend(r, "ana", f"common words here {'rarely' if i % 50 == 7 else ''}",
+                                                 f"k{i}") for r in rooms))
+
+    store._sync(fill())
+    everything = sorted(((m.created_at, m.room, m.seq) for r in rooms for m in store.latest(r, 100).messages
+                         + store.before(r, 51, 100).messages), reverse=True)
+    for query, expected in [("common", everything), ("rarely", [p for p in everything if p[2] % 50 == 8])]:
+        seen, cursor = [], None
+        for _ in range(60):
+            page = store.search(rooms, query, limit=20, cursor=cursor)
+            seen += [(h.message.created_at, h.message.room, h.message.seq) for h in page.hits]
+            cursor = page.cursor
+            if cursor is None:
+                break
+        assert seen == expected, query
