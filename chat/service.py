@@ -253,7 +253,7 @@ class ChatSession(Actor):
         if wait:
             raise ProtocolError("rate_limited", "slow down", ref="send", room=cmd.room, client_id=cmd.client_id,
                                 retry_after=retry_after(wait))
-        mentions = await message_changes.mentions_of(self, grant, cmd.body)  # nothing to do without "@"
+        mentions = await message_changes.mentions_of(self, grant, cmd.body, cmd.client_id)  # nothing to do without "@"
         result = await store_message(self, cmd.room, cmd.body, cmd.client_id, reply_to=cmd.reply_to, mentions=mentions)
         await self.emit(ack_frame(result.message))
         await broadcast_message(self, grant, result, mentions)

@@ -16,6 +16,7 @@ import pytest
 
 from ignite_store.backends.ignite import IgniteMessageStore
 from ignite_store.server.local import LocalCluster
+from tests.fixtures.api_site import ApiSite
 from tests.fixtures.rooms import ensure_public_rooms
 from tests.fixtures.servers import start_test_cluster
 
@@ -23,12 +24,16 @@ from .harness import READ_FLUSH_WAIT, LoadClient, MembershipChurn, wait_for_read
 from .servers import BASE_DIR, RedisServer
 
 REPORT_DIR = BASE_DIR / "var" / "faults"
-FAULT_USERS = [f"fu{i}" for i in range(24)]
-CHURN_OWNER, CHURN_MEMBER = FAULT_USERS[-2], FAULT_USERS[-1]  # used by no load client of the churn scenarios
+FAULT_USERS = [f"fu{i}" for i in range(32)]
+CHURN_OWNER, CHURN_MEMBER = FAULT_USERS[-2], FAULT_USERS[-1]  # used by no load client (those are fu0..fu23)
+MUTATE_EVERY = 4  # mixed load: one tick in four edits, reacts, unreacts or deletes instead of sending
+REST_EVERY = 5  # mixed load: one new message in five, and one change in five, goes over the HTTP API
 RIG_ENV = {
     # Load must not be refused by the per-user limits (the flood test covers those).
     "CHAT_SEND_RATE_PER_SECOND": 1000, "CHAT_SEND_BURST": 1000,
     "CHAT_FRAME_RATE_PER_SECOND": 2000, "CHAT_FRAME_BURST": 4000,
+    "CHAT_API_RATE_PER_SECOND": 1000, "CHAT_API_BURST": 1000,
+    "CHAT_API_SEND_RATE_PER_SECOND": 1000, "CHAT_API_SEND_BURST": 1000,
     "CHAT_PRESENCE_TTL_SECONDS": 3, "IGNITE_TIMEOUT": 3,
 }
 
@@ -41,6 +46,7 @@ class FaultRig:
     redis: RedisServer
     daphnes: list
     cookies: dict[str, str]
+    tokens: dict[str, str]  # API tokens of FAULT_USERS
     site: object
     factory: object
     nodes: list[tuple[str, int]]
@@ -54,8 +60,9 @@ class FaultRig:
         return self.factory(nodes=self.nodes, REDIS_URL=self.redis.url, **{**RIG_ENV, **env})
 
     def clients(self, count: int, rooms: list[str], servers: list | None = None, *, rate: float = 5.0,
-                first_user: int = 0) -> list[LoadClient]:
-        """`count` load clients spread over the Daphnes (each may reconnect to any of them)."""
+                first_user: int = 0, mixed: bool = False) -> list[LoadClient]:
+        """`count` load clients spread over the Daphnes (each may reconnect to any of them). `mixed`: issue
+        17's load, where the clients also edit, delete, react, mention each other and use the HTTP API."""
         servers = servers or self.daphnes
         store = self.store()
         try:
@@ -66,8 +73,12 @@ class FaultRig:
         for i in range(count):
             name = FAULT_USERS[first_user + i]
             ordered = servers[i % len(servers):] + servers[:i % len(servers)]
-            made.append(LoadClient(f"{name}-{int(time.time() * 1000) % 100000}", self.cookies[name], ordered,
-                                   rooms, rate=rate))
+            client = LoadClient(f"{name}-{int(time.time() * 1000) % 100000}", self.cookies[name], ordered, rooms,
+                                rate=rate)
+            if mixed:
+                client.mutate_every, client.rest_every, client.rest_token = MUTATE_EVERY, REST_EVERY, self.tokens[name]
+                client.mention_users = [FAULT_USERS[first_user + j] for j in range(count) if j != i]
+            made.append(client)
         return made
 
 
@@ -81,7 +92,8 @@ def fault_rig(tmp_path_factory, chat_site, daphne_factory) -> FaultRig:
         nodes = cluster.client_addresses()
         chat_site.manage("ignite_init", "-v", "0", nodes=nodes)
         cookies = {name: f"sessionid={key}" for name, key in chat_site.login(*FAULT_USERS).items()}
-        rig = FaultRig(cluster, redis, [], cookies, chat_site, daphne_factory, nodes)
+        tokens = ApiSite(chat_site).tokens(*FAULT_USERS)
+        rig = FaultRig(cluster, redis, [], cookies, tokens, chat_site, daphne_factory, nodes)
         rig.daphnes = [rig.start_daphne(), rig.start_daphne()]
     except Exception as exc:
         redis.stop()

@@ -12,14 +12,19 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 
+import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from ignite_store import run_sync
+
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request would drown the report
 
 OPEN_TIMEOUT = 10.0
 # The client's reorder window (docs/protocol.md, "Ordering and gaps"; static/chat/room.js uses the same):
@@ -28,6 +33,9 @@ REORDER_SECONDS = 0.3
 READ_EVERY = 2.0  # each client moves its read markers to its last delivered seq this often
 READ_FLUSH_WAIT = 30.0  # the server writes read markers within READ_FLUSH_SECONDS (1 s), later under load
 RETRY_CODES = {"store_unavailable", "rate_limited", "internal", "not_joined"}
+HTTP_TIMEOUT = 10.0  # a REST request not answered by then counts as lost with its connection (retried)
+CHANGE_KINDS = ("edit", "delete", "react", "unreact")
+MENTION_EVERY = 3  # with mention_users set, one new message in three names one of them (@user)
 
 
 @dataclass
@@ -47,6 +55,7 @@ class SendRecord:
     acked_at: float | None = None
     last_sent: float = 0.0
     in_flight: bool = False
+    via: str = "ws"  # "rest": sent (and retried) with POST /api/v1/rooms/{room}/messages
 
 
 @dataclass
@@ -64,6 +73,7 @@ class ChangeOp:
     change_seq: int | None = None
     changed: bool | None = None
     error: str | None = None
+    via: str = "ws"
 
 
 class LoadClient:
@@ -100,7 +110,18 @@ class LoadClient:
         self.changes_pending: set[str] = set()
         self.change_gaps = 0
         self.ops: list[ChangeOp] = []
-        self._ops_in_flight: dict[tuple[str, str, int], list[ChangeOp]] = {}
+        # REST (issue 15 in issue 17's load): with a token, every `rest_every`-th new message and change goes
+        # over the HTTP API to one of `servers` (the next one after a failure), retried like socket sends.
+        self.rest_token: str | None = None
+        self.rest_every = 0
+        self._http: httpx.AsyncClient | None = None
+        self._rest_server = 0
+        # Mentions: with `mention_users`, one new message in MENTION_EVERY names one of them.
+        self.mention_users: list[str] = []
+        # Socket changes waiting for their answer: edits and deletes by client_id, reactions by (kind, room,
+        # seq) in order (a socket's frames are answered in order). An answer that matches none is counted.
+        self._ops_in_flight: dict[tuple, list[ChangeOp]] = {}
+        self.unmatched_change_answers: list[dict] = []
         self.filled_from_store = 0
         self.live_stamps: list[float] = []  # when messages were delivered from the live fan-out
         self.live_arrivals: list[tuple[float, str, int]] = []  # (time, room, seq) of every live `message`
@@ -119,6 +140,9 @@ class LoadClient:
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         """Connect and join every room (raises if the first connection fails)."""
+        if self.rest_token:
+            self._http = httpx.AsyncClient(headers={"Authorization": f"Bearer {self.rest_token}"},
+                                           timeout=HTTP_TIMEOUT, trust_env=False)
         await self._connect()
         self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._sender()),
                        asyncio.create_task(self._reader())]
@@ -129,11 +153,13 @@ class LoadClient:
         self._sending = False
 
     async def drain(self, seconds: float) -> bool:
-        """Wait until every send is acked; True when that happened within `seconds`."""
+        """Wait until every send is acked and every change answered (or lost with its connection); True when
+        that happened within `seconds`."""
         self.stop_sending()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if all(r.acked_seq is not None for r in self.sends.values()):
+            if (all(r.acked_seq is not None for r in self.sends.values())
+                    and all(op.answered or op.lost for op in self.ops)):
                 return True
             await asyncio.sleep(0.1)
         return False
@@ -168,14 +194,17 @@ class LoadClient:
         self._stop = True
         for timer in self._gap_timers.values():
             timer.cancel()
-        for task in self._tasks:
+        tasks = list(self._tasks)  # REST tasks drop out of the list when done
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await self.ws.close()
+        if self._http is not None:
+            await self._http.aclose()
 
     # ------------------------------------------------------------ connection
     async def _connect(self) -> None:
@@ -255,10 +284,9 @@ class LoadClient:
                 record.acked_seq, record.acked_id, record.acked_at = frame["seq"], frame["id"], time.monotonic()
             if record is not None and record.in_flight:
                 record.in_flight, record.answered = False, record.answered + 1
-        elif kind == "error" and (frame.get("ref"), frame.get("room"), frame.get("seq")) in self._ops_in_flight:
-            pending = self._ops_in_flight[(frame["ref"], frame["room"], frame["seq"])]
-            if pending:
-                op = pending.pop(0)
+        elif kind == "error" and frame.get("ref") in CHANGE_KINDS:
+            op = self._answered_op(frame)
+            if op is not None:
                 op.answered, op.error = True, frame["code"]
         elif kind == "error":
             record = self.sends.get(frame.get("client_id") or "")
@@ -302,10 +330,19 @@ class LoadClient:
                 self.changes_pending.discard(room)
                 await self._saw_change(room, 0)
         elif kind == "changed":
-            pending = self._ops_in_flight.get((frame["ref"], frame["room"], frame["seq"]))
-            if pending:
-                op = pending.pop(0)
+            op = self._answered_op(frame)
+            if op is not None:
                 op.answered, op.change_seq, op.changed = True, frame.get("change_seq"), frame.get("changed")
+
+    def _answered_op(self, frame: dict) -> ChangeOp | None:
+        """The change op a `changed` or `error` frame answers (None, and counted, when none waits for it)."""
+        key = ("cid", frame["client_id"]) if frame.get("client_id") else (frame["ref"], frame.get("room"),
+                                                                            frame.get("seq"))
+        pending = self._ops_in_flight.get(key)
+        if not pending:
+            self.unmatched_change_answers.append(frame)
+            return None
+        return pending.pop(0)
 
     def _receive(self, message: dict, *, from_store: bool) -> None:
         room, seq = message["room"], message["seq"]
@@ -396,7 +433,12 @@ class LoadClient:
         if kind in ("react", "unreact"):
             frame["emoji"] = op.emoji = ("👍", "🎉", "👀")[n % 3]
         self.ops.append(op)
-        self._ops_in_flight.setdefault((kind, room, seq), []).append(op)
+        if self._http is not None and self.rest_every and n % self.rest_every == 0:
+            op.via = "rest"
+            self._spawn_rest(self._change_rest(op, frame))
+            return True
+        key = ("cid", frame["client_id"]) if "client_id" in frame else (kind, room, seq)
+        self._ops_in_flight.setdefault(key, []).append(op)
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(json.dumps(frame))
         return True
@@ -440,8 +482,12 @@ class LoadClient:
                 if self.mutate_every and n % self.mutate_every == 0 and await self._mutate(n):
                     continue
                 room = next(rooms)
-                body = f"{self.name} #{n} ".ljust(self.body_size, "x")
-                record = SendRecord(f"{self.name}-{n}", room, body, now)
+                body = f"{self.name} #{n} "
+                if self.mention_users and n % MENTION_EVERY == 0:
+                    body += f"@{self.mention_users[n // MENTION_EVERY % len(self.mention_users)]} "
+                record = SendRecord(f"{self.name}-{n}", room, body.ljust(self.body_size, "x"), now)
+                if self._http is not None and self.rest_every and n % self.rest_every == 1:
+                    record.via = "rest"
                 self.sends[record.client_id] = record
                 await self._send(record)
 
@@ -449,11 +495,67 @@ class LoadClient:
         record.attempts += 1
         record.in_flight = True
         record.last_sent = time.monotonic()
+        if record.via == "rest":
+            self._spawn_rest(self._send_rest(record))
+            return
         frame = {"type": "send", "room": record.room, "body": record.body, "client_id": record.client_id}
         try:
             await self.ws.send(json.dumps(frame))
         except ConnectionClosed:
             pass  # counted as lost by the reader when it sees the close
+
+
+    # ------------------------------------------------------------ REST
+    def _spawn_rest(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.append(task)
+        task.add_done_callback(lambda t: t in self._tasks and self._tasks.remove(t))
+
+    async def _rest(self, method: str, path: str, **kwargs) -> tuple[int, dict] | None:
+        """One API request to the current server; None when it got no answer (the next one is tried later)."""
+        server = self.servers[self._rest_server % len(self.servers)]
+        try:
+            answer = await self._http.request(method, server.origin + "/api/v1" + path, **kwargs)
+            return answer.status_code, answer.json()
+        except (httpx.HTTPError, ValueError):
+            self._rest_server += 1
+            return None
+
+    async def _send_rest(self, record: SendRecord) -> None:
+        """POST the message; 201 stored now, 200 stored by an earlier attempt (the same client_id)."""
+        answer = await self._rest("POST", f"/rooms/{record.room}/messages",
+                                  json={"body": record.body, "client_id": record.client_id})
+        record.in_flight = False
+        if answer is None:
+            record.lost += 1
+            return
+        status, data = answer
+        record.answered += 1
+        if status in (200, 201):
+            if record.acked_seq is None:
+                record.acked_seq, record.acked_id, record.acked_at = data["seq"], data["id"], time.monotonic()
+        else:
+            record.errors.append(data.get("code", f"http_{status}"))
+
+    async def _change_rest(self, op: ChangeOp, frame: dict) -> None:
+        """The change over HTTP (PATCH edit, DELETE message, PUT/DELETE reaction); answered like `changed`."""
+        path = f"/rooms/{op.room}/messages/{op.seq}"
+        if op.kind == "edit":
+            answer = await self._rest("PATCH", path, json={"body": op.body, "client_id": frame["client_id"]})
+        elif op.kind == "delete":
+            answer = await self._rest("DELETE", path, params={"client_id": frame["client_id"]})
+        else:
+            emoji = urllib.parse.quote(op.emoji or "", safe="")
+            answer = await self._rest("PUT" if op.kind == "react" else "DELETE", f"{path}/reactions/{emoji}")
+        if answer is None:
+            op.lost = True
+            return
+        status, data = answer
+        op.answered = True
+        if status == 200:
+            op.change_seq, op.changed = data["change_seq"], data["changed"]
+        else:
+            op.error = data.get("code", f"http_{status}")
 
 
 # ---------------------------------------------------------------- checker
@@ -551,12 +653,16 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
                 violations.append(f"{client.name}/{room}: read marker sent {sent}, shown "
                                   f"{client.read_marker(room)}, stored {stored}")
     change_figures = check_changes(store, clients, synced, history, violations)
+    mention_figures = check_mentions(store, clients, synced, rooms, violations)
     acked = [r for r in sends.values() if r.acked_seq is not None]
+    rest = [r for r in sends.values() if r.via == "rest"]
     latencies = sorted(r.acked_at - r.first_sent for r in acked)
     figures = {
         "sent": len(sends),
         "attempts": sum(r.attempts for r in sends.values()),
         "acked": len(acked),
+        "rest_sends": len(rest),
+        "rest_acked": sum(r.acked_seq is not None for r in rest),
         "error_frames": sum(len(r.errors) for r in sends.values()),
         "error_codes": sorted({code for r in sends.values() for code in r.errors}),
         "attempts_lost_with_connection": sum(r.lost for r in sends.values()),
@@ -575,6 +681,7 @@ def check(store, clients: list[LoadClient], rooms: list[str], *, synced: list[Lo
         "filled_from_ignite": sum(c.filled_from_store for c in clients),
         "reconnects": sum(c.reconnects for c in clients),
         **change_figures,
+        **mention_figures,
         "read_markers_checked": markers_checked,
         "read_markers_diverged": markers_diverged,
         "ack_p50_ms": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
@@ -642,10 +749,16 @@ def check_changes(store, clients: list[LoadClient], synced: list[LoadClient], hi
         if op.kind == "delete" and not (message.deleted and message.body == ""):
             violations.append(f"{client.name}: acked delete of {op.room} {op.seq} is not a tombstone")
         if op.kind == "edit":
-            bodies = [v.body for v in store.versions(op.room, op.seq)] + [message.body]
+            versions = store.versions(op.room, op.seq)
+            bodies = [v.body for v in versions] + [message.body]
             count = bodies.count(op.body)
             if count > 1 or (count == 0 and not message.deleted):
-                violations.append(f"{client.name}: acked edit of {op.room} {op.seq} is stored {count} times")
+                others = sorted((o.change_seq or 0, o.kind, o.body or o.emoji) for _, o in applied
+                                if (o.room, o.seq) == (op.room, op.seq))
+                violations.append(f"{client.name}: acked edit of {op.room} {op.seq} is stored {count} times "
+                                  f"(edit {op.body!r} change {op.change_seq}; stored {message.body!r} change "
+                                  f"{message.change_seq}; versions {[(v.replaced_by, v.body) for v in versions]}; "
+                                  f"acked changes of the message {others})")
     for client in clients:  # own reactions: the acked ones decide, unless one was lost with a connection
         doubtful = {(op.room, op.seq, op.emoji) for op in client.ops if op.emoji and not op.answered}
         final: dict[tuple[str, int, str], bool] = {}
@@ -659,6 +772,18 @@ def check_changes(store, clients: list[LoadClient], synced: list[LoadClient], hi
             has = any(r.emoji == emoji and client.user in r.users for r in message.reactions)
             if has != on:
                 violations.append(f"{client.name}: {room} {seq} {emoji} should be {'on' if on else 'off'}")
+    for client in clients:
+        violations += [f"{client.name}: an answer matched no change in flight: {frame}"
+                       for frame in client.unmatched_change_answers]
+    heads = {room: store.last_change_seq(room) for room in history}
+    behind = [(c.name, room, c.change_cursor.get(room), head) for c in synced if c.mutate_every
+              for room, head in heads.items() if c.change_cursor.get(room, 0) != head]
+    violations += [f"{name}/{room}: change cursor {cursor}, the room's last change is {head}"
+                   for name, room, cursor, head in behind]
+    for room, head in heads.items():
+        beyond = [op.change_seq for _, op in applied if op.room == room and (op.change_seq or 0) > head]
+        if beyond:
+            violations.append(f"{room}: acked change_seqs {beyond} beyond the stored last change {head}")
     diverged = 0
     for client in synced:
         for room, states in client.state.items():
@@ -670,9 +795,33 @@ def check_changes(store, clients: list[LoadClient], synced: list[LoadClient], hi
                     violations.append(f"{client.name}/{room} {seq}: shows {_view(seen)}, stored "
                                       f"{_view(message.to_dict())}")
     return {"change_ops": len(ops), "change_ops_acked": len(acked), "change_ops_applied": len(applied),
+            "change_ops_over_rest": sum(op.via == "rest" for _, op in ops),
+            "last_change_seqs": sum(heads.values()),
             "change_ops_lost_with_connection": sum(op.lost for _, op in ops),
             "change_errors": sorted({op.error for _, op in ops if op.error}),
             "change_gaps": sum(c.change_gaps for c in clients), "messages_diverged": diverged}
+
+
+def check_mentions(store, clients: list[LoadClient], synced: list[LoadClient], rooms: list[str],
+                   violations: list[str]) -> dict:
+    """Each client's mention count per room (messages after its read marker that name it, not deleted, in the
+    state it shows) equals the one stored (the room list's `mentions`); {} when no client mentions anyone."""
+    if not any(c.mention_users for c in clients):
+        return {}
+    checked = diverged = total = 0
+    for client in synced:
+        stored = {entry.room.id: entry.mentions for entry in run_sync(store.auser_rooms(client.user))}
+        for room in rooms:
+            marker = client.read_marker(room)
+            shown = sum(1 for seq, m in client.state.get(room, {}).items()
+                        if seq > marker and not m["deleted"] and client.user in (m.get("mentions") or ()))
+            checked += 1
+            total += stored.get(room, 0)
+            if shown != stored.get(room, 0):
+                diverged += 1
+                violations.append(f"{client.name}/{room}: shows {shown} mentions after its read marker {marker}, "
+                                  f"stored {stored.get(room)}")
+    return {"mention_counts_checked": checked, "mentions_unread_stored": total, "mention_counts_diverged": diverged}
 
 
 def reorder_profile(arrivals: list[tuple[float, str, int]], window: float) -> dict:

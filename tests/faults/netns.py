@@ -142,7 +142,14 @@ async def run(config: dict) -> dict:
     """The scenario: load, cut node 1 off, keep loading, restore the link, recover, check."""
     from ignite_store.backends.ignite import IgniteMessageStore
     from ignite_store.server.supervisor import read_state
-    from tests.faults.harness import READ_FLUSH_WAIT, LoadClient, ack_stall, check, wait_for_read_markers
+    from tests.faults.harness import (
+        READ_FLUSH_WAIT,
+        LoadClient,
+        MembershipChurn,
+        ack_stall,
+        check,
+        wait_for_read_markers,
+    )
     from tests.faults.servers import RedisServer
     from tests.fixtures.rooms import ensure_public_rooms
 
@@ -161,7 +168,7 @@ async def run(config: dict) -> dict:
         assert wait_for(lambda: _try(store.ensure_schema), 60), "schema could not be created"
         env = {**config["env"], "IGNITE_NODES": ",".join(f"{a}:{CLIENT_PORT}" for a in addresses),
                "REDIS_URL": redis.url, "IGNITE_TIMEOUT": "3",
-               "CHAT_SEND_RATE_PER_SECOND": "1000", "CHAT_SEND_BURST": "1000"}
+               **{key: str(value) for key, value in config["rig_env"].items()}}
         daphne = start_daphne(home, config["base_dir"], env)
         server = SimpleNamespace(ws_url="ws://127.0.0.1:8000/ws/chat/", origin="http://127.0.0.1:8000")
         assert wait_for(lambda: _port_open(8000), 60), "Daphne did not start"
@@ -169,11 +176,22 @@ async def run(config: dict) -> dict:
         watchers = [threading.Thread(target=sup.run, args=(stop, 1.0), daemon=True) for sup in supervisors]
         for watcher in watchers:
             watcher.start()
+        churn_users = config["churn"]
+        churn = MembershipChurn(churn_users["owner_cookie"], churn_users["member"], churn_users["member_cookie"],
+                                [server])
+        await churn.create(list(config["cookies"]))
         rooms = [f"part-{i}" for i in range(4)]
         ensure_public_rooms(*rooms, store=store)
-        clients = [LoadClient(f"{name}-p", cookie, [server], rooms, rate=config["rate"])
-                   for name, cookie in config["cookies"].items()]
+        rooms.append(churn.room)
+        clients = []
+        for name, cookie in config["cookies"].items():  # the mixed load of tests/faults/conftest.py
+            client = LoadClient(f"{name}-p", cookie, [server], rooms, rate=config["rate"])
+            client.mutate_every, client.rest_every = config["mutate_every"], config["rest_every"]
+            client.rest_token = config["tokens"][name]
+            client.mention_users = [other for other in config["cookies"] if other != name]
+            clients.append(client)
         await asyncio.gather(*(c.start() for c in clients))
+        await churn.start()
         await asyncio.sleep(config["before"])
         cut_at = time.monotonic()
         set_link(config["bridge"], config["bridge_port"], up=False)
@@ -192,6 +210,7 @@ async def run(config: dict) -> dict:
         figures["node1_view_after_restore"] = _key_lines(logs[1])
         figures["restored_to_recovered_s"] = round(time.monotonic() - restored_at, 1)
         await asyncio.sleep(config["after"])
+        await churn.close()
         await asyncio.gather(*(c.drain(60) for c in clients))
         last = {room: await asyncio.to_thread(store.last_seq, room) for room in rooms}
         await asyncio.gather(*(c.sync(last, 30) for c in clients))
@@ -200,7 +219,8 @@ async def run(config: dict) -> dict:
         report = await asyncio.to_thread(check, store, clients, rooms)
         figures.update(report.figures)
         figures.update(ack_stall(clients, cut_at))
-        figures["violations"] = report.violations[:20]
+        figures.update(churn.figures())
+        figures["violations"] = (report.violations + churn.violations())[:20]
     finally:
         stop.set()
         store.close()

@@ -15,7 +15,9 @@ import uuid
 
 import pytest
 
-from .conftest import record_figures
+from tests.fixtures.api_site import ApiSite
+
+from .conftest import MUTATE_EVERY, REST_EVERY, RIG_ENV, record_figures
 from .netns import Namespaces
 from .servers import BASE_DIR
 
@@ -31,9 +33,12 @@ def test_node_cut_off_by_the_network_loses_nothing_acked(chat_site, tmp_path, pr
     tag = "fz" + uuid.uuid4().hex[:4]
     spaces = Namespaces(tag, random.randint(1, 250))
     names = [f"pu{i}" for i in range(profile["clients"])]
-    cookies = {name: f"sessionid={key}" for name, key in chat_site.login(*names).items()}
+    cookies = {name: f"sessionid={key}" for name, key in chat_site.login(*names, "puowner", "pumember").items()}
+    churn = {"owner_cookie": cookies.pop("puowner"), "member": "pumember", "member_cookie": cookies.pop("pumember")}
     config = {
         **profile, "home": str(tmp_path), "base_dir": str(BASE_DIR), "cookies": cookies,
+        "churn": churn, "tokens": ApiSite(chat_site).tokens(*names), "rig_env": RIG_ENV,
+        "mutate_every": MUTATE_EVERY, "rest_every": REST_EVERY,
         "addresses": [spaces.address("n0"), spaces.address("n1")],
         "namespaces": [spaces.names["n0"], spaces.names["n1"]],
         "bridge": spaces.names["br"], "bridge_port": spaces.bridge_port("n1"),
@@ -59,6 +64,7 @@ def test_node_cut_off_by_the_network_loses_nothing_acked(chat_site, tmp_path, pr
     assert figures["node0_saw_node1_fail_after_s"] is not None
     # Healed with no operator action: the cut-off node rejoined (restarted by the project's supervisor).
     assert figures["rejoined_after_restore_s"] is not None, figures
+    assert figures["churn_removals"] >= 2 and figures["change_ops_applied"] > 0 and figures["rest_acked"] > 0, figures
 
 
 def _tail(path, chars: int = 2500) -> str:

@@ -2,7 +2,9 @@
 (wait up to 300 ms for a missing seq before asking for catch-up) keeps catch-up requests at ≤ 1 per
 100 messages at 120 msg/s without faults, with the same no-gap guarantee (checked against Ignite).
 
-Measured with the old rule (window 0: catch up at once on seq > last + 1) and the new one, in one run.
+Both rules run side by side in one run, on the same stream: four clients in one room, one of each rule
+on each Daphne; the two with the old rule (window 0: catch up at once on seq > last + 1) and the two
+with the window receive the same 120 msg/s at the same moments.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from .conftest import finish, record_figures, run_clients
 from .harness import REORDER_SECONDS, check, reorder_profile
 from .test_scenarios import new_rooms
 
-CLIENTS = 4  # two on each Daphne, all in one room: each one sends 30/s and receives 120/s
+CLIENTS = 4  # all in one room, clients 0 and 2 on one Daphne, 1 and 3 on the other: each sends 30/s, receives 120/s
+OLD_RULE, WINDOW = (0, 1), (2, 3)  # one client of each rule on each Daphne
 # REORDER_TOTAL_RATE lowers the offered load when the box cannot keep up with 120 msg/s (docs/reliability.md).
 RATE = float(os.environ.get("REORDER_TOTAL_RATE", 120)) / CLIENTS
 SECONDS = 20.0
@@ -24,40 +27,46 @@ TARGET_PER_100 = 1.0
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("window", [0.0, REORDER_SECONDS], ids=["no-window", "window-300ms"])
-async def test_reorder_window_keeps_catchups_under_1_per_100_messages(fault_rig, window):
+async def test_reorder_window_keeps_catchups_under_1_per_100_messages(fault_rig):
     rooms = new_rooms(1)
     clients = fault_rig.clients(CLIENTS, rooms, rate=RATE, first_user=16)
-    for client in clients:
-        client.reorder_seconds = window
+    for i in OLD_RULE:
+        clients[i].reorder_seconds = 0.0
+    for i in WINDOW:
+        clients[i].reorder_seconds = REORDER_SECONDS
     store = fault_rig.store()
     try:
         await run_clients(clients)
         await asyncio.sleep(SECONDS)
         for client in clients:
             client.stop_sending()
-        gap_requests = sum(c.catchup_requests for c in clients)  # before the final sync's own requests
+        gap_requests = [c.catchup_requests for c in clients]  # before the final sync's own requests
         await finish(clients, store, rooms)
         report = await asyncio.to_thread(check, store, clients, rooms)
         sent = report.figures["sent"]
-        deliveries = sum(len(c.delivered[rooms[0]]) for c in clients)
-        # The same streams judged by both rules (what each would have asked for), whatever this run's rule.
+        deliveries = [len(c.delivered[rooms[0]]) for c in clients]
+        # Each stream judged by both rules (what each would have asked for), whatever rule its client ran.
         profiles = [reorder_profile(c.live_arrivals, REORDER_SECONDS) for c in clients]
+
+        def rule(indices: tuple[int, ...]) -> dict:
+            requests, received = sum(gap_requests[i] for i in indices), sum(deliveries[i] for i in indices)
+            return {"clients": len(indices), "catchup_requests": requests, "messages_received": received,
+                    "catchups_per_100_messages_received": round(100 * requests / max(received, 1), 3),
+                    "live_gaps_seen": sum(profiles[i]["gaps"] for i in indices),
+                    "live_gaps_open_past_300ms": sum(profiles[i]["open_past_window"] for i in indices)}
+
+        old, new = rule(OLD_RULE), rule(WINDOW)
         figures = {
-            **report.figures,
-            "live_gaps_seen": sum(p["gaps"] for p in profiles),
-            "live_gaps_open_past_300ms": sum(p["open_past_window"] for p in profiles),
-            "window_ms": int(window * 1000), "clients": CLIENTS, "processes": 2,
+            **report.figures, "processes": 2,
             "offered_msg_per_s": CLIENTS * RATE, "achieved_msg_per_s": round(sent / SECONDS, 1),
-            "catchups_for_gaps": gap_requests, "deliveries": deliveries,
+            "old_rule_seq_gt_last_plus_1": old, "window_300ms": new,
+            "old_rule_catchups_per_100": old["catchups_per_100_messages_received"],
+            "window_catchups_per_100": new["catchups_per_100_messages_received"],
             "close_codes": sorted({code for c in clients for code in c.close_codes if code is not None}),
-            "catchups_per_100_messages": round(100 * gap_requests / max(sent, 1), 2),
-            "catchups_per_100_deliveries": round(100 * gap_requests / max(deliveries, 1), 3),
         }
-        record_figures(f"reorder_{figures['window_ms']}ms_{int(CLIENTS * RATE)}", figures)
-        report.assert_ok()  # the same no-gap guarantee, whatever the window
-        if window:
-            assert figures["catchups_per_100_messages"] <= TARGET_PER_100, figures
+        record_figures(f"reorder_side_by_side_{int(CLIENTS * RATE)}", figures)
+        report.assert_ok()  # the same no-gap guarantee under both rules
+        assert new["catchups_per_100_messages_received"] <= TARGET_PER_100, figures
     finally:
         await asyncio.gather(*(c.close() for c in clients))
         store.close()
