@@ -2,9 +2,11 @@
 
 Starts its own redis-server, one Ignite node and one Daphne (bench.servers) in a temporary directory,
 then, from one client process, times the same operations both ways on the same server and room:
-- history read: GET /api/v1/rooms/R/messages?limit=50 vs a `history` frame (limit 50) answered by `history`;
+- history read: GET /api/v1/rooms/R/messages?limit=N vs a `history` frame (limit N) answered by `history`,
+  at N = 5 and 50 (`--limits`: how the cost grows with the page);
 - send: POST /api/v1/rooms/R/messages vs a `send` frame answered by `ack` (the HTTP answer also
-  waits for the publish to the room, which the socket does after its ack);
+  waits for the publish to the room, which the socket does after its ack), with bodies of 10 and 100
+  characters (`--bodies`);
 one request at a time over a kept-alive connection (closed loop), phases interleaved in rounds so
 both see the same machine. Reports p50/p95/p99 and the Daphne process's CPU per operation.
 Writes bench/results/<time>-api.json; the figures are copied into docs/performance.md by hand.
@@ -32,7 +34,8 @@ UNLIMITED_API = {"CHAT_API_RATE_PER_SECOND": "100000", "CHAT_API_BURST": "100000
                  "CHAT_API_SEND_RATE_PER_SECOND": "100000", "CHAT_API_SEND_BURST": "100000"}
 
 
-async def measure(server, token: str, cookie: str, samples: int, rounds: int, profile_dir: Path | None = None) -> dict:
+async def measure(server, token: str, cookie: str, samples: int, rounds: int, profile_dir: Path | None = None,
+                  limits: tuple[int, ...] = (5, 50), bodies: tuple[int, ...] = (10, 100)) -> dict:
     import httpx
     from websockets.asyncio.client import connect
 
@@ -55,25 +58,37 @@ async def measure(server, token: str, cookie: str, samples: int, rounds: int, pr
                                                                          "client_id": f"seed-{i}"})
         assert answer.status_code == 201, answer.text
 
-    async def rest_history(i: int) -> None:
-        answer = await http.get(f"/api/v1/rooms/{room}/messages", params={"limit": 50})
-        assert answer.status_code == 200 and len(answer.json()["messages"]) == 50
+    def rest_history(limit: int):
+        async def call(i: int) -> None:
+            answer = await http.get(f"/api/v1/rooms/{room}/messages", params={"limit": limit})
+            assert answer.status_code == 200 and len(answer.json()["messages"]) == limit
+        return call
 
-    async def ws_history(i: int) -> None:
-        await ws.send(json.dumps({"type": "history", "room": room, "limit": 50}))
-        assert len((await frame("history"))["messages"]) == 50
+    def ws_history(limit: int):
+        async def call(i: int) -> None:
+            await ws.send(json.dumps({"type": "history", "room": room, "limit": limit}))
+            assert len((await frame("history"))["messages"]) == limit
+        return call
 
-    async def rest_send(i: int) -> None:
-        answer = await http.post(f"/api/v1/rooms/{room}/messages",
-                                 json={"body": f"rest {i} " + "y" * 90, "client_id": uuid.uuid4().hex})
-        assert answer.status_code == 201
+    def rest_send(size: int):
+        async def call(i: int) -> None:
+            answer = await http.post(f"/api/v1/rooms/{room}/messages",
+                                     json={"body": f"r{i} ".ljust(size, "y"), "client_id": uuid.uuid4().hex})
+            assert answer.status_code == 201
+        return call
 
-    async def ws_send(i: int) -> None:
-        await ws.send(json.dumps({"type": "send", "room": room, "body": f"ws {i} " + "z" * 90,
-                                  "client_id": uuid.uuid4().hex}))
-        await frame("ack")
+    def ws_send(size: int):
+        async def call(i: int) -> None:
+            await ws.send(json.dumps({"type": "send", "room": room, "body": f"w{i} ".ljust(size, "z"),
+                                      "client_id": uuid.uuid4().hex}))
+            await frame("ack")
+        return call
 
-    phases = {"rest_history": rest_history, "ws_history": ws_history, "rest_send": rest_send, "ws_send": ws_send}
+    phases = {}
+    for limit in limits:
+        phases[f"rest_history_{limit}"], phases[f"ws_history_{limit}"] = rest_history(limit), ws_history(limit)
+    for size in bodies:
+        phases[f"rest_send_{size}"], phases[f"ws_send_{size}"] = rest_send(size), ws_send(size)
     for call in phases.values():  # warm up both paths
         for i in range(30):
             await call(i)
@@ -93,7 +108,7 @@ async def measure(server, token: str, cookie: str, samples: int, rounds: int, pr
     if profile_dir is not None:  # where a REST request's CPU goes (py-spy on the Daphne process)
         from .profile import Profiler, summarise
 
-        for name in ("rest_history", "rest_send"):
+        for name in (f"rest_history_{limits[-1]}", f"rest_send_{bodies[-1]}"):
             path = profile_dir / f"{name}.txt"
             t0 = time.monotonic()
             async with Profiler(server.pid, path):
@@ -117,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heap", default="1g")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) afterwards")
     parser.add_argument("--profile", action="store_true", help="also sample the REST phases with py-spy")
+    parser.add_argument("--limits", default="5,50", help="history page sizes (comma list)")
+    parser.add_argument("--bodies", default="10,100", help="send body lengths in characters (comma list)")
     args = parser.parse_args(argv)
+    limits = tuple(int(x) for x in args.limits.split(","))
+    bodies = tuple(int(x) for x in args.bodies.split(","))
 
     from . import servers
 
@@ -136,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         token = site.run([sys.executable, "manage.py", "api_token", "bench"]).strip().splitlines()[-1]
         daphne = servers.start_daphne(site, cluster.nodes_env(), "api")
         profile_dir = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-api-profile" if args.profile else None
-        result = asyncio.run(measure(daphne, token, cookie, args.samples, args.rounds, profile_dir))
+        result = asyncio.run(measure(daphne, token, cookie, args.samples, args.rounds, profile_dir, limits, bodies))
     finally:
         for proc in (daphne, cluster, redis):
             if proc is not None:

@@ -71,7 +71,7 @@ async def _time(store, rooms_of, query: str, repeats: int) -> dict:
         samples.append((time.perf_counter() - t0) * 1000)
         found = max(found, len(page.hits))
     return {"p50": round(_pct(samples, 0.5), 1), "p99": round(_pct(samples, 0.99), 1),
-            "max": round(max(samples), 1), "hits": found}
+            "max": round(max(samples), 1), "over_150": sum(1 for s in samples if s > 150), "hits": found}
 
 
 class _Progress:

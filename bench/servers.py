@@ -177,11 +177,12 @@ class Site:
         site.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"])
         return site
 
-    def run(self, args: list[str], *, input: str | None = None, nodes: str | None = None, timeout=600) -> str:
+    def run(self, args: list[str], *, input: str | None = None, nodes: str | None = None, timeout=600,
+            tree: Path = BASE_DIR) -> str:
         env = dict(self.env)
         if nodes:
             env["IGNITE_NODES"] = nodes
-        proc = subprocess.run(args, cwd=BASE_DIR, env=env, input=input, capture_output=True, text=True,
+        proc = subprocess.run(args, cwd=tree, env=env, input=input, capture_output=True, text=True,
                               timeout=timeout)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(map(str, args[:4]))} failed ({proc.returncode}):\n"
@@ -196,9 +197,9 @@ class Site:
             self.sessions.update(json.loads(out.strip().splitlines()[-1]))
         return {n: self.sessions[n] for n in names}
 
-    def init_store(self, nodes: str) -> None:
-        """Create the chat tables in a cluster (manage.py ignite_init)."""
-        self.run([sys.executable, "manage.py", "ignite_init"], nodes=nodes)
+    def init_store(self, nodes: str, tree: Path = BASE_DIR) -> None:
+        """Create the chat tables in a cluster (manage.py ignite_init of the checkout `tree`)."""
+        self.run([sys.executable, "manage.py", "ignite_init"], nodes=nodes, tree=tree)
 
 
 def _wait_http(port: int, proc: subprocess.Popen, path: str, what: str, log: Path, timeout: float = 90) -> None:
@@ -229,9 +230,11 @@ def _listener() -> socket.socket:
 
 def start_daphne(site: Site, nodes: str, name: str, *, tree: Path = BASE_DIR, **extra_env) -> Daphne:
     """A Daphne process of the chat on a socket opened here and handed over (--fd): no port race.
-    `tree`: the checkout whose code it runs (an older commit's, for side-by-side runs)."""
+    `tree`: the checkout whose code it runs (an older commit's, for side-by-side runs); one from before
+    chatsite/daphne_main.py runs plain `python -m daphne`."""
+    command = DAPHNE_COMMAND if (tree / "chatsite" / "daphne_main.py").exists() else [sys.executable, "-m", "daphne"]
     return _start_asgi(site, {"IGNITE_NODES": nodes, **{k: str(v) for k, v in extra_env.items()}},
-                       [*DAPHNE_COMMAND, "--websocket-max-message-size", "32768",
+                       [*command, "--websocket-max-message-size", "32768",
                         "--websocket-max-frame-size", "32768"],
                        "chatsite.asgi:application", f"daphne-{name}", "/ws/chat/", tree=tree)
 

@@ -2,8 +2,10 @@
 
 `Access.authorize(user, room, action)` answers with a Grant or raises Forbidden. Forbidden is
 the same for a room that does not exist, an archived room and a room the user may not see, so
-the answer reveals nothing. Grants are cached per process for a short time (GRANT_TTL_SECONDS,
-2 s) to keep a membership read off every frame; revocations forget them at once (chat.revocation).
+the answer reveals nothing. Grants are cached per process to keep a membership read off every frame;
+revocations forget them at once (chat.revocation). While the process's channel-layer subscription
+hears every event, a revocation cannot be missed, so a grant is trusted for GRANT_TRUSTED_TTL_SECONDS
+(30 s); otherwise, and from the moment a loss is noticed, for GRANT_TTL_SECONDS (2 s).
 
 Rules (docs/protocol.md, "Rooms"):
 - READ (history, catch-up, presence, members) and JOIN (subscribe a socket): a member; a public
@@ -19,6 +21,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -71,15 +74,20 @@ class Access:
     """The authorization function of one process, with its short-lived grant cache.
 
     A grant is fresh for TTL x (0.5..1.0) (the jitter spreads the re-reads of grants made
-    together, e.g. at a reconnect wave); for one more TTL it is still served while it is read
+    together, e.g. at a reconnect wave); for one more `ttl` it is still served while it is read
     again in the background, so a busy sender never waits for that read. Revocations are pushed
-    (chat.revocation) and forget grants at once; the TTL bounds staleness only when a pushed
-    revocation is lost (Redis down): at most 2 x TTL.
+    (chat.revocation) and forget grants at once. The TTL is `trusted_ttl` while `listening()` says
+    that no pushed event can have been lost (chat.fanout.RoomHub.listening), else `ttl`; the hub
+    calls `forget()` the moment it notices a loss, so a lost revocation is served for at most the
+    time the hub takes to notice (about 1 s), then for `ttl` per read until the hub hears again.
     """
 
-    def __init__(self, store: BaseMessageStore, ttl: float, clock=time.monotonic):
+    def __init__(self, store: BaseMessageStore, ttl: float, clock=time.monotonic, *,
+                 trusted_ttl: float | None = None, listening: Callable[[], bool] = lambda: False):
         self.store = store
         self.ttl = ttl
+        self.trusted_ttl = trusted_ttl if trusted_ttl is not None else ttl
+        self.listening = listening
         self.clock = clock
         self._grants: dict[tuple[str, str], tuple[float, Grant]] = {}
         self._refreshing: set[tuple[str, str]] = set()
@@ -142,10 +150,11 @@ class Access:
     def _keep(self, key: tuple[str, str], grant: Grant) -> None:
         if len(self._grants) > 100_000:
             self._grants.clear()
-        self._grants[key] = (self.clock() + self.ttl * (0.5 + random.random() / 2), grant)
+        ttl = self.trusted_ttl if self.listening() else self.ttl
+        self._grants[key] = (self.clock() + ttl * (0.5 + random.random() / 2), grant)
 
     def forget(self, *, user: str | None = None, room: str | None = None) -> None:
-        """Drop cached grants of a user, of a room, or of one user in one room."""
+        """Drop cached grants of a user, of a room, of one user in one room, or (no argument) all of them."""
         self._generation += 1
         if user is not None and room is not None:
             self._grants.pop((user, room), None)

@@ -9,7 +9,9 @@ The public APIs cannot tell us three things the chat needs under load:
   `send_queue`, frame logging, fragmenting, the size limit) and whether Twisted's buffer is empty,
   so `DirectSocket` can write the frame to the socket at once (docs/performance.md, 0.74-0.85x CPU);
 * autobahn's pending ping timeout (`autoPingTimeoutCall`): cancelled when the application closes, so
-  the close handshake timeout, not a ping sent earlier, decides when a slow consumer is cut.
+  the close handshake timeout, not a ping sent earlier, decides when a slow consumer is cut;
+* autobahn's per-read entry point (`_dataReceived`), called without the debug line its public
+  `dataReceived` formats for every read (`receive_data`).
 
 `process_supported()` checks once per process the versions this was written against and the class
 attributes it reads; `connection_supported()` checks the per-connection ones (plain TCP, no TLS).
@@ -64,7 +66,8 @@ def _class_problem() -> str | None:
     if not (isinstance(descriptor.dataBuffer, bytes) and type(descriptor.offset) is int
             and type(descriptor._writeDisconnected) is bool and issubclass(tcp.Connection, descriptor)):
         return "Twisted's FileDescriptor write buffer has changed"
-    if not (type(WebSocketProtocol.STATE_OPEN) is int and callable(getattr(WebSocketProtocol, "sendMessage", None))):
+    if not (type(WebSocketProtocol.STATE_OPEN) is int and callable(getattr(WebSocketProtocol, "sendMessage", None))
+            and callable(getattr(WebSocketProtocol, "_dataReceived", None))):
         return "autobahn's WebSocketProtocol has changed"
     return None
 
@@ -141,6 +144,24 @@ def cancel_ping_timeout(protocol: Any) -> None:
     if pending is not None:
         pending.cancel()
         protocol.autoPingTimeoutCall = None  # as autobahn does after a pong: it must not cancel it again
+
+
+# ---------------------------------------------------------------- reads
+
+def receive_data(protocol: Any, data: bytes) -> bool:
+    """What autobahn's Twisted `dataReceived` does, without its debug line; False when debug logging is on.
+
+    That method formats the line's arguments for every chunk read, before the logger drops it, and
+    the formatting colours them with click whenever click is importable (import-linter brings it):
+    about 5 % of Daphne's CPU at 400 msg/s (docs/performance.md). The frames are parsed by autobahn
+    as before. With autobahn's debug logging on, the caller runs autobahn's own method.
+    """
+    import txaio
+
+    if txaio.get_global_log_level() in ("debug", "trace"):  # type: ignore[attr-defined]  # set by use_twisted()
+        return False
+    protocol._dataReceived(data)
+    return True
 
 
 # ---------------------------------------------------------------- direct writes

@@ -17,8 +17,10 @@
    slow consumer is closed with 4008 (chat/fanout.py), and a catch-up is paced by the client.
 4. Direct writes: each accepted WebSocket's scope carries a DirectSocket under
    scope["extensions"][DIRECT_SOCKET]; the consumer's outbox writes text frames through it.
+5. Quiet reads: each chunk read goes to autobahn's frame parser without the debug line autobahn's
+   `dataReceived` formats (and drops) for every read.
 
-1 and 2 use public APIs only. 3, 4 and the close grace's ping cancel read Twisted/autobahn
+1 and 2 use public APIs only. 3, 4, 5 and the close grace's ping cancel read Twisted/autobahn
 internals, all in chat.daphne_internals behind its version guard; when the guard fails, or with
 CHAT_DAPHNE_PLAIN=1, they are left out and Daphne's plain send path serves (the consumer then
 writes with self.send).
@@ -73,6 +75,10 @@ class ChatWebSocketProtocol(WebSocketProtocol):
     reading_paused = False
     closed = False
     uses_internals = False  # set by ChatServer.create_application once the connection is checked
+
+    def dataReceived(self, data: bytes) -> None:
+        if not (self.uses_internals and internals.receive_data(self, data)):
+            super().dataReceived(data)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         super().onMessage(payload, isBinary)

@@ -1,20 +1,21 @@
-"""Process-local fan-out: one Redis subscription per room per process, frames written to local sockets.
+"""Process-local fan-out: events bundled per Redis message, frames written to local sockets.
 
-Publishing is one `group_send` per event carrying the frame already encoded; the process that
-receives it writes that same text into each local member's outbox. There is no per-member
-channel-layer hop, which costs one Redis message and one consumer dispatch per member (see
-docs/performance.md, "What each change gained"). The channel layer is only a doorbell, at most
-once: clients fill gaps by seq.
+An event (a room's frame, already encoded, and/or a control) is published through the process's
+RoomHub: the events published while the previous Redis message is on its way travel together in
+the next one, one `group_send` to the shard group of their rooms (CHAT["FANOUT_SHARDS"], 1 by
+default: one group that every process with local members subscribes). The process that receives
+a bundle writes each event's text into each local member's outbox. There is no per-member
+channel-layer hop, and under load no per-event one either (docs/performance.md). The channel
+layer is only a doorbell, at most once: clients fill gaps by seq.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import re
 import time
 import weakref
+import zlib
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -23,20 +24,20 @@ from channels.layers import get_channel_layer
 
 from ignite_store import Message
 
+from .limits import current as current_limits
 from .protocol import encode
 from .protocol_changes import update_frame
 
 logger = logging.getLogger(__name__)
 
 EVENT_TYPE = "chat.event"
-_GROUP_SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
 
 
-def group_name(room: str) -> str:
-    """The channel-layer group of a room (hashed when the room name is not group-safe)."""
-    if _GROUP_SAFE.fullmatch(room):
-        return f"chat.r.{room}"
-    return "chat.h." + hashlib.sha1(room.encode()).hexdigest()
+def group_name(room: str, shards: int = 1) -> str:
+    """The channel-layer group whose subscribers get the events of `room` (or of a user channel)."""
+    if shards <= 1:
+        return "chat.all"
+    return f"chat.s{zlib.crc32(room.encode()) % shards}"
 
 
 # ---------------------------------------------------------------- outbox
@@ -175,7 +176,11 @@ RESYNC_HOLD_SECONDS = 2.0
 
 
 class RoomHub:
-    """Local members per room for one event loop, fed by one channel-layer subscription per room.
+    """Local members per room for one event loop, fed by the channel-layer groups of their rooms.
+
+    `publish()` bundles: one Redis message is in flight at a time, and the events published
+    meanwhile leave together in the next (one per shard group), so under load a process sends and
+    receives one Redis message per bundle instead of one per event, and order is kept.
 
     Redis pub/sub is at most once, and channels-redis reconnects its subscription silently (its
     `on_reconnect` option is never called in 4.x). So the hub probes its own channel: every
@@ -188,14 +193,20 @@ class RoomHub:
     once Redis answers again.
     """
 
-    def __init__(self, layer, probe_seconds: float = PROBE_SECONDS):
+    def __init__(self, layer, probe_seconds: float = PROBE_SECONDS, shards: int = 1):
         self.layer = layer
+        self.shards = shards
         self.rooms: dict[str, set[Outbox]] = {}
         self.channel: str | None = None
         self.probe_seconds = probe_seconds
         self.resyncs = 0  # how many times the sockets were told to resync (tests, logs)
-        self._unsubscribed: set[str] = set()  # rooms with local members whose group_add failed
+        # Called (no arguments) when the hub notices that events may have been lost (chat.access forgets its grants).
+        self.on_loss: list[Callable[[], None]] = []
+        self._unsubscribed: set[str] = set()  # groups with local rooms whose group_add has not succeeded
+        self._group_rooms: dict[str, int] = {}  # group -> how many local rooms it carries
         self._lock = asyncio.Lock()
+        self._bundle: _Bundle | None = None  # the events waiting for the next Redis message
+        self._sending = asyncio.Lock()  # one Redis message in flight
         self._receiver: asyncio.Task | None = None
         self._prober: asyncio.Task | None = None
         self._probe_sent = 0
@@ -214,9 +225,12 @@ class RoomHub:
             members = self.rooms.get(room)
             if members is None:
                 members = self.rooms[room] = set()
-                self._unsubscribed.add(room)
+                group = group_name(room, self.shards)
+                self._group_rooms[group] = self._group_rooms.get(group, 0) + 1
+                if self._group_rooms[group] == 1:
+                    self._unsubscribed.add(group)
             members.add(member)
-            if room in self._unsubscribed:
+            if self._unsubscribed:
                 try:
                     await self._subscribe_pending()
                 except Exception:
@@ -225,14 +239,14 @@ class RoomHub:
             self._ensure_prober()
 
     async def _subscribe_pending(self) -> None:
-        """Subscribe the rooms whose group_add has not succeeded yet (called under the lock)."""
+        """Subscribe the groups whose group_add has not succeeded yet (called under the lock)."""
         if self.channel is None:
             self.channel = await self.layer.new_channel(prefix="chat.hub.")
             self._receiver = asyncio.get_running_loop().create_task(self._receive_loop())
-        for room in list(self._unsubscribed):
-            if room in self.rooms:
-                await self.layer.group_add(group_name(room), self.channel)
-            self._unsubscribed.discard(room)
+        for group in list(self._unsubscribed):
+            if self._group_rooms.get(group):
+                await self.layer.group_add(group, self.channel)
+            self._unsubscribed.discard(group)
 
     async def leave(self, room: str, member: Outbox) -> None:
         """Remove a local member; the last one out unsubscribes the process."""
@@ -246,13 +260,18 @@ class RoomHub:
 
     async def _drop(self, room: str) -> None:
         del self.rooms[room]
-        if room in self._unsubscribed:
-            self._unsubscribed.discard(room)
+        group = group_name(room, self.shards)
+        self._group_rooms[group] -= 1
+        if self._group_rooms[group]:
+            return  # other local rooms still need the group
+        del self._group_rooms[group]
+        if group in self._unsubscribed:
+            self._unsubscribed.discard(group)
             return
         try:
-            await self.layer.group_discard(group_name(room), self.channel)
+            await self.layer.group_discard(group, self.channel)
         except Exception:
-            logger.warning("could not unsubscribe from room %s", room, exc_info=True)
+            logger.warning("could not unsubscribe from %s", group, exc_info=True)
 
     def detach(self, room: str, member: Outbox) -> None:
         """Remove a local member at once (a revocation: not one more frame); unsubscribe in the background."""
@@ -328,10 +347,23 @@ class RoomHub:
         except Exception:  # TimeoutError included
             self._mark_lost()
 
+    def listening(self) -> bool:
+        """True while no event can have been lost: subscribed, the last probe heard in time, no resync pending."""
+        if self._lost or self._held is not None or self._unsubscribed or self.channel is None:
+            return False
+        return self._unheard_since is None or time.monotonic() - self._unheard_since <= PROBE_LATE
+
     def _mark_lost(self) -> None:
+        first = not self._lost
         self._lost = True
         if self._held is None:
             self._held = []
+        if first:
+            for listener in self.on_loss:
+                try:
+                    listener()
+                except Exception:
+                    logger.exception("loss listener %r failed", listener)
 
     def _heard(self, number: int) -> None:
         if number < self._probe_heard:
@@ -368,21 +400,53 @@ class RoomHub:
         # Never cancelled while the loop runs: cancelling receive() unsubscribes the channel.
         while True:
             try:
-                event = await self.layer.receive(self.channel)
-                probe = event.get("probe")
+                message = await self.layer.receive(self.channel)
+                probe = message.get("probe")
                 if probe is not None:
                     self._heard(probe)
-                elif self._held is None:
-                    self._dispatch_event(event)
-                elif len(self._held) < HOLD_MAX:
-                    self._held.append(event)
-                else:
-                    self._held_overflow = True
+                    continue
+                for event in message.get("events", ()):
+                    if self._held is None:
+                        self._dispatch_event(event)
+                    elif len(self._held) < HOLD_MAX:
+                        self._held.append(event)
+                    else:
+                        self._held_overflow = True
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("room hub receive failed")
                 await asyncio.sleep(0.5)
+
+    # ------------------------------------------------------------ publishing
+    async def publish(self, event: dict) -> None:
+        """Send one event to every process with members of event["room"]; returns once it left for Redis.
+
+        Raises what the channel layer raised for the Redis message that carried it."""
+        bundle = self._bundle
+        if bundle is None:
+            bundle = self._bundle = _Bundle(asyncio.get_running_loop().create_future())
+            # The first event of a bundle sends it, once the message before it has left; a cancelled
+            # publisher must not strand the others, hence the shield.
+            asyncio.ensure_future(self._send_when_ready(bundle))
+        bundle.events.append(event)
+        await asyncio.shield(bundle.sent)
+
+    async def _send_when_ready(self, bundle: _Bundle) -> None:
+        async with self._sending:
+            if self._bundle is bundle:
+                self._bundle = None  # events published from now on wait for the next message
+            try:
+                by_group: dict[str, list[dict]] = {}
+                for event in bundle.events:
+                    by_group.setdefault(group_name(event["room"], self.shards), []).append(event)
+                for group, events in by_group.items():
+                    await self.layer.group_send(group, {"type": EVENT_TYPE, "events": events})
+            except Exception as e:
+                bundle.sent.set_exception(e)
+                bundle.sent.exception()  # retrieved here: a bundle nobody awaits any more logs nothing
+            else:
+                bundle.sent.set_result(None)
 
     def _dispatch_event(self, event: dict) -> None:
         room, text, control = event.get("room"), event.get("text"), event.get("control")
@@ -393,6 +457,16 @@ class RoomHub:
             self.dispatch_control(room, control)
 
 
+class _Bundle:
+    """Events that leave for Redis together, and the future their publishers wait on."""
+
+    __slots__ = ("events", "sent")
+
+    def __init__(self, sent: asyncio.Future):
+        self.events: list[dict] = []
+        self.sent = sent
+
+
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -401,7 +475,7 @@ def get_hub() -> RoomHub:
     loop = asyncio.get_running_loop()
     hub = _hubs.get(loop)
     if hub is None:
-        hub = _hubs[loop] = RoomHub(get_channel_layer())
+        hub = _hubs[loop] = RoomHub(get_channel_layer(), shards=current_limits().fanout_shards)
     return hub
 
 
@@ -410,10 +484,10 @@ def get_hub() -> RoomHub:
 async def publish(room: str, frame: dict | str, *, skip: str | None = None) -> None:
     """Send one event to every process with members in `room`; the frame is encoded once here."""
     text = frame if isinstance(frame, str) else encode(frame)
-    event = {"type": EVENT_TYPE, "room": room, "text": text}
+    event = {"room": room, "text": text}
     if skip is not None:
         event["skip"] = skip
-    await get_channel_layer().group_send(group_name(room), event)
+    await get_hub().publish(event)
 
 
 def user_channel(username: str) -> str:
@@ -423,10 +497,10 @@ def user_channel(username: str) -> str:
 
 async def publish_control(target: str, control: dict, *, text: dict | str | None = None) -> None:
     """Send a control event (and optionally a frame) to the local members of `target` in every process."""
-    event: dict = {"type": EVENT_TYPE, "room": target, "control": control}
+    event: dict = {"room": target, "control": control}
     if text is not None:
         event["text"] = text if isinstance(text, str) else encode(text)
-    await get_channel_layer().group_send(group_name(target), event)
+    await get_hub().publish(event)
 
 
 async def apublish_moderated(message: Message, by: str) -> None:

@@ -24,6 +24,8 @@ class ChatLimits:
     frame_rate_per_second: float = 20.0
     frame_burst: int = 100
     grant_ttl_seconds: float = 2.0
+    grant_trusted_ttl_seconds: float = 30.0
+    fanout_shards: int = 1
     read_flush_seconds: float = 1.0
     members_page_max: int = 1000
     edit_window_seconds: int = 600  # 0: never, -1: always
@@ -49,6 +51,8 @@ class ChatLimits:
             frame_rate_per_second=chat.get("FRAME_RATE_PER_SECOND", 20.0),
             frame_burst=chat.get("FRAME_BURST", 100),
             grant_ttl_seconds=chat.get("GRANT_TTL_SECONDS", 2.0),
+            grant_trusted_ttl_seconds=chat.get("GRANT_TRUSTED_TTL_SECONDS", 30.0),
+            fanout_shards=chat.get("FANOUT_SHARDS", 1),
             read_flush_seconds=chat.get("READ_FLUSH_SECONDS", 1.0),
             edit_window_seconds=chat.get("EDIT_WINDOW_SECONDS", 600),
             allow_delete_own=chat.get("ALLOW_DELETE_OWN", True),

@@ -64,31 +64,36 @@ async def _answer(session: Actor, ref: str, result: ChangeResult, kind: str, cli
 
 async def edit(session: ChatSession, cmd: Edit) -> None:
     """Edit one's own message within CHAT["EDIT_WINDOW_SECONDS"]."""
-    await _admit(session, "edit", cmd.room, cmd.seq, cmd.client_id)
-    await apply_change(session, cmd)
+    grant = await _admit(session, "edit", cmd.room, cmd.seq, cmd.client_id)
+    await apply_change(session, cmd, grant)
 
 
 async def delete(session: ChatSession, cmd: DeleteMessage) -> None:
     """Delete one's own message (a tombstone), unless CHAT["ALLOW_DELETE_OWN"] is off."""
-    await _admit(session, "delete", cmd.room, cmd.seq, cmd.client_id)
-    await apply_change(session, cmd)
+    grant = await _admit(session, "delete", cmd.room, cmd.seq, cmd.client_id)
+    await apply_change(session, cmd, grant)
 
 
 async def react(session: ChatSession, cmd: React) -> None:
     """Add or remove the user's emoji on a message (a set per user and emoji)."""
-    await _admit(session, cmd.ref, cmd.room, cmd.seq)
-    await apply_change(session, cmd)
+    grant = await _admit(session, cmd.ref, cmd.room, cmd.seq)
+    await apply_change(session, cmd, grant)
 
 
-async def apply_change(actor: Actor, cmd: Edit | DeleteMessage | React) -> ChangeResult:
-    """Store one edit, deletion or reaction the caller authorized and rate-limited (a socket's session, or an
-    HTTP request of chat_api), answer `changed`, publish `update`; the store's refusals as error frames."""
+async def apply_change(actor: Actor, cmd: Edit | DeleteMessage | React, grant: Grant) -> ChangeResult:
+    """Store one edit, deletion or reaction the caller authorized (`grant`) and rate-limited (a socket's
+    session, or an HTTP request of chat_api), answer `changed`, publish `update`; the store's refusals as
+    error frames. An edit's body is read for mentions like a send's: members it newly names get `mention`."""
     store, limits = actor.services.store, actor.services.limits
     if isinstance(cmd, Edit):
+        mentions = await mentions_of(actor, grant, cmd.body, cmd.client_id, ref="edit")
         result = await _store_change(actor, "edit", cmd.room, cmd.seq, cmd.client_id, store.aedit(
             cmd.room, cmd.seq, cmd.body, cmd.client_id, author=actor.username,
-            window_seconds=limits.edit_window_seconds))
+            window_seconds=limits.edit_window_seconds, mentions=mentions.users, mentions_room=mentions.room,
+            notified=mentions.notified))
         await _answer(actor, "edit", result, "edit", cmd.client_id)
+        if result.mentioned and result.created:
+            await publish_mentions(actor, result.message, result.mentioned)
     elif isinstance(cmd, DeleteMessage):
         if not limits.allow_delete_own:
             raise ProtocolError("delete_not_allowed", "deleting messages is turned off", ref="delete", room=cmd.room,
@@ -105,9 +110,10 @@ async def apply_change(actor: Actor, cmd: Edit | DeleteMessage | React) -> Chang
 
 
 # ---------------------------------------------------------------- mentions of a send
-async def mentions_of(session: Actor, grant: Grant, body: str, client_id: str) -> mention_rules.Mentions:
+async def mentions_of(session: Actor, grant: Grant, body: str, client_id: str, *,
+                      ref: str = "send") -> mention_rules.Mentions:
     """Who a body mentions among the room's members (a body without "@" costs nothing); a store outage is the
-    send's `store_unavailable`, naming its client_id (docs/protocol.md)."""
+    send's (or edit's) `store_unavailable`, naming its client_id (docs/protocol.md)."""
     groups = mention_rules.candidate_groups(body)
     if not groups:
         return mention_rules.NONE
@@ -122,7 +128,7 @@ async def mentions_of(session: Actor, grant: Grant, body: str, client_id: str) -
         return mention_rules.NONE
     except StoreUnavailable as e:
         raise ProtocolError("store_unavailable", "the message was not stored, retry with the same client_id",
-                            ref="send", room=room, client_id=client_id) from e
+                            ref=ref, room=room, client_id=client_id) from e
     return mention_rules.resolve(groups, members, session.username, room_members=room_members)
 
 

@@ -101,10 +101,13 @@ def get_services() -> ChatServices:
     if services is None:
         limits = current_limits()
         store = get_store()
+        hub = fanout.get_hub()
+        access = Access(store, limits.grant_ttl_seconds, trusted_ttl=limits.grant_trusted_ttl_seconds,
+                        listening=hub.listening)
+        hub.on_loss.append(access.forget)  # a revocation may have been lost with the events
         services = _services[loop] = ChatServices(
-            store=store, hub=fanout.get_hub(), presence=get_presence(), publisher=ChannelLayerPublisher(),
-            access=Access(store, limits.grant_ttl_seconds), reads=ReadMarkers(store, limits.read_flush_seconds),
-            users=UserDirectory(), limits=limits,
+            store=store, hub=hub, presence=get_presence(), publisher=ChannelLayerPublisher(),
+            access=access, reads=ReadMarkers(store, limits.read_flush_seconds), users=UserDirectory(), limits=limits,
         )
     return services
 

@@ -247,6 +247,15 @@ async def search(request: HttpRequest, query: str, room: str | None = None, auth
     results.pop("type")
     return ok(results)
 
+
+@messages.get("/{room}/search", response={200: schemas.SearchResults, **ERRORS}, tags=["search"])
+async def search_room(request: HttpRequest, room: str, query: str, author: str | None = None,
+                      since: int | None = None, until: int | None = None, cursor: str | None = None,
+                      limit: int = search_commands.SEARCH_LIMIT_DEFAULT) -> HttpResponse:
+    """Messages of `room` matching `query`, newest first: `GET /search` with the room filled in."""
+    return await search(request, query, room=room, author=author, since=since, until=until, cursor=cursor,
+                        limit=limit)
+
 api.add_router("/rooms", rooms)
 api.add_router("/rooms", messages)
 api.add_router("/hooks", webhooks.router)

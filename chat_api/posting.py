@@ -35,8 +35,8 @@ async def post_message(me: Actor, cmd: Send, user_id: int) -> tuple[int, dict]:
 
 async def change_message(me: Actor, cmd: Edit | DeleteMessage | React, user_id: int) -> dict:
     """An edit, deletion or reaction: stored in the change log, then published as `update` (the socket's code)."""
-    await admit_write(me, cmd.room, getattr(cmd, "ref", type(cmd).__name__.lower()), user_id,
-                      getattr(cmd, "client_id", None))
-    result = await message_changes.apply_change(me, cmd)
+    grant = await admit_write(me, cmd.room, getattr(cmd, "ref", type(cmd).__name__.lower()), user_id,
+                              getattr(cmd, "client_id", None))
+    result = await message_changes.apply_change(me, cmd, grant)
     return {"room": cmd.room, "seq": cmd.seq, "change_seq": result.change_seq, "changed": result.changed,
             "message": result.message.to_dict()}

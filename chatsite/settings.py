@@ -222,6 +222,9 @@ CHAT = {
     "OUTBOX_MAX_FRAMES": env("CHAT_OUTBOX_MAX_FRAMES", 1000, cast=int),
     # How long a process trusts a membership it read; revocations forget it at once (chat/access.py).
     "GRANT_TTL_SECONDS": env("CHAT_GRANT_TTL_SECONDS", 2.0, cast=float),
+    "GRANT_TRUSTED_TTL_SECONDS": env("CHAT_GRANT_TRUSTED_TTL_SECONDS", 30.0, cast=float),
+    # Channel-layer groups the rooms' events are spread over (1: every process hears every room's events).
+    "FANOUT_SHARDS": env("CHAT_FANOUT_SHARDS", 1, cast=int),
     # Read markers are written to Ignite at most once per user and room per interval (chat/readstate.py).
     "READ_FLUSH_SECONDS": env("CHAT_READ_FLUSH_SECONDS", 1.0, cast=float),
     # Messages people can work with (issue 13, docs/protocol.md "Changing messages").

@@ -111,13 +111,15 @@ class ChangeResult:
 
     `changed` is False when nothing was changed (the reaction was already there, the message already
     deleted): `change_seq` is then None. `created` is False when this was a retry of a change already
-    stored with the same client id (the same change_seq is returned, nothing changed twice).
+    stored with the same client id (the same change_seq is returned, nothing changed twice). `mentioned`:
+    the members an edit newly mentions (each notified once; a retry names nobody).
     """
 
     message: Message
     change_seq: int | None
     changed: bool
     created: bool = True
+    mentioned: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,15 +80,19 @@ class BaseMessageStore:
         raise NotImplementedError("subclasses of BaseMessageStore must provide an amoderate() method")
 
     # ------------------------------------------------------------------ changes (the room change log)
-    def edit(self, room: str, seq: int, body: str, client_id: str, *, author: str,
-             window_seconds: int = -1) -> ChangeResult:
+    def edit(self, room: str, seq: int, body: str, client_id: str, *, author: str, window_seconds: int = -1,
+             mentions: tuple[str, ...] = (), mentions_room: bool = False,
+             notified: tuple[str, ...] = ()) -> ChangeResult:
         """Replace the body of the author's own message within `window_seconds` of its creation (0 never,
-        -1 always); the replaced body is kept (versions). Idempotent by client_id.
+        -1 always); the replaced body is kept (versions). Idempotent by client_id. The mentions of the new
+        body (as for append) replace the old ones: mention rows of users no longer named are removed, users
+        newly named get one (ChangeResult.mentioned).
         ChangeRefused: no_such_message, not_author, message_deleted, edit_window_closed."""
         raise NotImplementedError("subclasses of BaseMessageStore must provide an edit() method")
 
-    async def aedit(self, room: str, seq: int, body: str, client_id: str, *, author: str,
-                    window_seconds: int = -1) -> ChangeResult:
+    async def aedit(self, room: str, seq: int, body: str, client_id: str, *, author: str, window_seconds: int = -1,
+                    mentions: tuple[str, ...] = (), mentions_room: bool = False,
+                    notified: tuple[str, ...] = ()) -> ChangeResult:
         raise NotImplementedError("subclasses of BaseMessageStore must provide an aedit() method")
 
     async def adelete_own(self, room: str, seq: int, client_id: str, *, author: str) -> ChangeResult:

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
@@ -141,7 +142,7 @@ class IgniteMessageStore(BaseMessageStore):
         self._admin = Admin(self._session, self._queries)
         self._rooms = IgniteRooms(self._session, self.schema)
         self._search = Search(self._session, self.schema)
-        self._changes = Changes(self._session, self.schema)
+        self._changes = Changes(self._session, self.schema, max_batch=self.max_batch)
 
     # Names used by the admin views and by tests.
     messages_table = property(lambda self: self.schema.messages_table)
@@ -189,10 +190,7 @@ class IgniteMessageStore(BaseMessageStore):
         if reply_to is not None:
             extra["reply_to"] = validate_seq(reply_to, "reply_to")
         if mentions or mentions_room:
-            named = tuple(validate_author(user) for user in mentions)
-            others = tuple(validate_author(user) for user in notified)
-            extra["mentions"] = mentions_to_json(named, bool(mentions_room), others)
-            extra["notified"] = tuple(sorted({*named, *others}))
+            extra.update(_valid_mentions(mentions, mentions_room, notified))
         return {"room": room, "author": author, "body": body, "client_id": client_id, **extra}
 
     async def aappend(self, room: str, author: str, body: str, client_id: str, *, reply_to: int | None = None,
@@ -234,21 +232,26 @@ class IgniteMessageStore(BaseMessageStore):
         if message.reply_to is None:
             return result
         (message,) = await self._reads.with_previews(message.room, [message])
-        return ChangeResult(message, result.change_seq, result.changed, result.created)
+        return dataclasses.replace(result, message=message)
 
-    async def aedit(self, room: str, seq: int, body: str, client_id: str, *, author: str,
-                    window_seconds: int = -1) -> ChangeResult:
+    async def aedit(self, room: str, seq: int, body: str, client_id: str, *, author: str, window_seconds: int = -1,
+                    mentions: tuple[str, ...] = (), mentions_room: bool = False,
+                    notified: tuple[str, ...] = ()) -> ChangeResult:
         """Replace the body of `author`'s message `seq` (ChangeRefused: not_author, message_deleted,
-        edit_window_closed, no_such_message); the same client id changes it once."""
+        edit_window_closed, no_such_message); the same client id changes it once. The mentions are those of
+        the new body, as for aappend: they replace the old ones (result.mentioned: the users newly named)."""
         room, seq = self._room_seq(room, seq)
         body, client_id = validate_body(body, self.limits.max_body_chars), validate_client_id(client_id)
+        found = _valid_mentions(mentions, mentions_room, notified) if mentions or mentions_room else {}
         result = await self._changes.edit(room, seq, body, client_id, author=validate_author(author),
-                                          window_seconds=int(window_seconds))
+                                          window_seconds=int(window_seconds), **found)
         return await self._previewed(result)
 
-    def edit(self, room: str, seq: int, body: str, client_id: str, *, author: str,
-             window_seconds: int = -1) -> ChangeResult:
-        return self._sync(self.aedit(room, seq, body, client_id, author=author, window_seconds=window_seconds))
+    def edit(self, room: str, seq: int, body: str, client_id: str, *, author: str, window_seconds: int = -1,
+             mentions: tuple[str, ...] = (), mentions_room: bool = False,
+             notified: tuple[str, ...] = ()) -> ChangeResult:
+        return self._sync(self.aedit(room, seq, body, client_id, author=author, window_seconds=window_seconds,
+                                     mentions=mentions, mentions_room=mentions_room, notified=notified))
 
     async def adelete_own(self, room: str, seq: int, client_id: str, *, author: str) -> ChangeResult:
         """Tombstone `author`'s own message (ChangeRefused: not_author, no_such_message)."""
@@ -573,3 +576,11 @@ def _valid_room(room: Room, room_pattern: str) -> Room:
         raise InvalidMessage("created_at", "must be a non-negative integer")
     return Room(id=room.id, name=validate_room_name(room.name), kind=room.kind, topic=validate_topic(room.topic),
                 creator=room.creator, created_at=room.created_at, archived=bool(room.archived))
+
+
+def _valid_mentions(mentions: tuple[str, ...], mentions_room: bool, notified: tuple[str, ...]) -> dict:
+    """The MENTIONS column and the users with a mention row, of a body's resolved mentions."""
+    named = tuple(validate_author(user) for user in mentions)
+    others = tuple(validate_author(user) for user in notified)
+    return {"mentions": mentions_to_json(named, bool(mentions_room), others),
+            "notified": tuple(sorted({*named, *others}))}

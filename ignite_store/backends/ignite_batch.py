@@ -1,4 +1,5 @@
-"""Group commit for async appends: one Ignite transaction for every append waiting in the process.
+"""Group commit for async appends (and changes, ignite_changes): one Ignite transaction for every append
+waiting in the process.
 
 Why: an append costs about seven round trips to Ignite (start, lock the counter, read the
 idempotency keys, write messages, keys and counter, commit), whatever the number of
@@ -33,26 +34,24 @@ class PendingAppend:
     notified: tuple[str, ...] = ()  # users who get a <P>_USER_MENTIONS row
 
 
-class AppendBatcher:
-    """One event loop's queue of appends, drained by one task, one transaction at a time."""
+class Batcher:
+    """One event loop's queue of pending items (appends, or changes: anything with a `future`), drained by
+    one task, one transaction at a time."""
 
-    def __init__(self, commit: Callable[[list[PendingAppend]], Awaitable[list]], max_batch: int):
-        self._commit = commit  # batch -> one AppendResult (or exception) per item, same order
+    def __init__(self, commit: Callable[[list], Awaitable[list]], max_batch: int):
+        self._commit = commit  # batch -> one result (or exception) per item, same order
         self._max_batch = max_batch
-        self._queue: list[PendingAppend] = []
+        self._queue: list = []
         self._draining = False
 
-    async def submit(self, room: str, author: str, body: str, client_id: str, *, reply_to: int | None = None,
-                     mentions: str | None = None, notified: tuple[str, ...] = ()):
-        """Queue one append and wait for the transaction that stores it."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.append(PendingAppend(room, author, body, client_id, future, reply_to, mentions, notified))
+    async def put(self, item):
+        """Queue one item and wait for the transaction that stores it."""
+        self._queue.append(item)
         if not self._draining:
             self._draining = True
-            loop.create_task(self._drain())
+            asyncio.get_running_loop().create_task(self._drain())
         # shield: a caller that gives up (timeout, disconnect) must not cancel the others' batch.
-        return await asyncio.shield(future)
+        return await asyncio.shield(item.future)
 
     async def _drain(self) -> None:
         try:
@@ -70,14 +69,24 @@ class AppendBatcher:
                     settle(item, result)
         finally:
             self._draining = False
-            if self._queue:  # cancelled with work left: let the next submit start a new drain
+            if self._queue:  # cancelled with work left: let the next put start a new drain
                 queue, self._queue = self._queue, []
-                stopped = StoreError("append queue stopped")
+                stopped = StoreError("write queue stopped")
                 for item in queue:
                     settle(item, stopped)
 
 
-def settle(item: PendingAppend, result) -> None:
+class AppendBatcher(Batcher):
+    """The appends of one event loop."""
+
+    async def submit(self, room: str, author: str, body: str, client_id: str, *, reply_to: int | None = None,
+                     mentions: str | None = None, notified: tuple[str, ...] = ()):
+        """Queue one append and wait for the transaction that stores it."""
+        future = asyncio.get_running_loop().create_future()
+        return await self.put(PendingAppend(room, author, body, client_id, future, reply_to, mentions, notified))
+
+
+def settle(item, result) -> None:
     """Answer one waiting append with its result or exception (once; later answers are ignored)."""
     if item.future.done():
         return

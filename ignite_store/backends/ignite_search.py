@@ -5,13 +5,15 @@ The append writes them with one put_all per batch in its own transaction, an edi
 body's rows in its transaction; nothing removes rows: a candidate is always verified against the
 message's current row, so the terms of a replaced or deleted body never match.
 
-Reading, per room, a stream of candidate seqs newest first, read as windows [low, high] of seqs of the
+Reading, per room, a stream of candidates newest first, read as windows [low, high] of seqs of the
 (ROOM, TERM, SEQ) primary key. Ignite's H2 sorts every row of a term for `ORDER BY SEQ DESC LIMIT n`
 (0.3-0.8 s for a word in 30 % of 100,000 messages, measured), while a window reads only its own rows:
-1,024 seqs first, four times more each time a window found too few. With several terms the first
-term's window is joined with the others on (ROOM, TERM, SEQ), all in the room's partition (the room is
-the affinity key). The streams of the rooms are merged newest first by (created_at, room, seq), and
-candidates are verified in batches with one get_all of their message rows.
+WINDOW_FIRST seqs first, then as wide as the density the last window showed asks for (2 to
+WINDOW_GROWTH times). With several terms the first term's window is joined with the others on
+(ROOM, TERM, SEQ), and every window with the message rows on (ROOM, SEQ), all in the room's partition
+(the room is the affinity key): candidates arrive with their current message and are verified here. The
+streams of the rooms are merged newest first by (created_at, room, seq); each room is asked for its
+share of the page.
 
 Bounds: a page examines at most CANDIDATE_BUDGET candidates and stops starting reads after its time
 limit; it then ends early with a cursor after the last candidate examined, so the next page goes on

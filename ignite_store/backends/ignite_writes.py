@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 
 from ..errors import ChangeRefused, StoreError, StoreUnavailable
 from ..types import AppendResult, Message
@@ -50,6 +51,42 @@ def _answers(batch: list[PendingAppend], results: dict[tuple[str, str], AppendRe
     return answers
 
 
+async def commit_across_rooms(session: IgniteSession, batch: list, store: Callable[..., Awaitable[list]]) -> list:
+    """`await store(client, rooms, items, tx_timeout=...)` (one transaction) for a batch of pending items (appends
+    or changes, each with `room` and `future`) of any rooms; its results in the batch's order."""
+    rooms = sorted({item.room for item in batch})
+    if len(rooms) == 1:
+        # Safe to retry: a commit whose answer was lost is found through the idempotency keys.
+        return await session.run(lambda client: store(client, rooms, batch), retry=True)
+    try:
+        return await session.run(
+            lambda client: store(client, rooms, batch, tx_timeout=MULTI_ROOM_TX_TIMEOUT), retry=False)
+    except StoreUnavailable as error:
+        if not error.retryable or (error.__cause__ is not None and is_connection_error(error.__cause__)):
+            raise
+        # A lock wait between processes locking overlapping rooms on different nodes (or a
+        # slow cluster) timed the transaction out: fall back to one transaction per room,
+        # which locks a single counter and cannot deadlock.
+        logger.info("Multi-room batch failed (%s); committing room by room", error)
+
+    async def commit_room(room: str, items: list) -> tuple[list, list]:
+        """One room's share of a failed multi-room batch, answered as soon as it is stored."""
+        try:
+            answers = await session.run(lambda client: store(client, [room], items), retry=True)
+        except StoreError as error:
+            answers = [error] * len(items)
+        for item, answer in zip(items, answers, strict=True):
+            settle(item, answer)  # a room waiting on a lock does not hold back the others
+        return items, answers
+
+    by_room: dict[str, list] = {}
+    for item in batch:
+        by_room.setdefault(item.room, []).append(item)
+    outcomes = await asyncio.gather(*(commit_room(room, items) for room, items in by_room.items()))
+    results = {id(item): result for items, answers in outcomes for item, result in zip(items, answers, strict=True)}
+    return [results[id(item)] for item in batch]
+
+
 class Writes:
     """Append batches, delete and import, run through an IgniteSession."""
 
@@ -61,38 +98,7 @@ class Writes:
     # ---------------------------------------------------------------- append
     async def commit_batch(self, batch: list[PendingAppend]) -> list[AppendResult | StoreError]:
         """Store queued appends of any rooms in one transaction; results in the batch's order."""
-        rooms = sorted({item.room for item in batch})
-        if len(rooms) == 1:
-            # Safe to retry: a commit whose answer was lost is found through the idempotency keys.
-            return await self.session.run(lambda client: self._store_batch(client, rooms, batch), retry=True)
-        try:
-            return await self.session.run(
-                lambda client: self._store_batch(client, rooms, batch, tx_timeout=MULTI_ROOM_TX_TIMEOUT),
-                retry=False,
-            )
-        except StoreUnavailable as error:
-            if not error.retryable or (error.__cause__ is not None and is_connection_error(error.__cause__)):
-                raise
-            # A lock wait between processes locking overlapping rooms on different nodes (or a
-            # slow cluster) timed the transaction out: fall back to one transaction per room,
-            # which locks a single counter and cannot deadlock.
-            logger.info("Multi-room append batch failed (%s); committing room by room", error)
-        by_room: dict[str, list[PendingAppend]] = {}
-        for item in batch:
-            by_room.setdefault(item.room, []).append(item)
-        outcomes = await asyncio.gather(*(self._commit_room(room, items) for room, items in by_room.items()))
-        results = {id(item): result for items, answers in outcomes for item, result in zip(items, answers, strict=True)}
-        return [results[id(item)] for item in batch]
-
-    async def _commit_room(self, room: str, items: list[PendingAppend]) -> tuple[list, list]:
-        """One room's share of a failed multi-room batch, answered as soon as it is stored."""
-        try:
-            answers = await self.session.run(lambda client: self._store_batch(client, [room], items), retry=True)
-        except StoreError as error:
-            answers = [error] * len(items)
-        for item, answer in zip(items, answers, strict=True):
-            settle(item, answer)  # a room waiting on a lock does not hold back the others
-        return items, answers
+        return await commit_across_rooms(self.session, batch, self._store_batch)
 
     async def _store_batch(self, client, rooms: list[str], batch: list[PendingAppend], *, tx_timeout: float = 0):
         """One transaction: lock the rooms' counters, skip client ids already stored, write the rest."""

@@ -604,11 +604,14 @@ $("members-btn").addEventListener("click", () => {
   setRoomMenu(false);
   if (activeRoom()) dialogs.openMembers(activeRoom());
 });
-$("mute-btn").addEventListener("click", () => {
-  setRoomMenu(false);
-  const room = activeRoom();
-  if (room) socket.send({ type: "notify", room: room.id, level: room.notify === "none" ? "all" : "none" });
-});
+// The room's notify level (kept with the membership): every message, only @mentions, or muted.
+for (const item of document.querySelectorAll("#room-menu [data-level]")) {
+  item.addEventListener("click", () => {
+    setRoomMenu(false);
+    const room = activeRoom();
+    if (room && room.notify !== item.dataset.level) socket.send({ type: "notify", room: room.id, level: item.dataset.level });
+  });
+}
 $("leave-btn").addEventListener("click", async () => {
   setRoomMenu(false);
   const room = activeRoom();

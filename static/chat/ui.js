@@ -185,7 +185,9 @@ export function showRoomHeader(room) {
   $("presence-btn").hidden = !room;
   $("archive-btn").hidden = !room || !room.canManage;
   $("leave-btn").hidden = !room || room.kind === "direct";
-  $("mute-btn").textContent = room?.notify === "none" ? gettext("Unmute room") : gettext("Mute room");
+  for (const item of document.querySelectorAll("#room-menu [data-level]")) {
+    item.setAttribute("aria-checked", String((room?.notify || "all") === item.dataset.level));
+  }
   $("members-btn").textContent = room?.kind === "direct" ? gettext("People") : gettext("Members");
   $("empty-state").hidden = Boolean(room);
   $("composer").hidden = !room;

@@ -17,6 +17,7 @@ ROOM_ENDPOINTS = [
     ("DELETE", "/api/v1/rooms/{room}/members/{owner}", None),
     ("GET", "/api/v1/rooms/{room}/messages", None),
     ("GET", "/api/v1/search?query=first&room={room}", None),
+    ("GET", "/api/v1/rooms/{room}/search?query=first", None),
     ("POST", "/api/v1/rooms/{room}/messages", {"body": "intruder", "client_id": "auth-1"}),
     ("POST", "/api/v1/rooms/{room}/read", {"seq": 1}),
     ("PATCH", "/api/v1/rooms/{room}/messages/1", {"body": "edited by an intruder", "client_id": "auth-2"}),

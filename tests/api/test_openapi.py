@@ -16,7 +16,8 @@ def test_openapi_schema_validates(api_server):
     assert {"/api/v1/me", "/api/v1/rooms", "/api/v1/rooms/directory", "/api/v1/rooms/{room}/members",
             "/api/v1/rooms/{room}/members/{user}", "/api/v1/rooms/{room}/messages", "/api/v1/rooms/{room}/read",
             "/api/v1/hooks/{token}", "/api/v1/rooms/{room}/messages/{seq}",
-            "/api/v1/rooms/{room}/messages/{seq}/reactions/{emoji}", "/api/v1/search"} <= set(paths)
+            "/api/v1/rooms/{room}/messages/{seq}/reactions/{emoji}", "/api/v1/search",
+            "/api/v1/rooms/{room}/search"} <= set(paths)
     send = paths["/api/v1/rooms/{room}/messages"]["post"]
     assert {"201", "200", "400", "401", "403", "429", "503"} <= set(send["responses"])
     assert {"BearerAuth", "SessionAuth"} <= set(schema["components"]["securitySchemes"]) or \

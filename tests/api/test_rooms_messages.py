@@ -298,9 +298,13 @@ async def test_search(api_server, api_site):
         rest = (await http.get("/api/v1/search", params={"query": word, "room": room, "limit": 1,
                                                           "cursor": page["cursor"]})).json()
         assert [r["seq"] for r in rest["results"]] == [1]
+        in_room = (await http.get(f"/api/v1/rooms/{room}/search", params={"query": word, "limit": 1})).json()
+        assert in_room == page  # the room's own path is the same search with the room filled in
         assert (await them.get("/api/v1/search", params={"query": word})).json()["results"] == []
-        refused = await them.get("/api/v1/search", params={"query": word, "room": room})
-        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+        for path, params in (("/api/v1/search", {"query": word, "room": room}),
+                             (f"/api/v1/rooms/{room}/search", {"query": word})):
+            refused = await them.get(path, params=params)
+            assert (refused.status_code, refused.json()["code"]) == (403, "forbidden"), path
         for params, field in (({"query": " "}, "query"), ({"query": "x", "limit": 0}, "limit"),
                               ({"query": "x", "cursor": "nope"}, "cursor")):
             bad = await http.get("/api/v1/search", params=params)

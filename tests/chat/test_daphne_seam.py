@@ -76,3 +76,34 @@ def test_a_connection_that_is_not_plain_tcp_is_served_plainly(transport):
 def test_the_default_server_takes_the_direct_path(daphne_factory):
     server = daphne_factory(DJANGO_LOG_LEVEL="INFO")  # the server logs which send path it took
     assert "chat send path: direct writes, send back-pressure" in server.log_tail(200)
+
+
+# In a subprocess for the same reason: autobahn's Twisted flavour installs the reactor.
+_QUIET_READS = """
+import txaio
+txaio.use_twisted()
+from autobahn.util import hl
+import autobahn.twisted.websocket as tw
+from chat import daphne_internals
+calls = []
+class Probe:
+    log = txaio.make_logger()
+    peer = "tcp:127.0.0.1:1"
+    dataReceived = tw.WebSocketServerProtocol.dataReceived
+    def _dataReceived(self, data):
+        calls.append(data)
+formatted = []
+tw.hltype = lambda obj: formatted.append(obj) or ""  # counts the formatting of autobahn's own debug line
+proto = Probe()
+assert daphne_internals.receive_data(proto, b"frame") is True and calls == [b"frame"] and not formatted
+proto.dataReceived(b"plain")  # autobahn's method formats its line first
+assert calls == [b"frame", b"plain"] and formatted, formatted
+txaio.set_global_log_level("debug")
+assert daphne_internals.receive_data(proto, b"x") is False and calls == [b"frame", b"plain"]
+print("quiet")
+"""
+
+
+def test_reads_skip_autobahns_debug_line_unless_debug_logging_is_on():
+    out = subprocess.run([sys.executable, "-c", _QUIET_READS], cwd=BASE_DIR, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "quiet", out.stderr

@@ -68,6 +68,8 @@ async def test_dispatch_skips_the_named_user():
         await outbox.aclose()
 
 
-def test_group_names_are_channel_layer_safe():
-    assert group_name("lobby") == "chat.r.lobby"
-    assert group_name("Ünïcode room").startswith("chat.h.")
+def test_group_names_are_channel_layer_safe_and_spread_rooms_over_the_shards():
+    assert group_name("lobby") == group_name("@김민지") == "chat.all"
+    groups = {group_name(f"room-{i}", 8) for i in range(200)} | {group_name("@김민지", 8)}
+    assert groups == {f"chat.s{i}" for i in range(8)}
+    assert group_name("lobby", 8) == group_name("lobby", 8)

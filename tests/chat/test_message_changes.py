@@ -262,6 +262,31 @@ async def test_a_mention_reaches_every_socket_of_the_member_even_outside_the_roo
     await close(a, b, elsewhere, e)
 
 
+async def test_an_edit_that_names_a_member_notifies_them_once_and_unnaming_clears_the_count(room):
+    ana, a, bob, b = await pair(room)
+    elsewhere, _ = await open_socket(bob)
+    ack = await say(a, room, "see you", "m-1")
+    await send(a, type="edit", room=room, seq=ack["seq"], body=f"see you @{bob}", client_id="e-1")
+    await recv(a, "changed")
+    mention = await recv(elsewhere, "mention")
+    assert mention["message"]["mentions"] == [bob] and mention["message"]["body"] == f"see you @{bob}"
+    update = await recv(b, "update")
+    assert update["message"]["mentions"] == [bob]
+    await send(a, type="edit", room=room, seq=ack["seq"], body=f"see you @{bob}", client_id="e-1")  # a retry
+    await recv(a, "changed")
+    await send(a, type="edit", room=room, seq=ack["seq"], body=f"see you, @{bob}", client_id="e-2")  # still named
+    await recv(a, "changed")
+    await assert_silent(elsewhere, 0.5, "mention")
+    rooms = {r["room"]: r for r in (await _rooms(elsewhere))["rooms"]}
+    assert rooms[room]["mentions"] == 1
+    await send(a, type="edit", room=room, seq=ack["seq"], body="see you", client_id="e-3")
+    await recv(a, "changed")
+    rooms = {r["room"]: r for r in (await _rooms(elsewhere))["rooms"]}
+    assert rooms[room]["mentions"] == 0
+    assert get_store().get(room, ack["seq"]).mentions == ()
+    await close(a, b, elsewhere)
+
+
 async def _rooms(comm) -> dict:
     await send(comm, type="rooms")
     return await recv(comm, "rooms")

@@ -31,6 +31,7 @@ class FakeStore:
         self.messages: dict[str, list[Message]] = {}
         self.reads: list[dict] = []
         self.gate: asyncio.Event | None = None
+        self.access_reads = 0
 
     def add_room(self, room_id: str, kind: str, *members: str) -> None:
         self.rooms[room_id] = Room(room_id, room_id, kind, "", "owner", 1)
@@ -44,6 +45,7 @@ class FakeStore:
         return self.members.get((room, user))
 
     async def aaccess(self, room, user):
+        self.access_reads += 1
         if self.gate is not None:
             await self.gate.wait()  # a read in flight
         return self.rooms.get(room), self.members.get((room, user))
@@ -284,6 +286,29 @@ async def test_a_stale_grant_is_served_while_it_is_read_again_and_a_forget_wins_
     store.gate.set()
     await reading
     assert ("ana", "r") not in access._grants  # the read that began before the forget is not cached
+
+
+async def test_a_grant_is_trusted_longer_only_while_no_event_can_have_been_lost():
+    store = FakeStore()
+    store.add_room("r", "private", "ana")
+    now, listening = [0.0], [True]
+    access = Access(store, ttl=2.0, clock=lambda: now[0], trusted_ttl=30.0, listening=lambda: listening[0])
+    await access.authorize("ana", "r", Action.WRITE)
+    reads = store.access_reads
+    now[0] = 14.0  # past the short TTL, inside the trusted one (15..30 s): no read
+    await access.authorize("ana", "r", Action.WRITE)
+    assert store.access_reads == reads
+    access.forget()  # what the hub does when it notices a loss
+    listening[0] = False
+    await access.authorize("ana", "r", Action.WRITE)
+    assert store.access_reads == reads + 1
+    del store.members[("r", "ana")]
+    now[0] = 16.5  # the grant read at 14 while not listening: fresh until 15..16, then stale-served and re-read
+    await access.authorize("ana", "r", Action.WRITE)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    with pytest.raises(Forbidden):
+        await access.authorize("ana", "r", Action.WRITE)
 
 
 async def test_a_member_mutes_a_room_on_every_device_and_a_stranger_cannot(world):

@@ -91,10 +91,10 @@ def test_a_korean_name_fits_the_store_the_dm_ids_and_the_channel_groups():
     room = direct_room_id(["김민지", "bo"])
     assert re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", room)
     assert room == direct_room_id(["bo", "김민지"])
-    group = group_name(user_channel("김민지"))
     # Channels' group names: ASCII letters, digits, hyphens, underscores and periods, under 100 characters.
-    assert re.fullmatch(r"[A-Za-z0-9._-]{1,99}", group)
-    assert group != group_name(user_channel("김민지2"))
+    for shards in (1, 16):
+        assert re.fullmatch(r"[A-Za-z0-9._-]{1,99}", group_name(user_channel("김민지"), shards))
+    assert user_channel("김민지") != user_channel("김민지2")  # the hub's key, carried in each event
 
 
 def test_a_korean_name_is_mentioned():

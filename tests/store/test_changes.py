@@ -156,6 +156,38 @@ def test_concurrent_edits_and_reactions_from_several_clients(store, room, live_s
     assert final.body in {f"v{i + 1}" for i in range(8)}
 
 
+def test_changes_of_several_rooms_in_one_batch(store, room):
+    """Changes queued together commit in one transaction (ignite_changes): per room the change seqs are
+    gap-free in order of arrival, later changes see the earlier ones, a refusal or a repeated client id
+    leaves the rest of the batch be."""
+    rooms = [f"{room}-{i}" for i in range(3)]
+    firsts = {r: post(store, r, "v0") for r in rooms}
+
+    async def scenario():
+        jobs = []
+        for r in rooms:
+            seq = firsts[r].seq
+            jobs += [store.aedit(r, seq, "v1", "e-1", author="ana"), store.areact(r, seq, "👍", user="bob"),
+                     store.aedit(r, seq, "v2", "e-2", author="ana"), store.aedit(r, seq, "v2", "e-2", author="ana"),
+                     store.aedit(r, seq, "theirs", "e-3", author="bob"), store.areact(r, 99, "👍", user="bob"),
+                     store.areact(r, seq, "👍", user="bob")]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    results = store._sync(scenario())
+    for i, r in enumerate(rooms):
+        edit1, react, edit2, edit2_again, theirs, missing, react_again = results[i * 7:(i + 1) * 7]
+        assert [edit1.change_seq, react.change_seq, edit2.change_seq] == [1, 2, 3]
+        assert (edit2_again.change_seq, edit2_again.created, edit2_again.changed) == (3, False, True)
+        assert isinstance(theirs, ChangeRefused) and theirs.code == "not_author"
+        assert isinstance(missing, ChangeRefused) and missing.code == "no_such_message"
+        assert (react_again.changed, react_again.change_seq) == (False, None)
+        stored = store.get(r, firsts[r].seq)
+        assert (stored.body, stored.change_seq, [x.emoji for x in stored.reactions]) == ("v2", 3, ["👍"])
+        assert [v.body for v in store.versions(r, firsts[r].seq)] == ["v0", "v1"]
+        assert store.last_change_seq(r) == 3 and store.last_seq(r) == 1
+        assert edit2.message.body == "v2" and react.message.body == "v1"
+
+
 # ---------------------------------------------------------------- catch-up of changes
 def test_changes_after_a_cursor_are_the_current_state_in_change_order(store, room):
     messages = [post(store, room, f"m{i}") for i in range(5)]
@@ -291,3 +323,36 @@ def test_ensure_schema_adds_the_change_log_to_older_tables(store, live_settings)
         old.close()
         for name in [*OLD_SHAPE, "VERSIONS", "USER_MENTIONS", "ROOM_INFO", "MEMBERS", "USER_ROOMS"]:
             store._sql(f"DROP TABLE IF EXISTS {schema.table(name)}")
+
+
+def test_an_edit_rereads_its_mentions(store, room):
+    """Members the new body names get a mention row (and are named once in `mentioned`); members it no longer
+    names lose theirs; the MENTIONS column follows the body."""
+    from ignite_store import Room
+
+    members = {"ana": "owner", "bob": "member", "cy": "member"}
+    store._sync(store.acreate_room(Room(room, room, "public", "", "ana", 1), members))
+    message = post(store, room, "hi @bob", mentions=("bob",), notified=())
+
+    def counts():
+        found = {}
+        for user in members:
+            (mine,) = [my for my in store._sync(store.auser_rooms(user)) if my.room.id == room]
+            found[user] = mine.mentions
+        return found
+
+    assert counts() == {"ana": 0, "bob": 1, "cy": 0}
+    edited = store.edit(room, message.seq, "hi @cy", "e-1", author="ana", mentions=("cy",))
+    assert edited.mentioned == ("cy",) and edited.message.mentions == ("cy",)
+    assert counts() == {"ana": 0, "bob": 0, "cy": 1}
+    again = store.edit(room, message.seq, "hi @cy", "e-1", author="ana", mentions=("cy",))
+    assert (again.created, again.mentioned) == (False, ())
+    both = store.edit(room, message.seq, "hi @cy and @bob", "e-2", author="ana", mentions=("cy", "bob"))
+    assert both.mentioned == ("bob",) and counts() == {"ana": 0, "bob": 1, "cy": 1}
+    everyone = store.edit(room, message.seq, "@room", "e-3", author="ana", mentions_room=True, notified=("bob", "cy"))
+    assert everyone.mentioned == () and everyone.message.mentions_room and everyone.message.mentions == ()
+    plain = store.edit(room, message.seq, "nobody", "e-4", author="ana")
+    assert plain.mentioned == () and not plain.message.mentions_room
+    assert counts() == {"ana": 0, "bob": 0, "cy": 0}
+    assert store.get(room, message.seq).to_dict().keys() >= {"change_seq", "edited_at"}
+

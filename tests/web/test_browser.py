@@ -496,6 +496,7 @@ def test_muting_a_room_is_kept_by_the_server(live_settings, web, new_user):
     room = create_room(ana, f"Noisy {uuid.uuid4().hex[:6]}")
     ana.click("#room-actions-btn")
     expect(ana.locator("#mute-btn")).to_have_text("Mute room")
+    expect(ana.locator("#notify-all-btn")).to_have_attribute("aria-checked", "true")
     ana.click("#mute-btn")
     item = ana.locator(f'#room-list .room-item[data-room="{room}"]')
     expect(item).to_have_attribute("data-muted", "true", timeout=TIMEOUT_MS)
@@ -504,8 +505,9 @@ def test_muting_a_room_is_kept_by_the_server(live_settings, web, new_user):
                                                                                        timeout=TIMEOUT_MS)
     ana.click(f'#room-list .room-item[data-room="{room}"]')
     ana.click("#room-actions-btn")
-    expect(ana.locator("#mute-btn")).to_have_text("Unmute room")
-    ana.click("#mute-btn")
+    expect(ana.locator("#mute-btn")).to_have_attribute("aria-checked", "true")
+    expect(ana.locator("#notify-all-btn")).to_have_attribute("aria-checked", "false")
+    ana.click("#notify-all-btn")
     expect(ana.locator(f'#room-list .room-item[data-room="{room}"]')).not_to_have_attribute("data-muted", "true",
                                                                                            timeout=TIMEOUT_MS)
     assert not ana.errors

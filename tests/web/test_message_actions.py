@@ -238,6 +238,44 @@ def test_a_mention_notifies_in_a_hidden_tab_and_badges_the_room(live_settings, w
     assert not ana.errors and not bo.errors
 
 
+def test_a_room_set_to_mentions_only_notifies_only_on_mentions_and_keeps_its_unread_count(
+        live_settings, web, new_user, room):
+    """The room menu's three notify levels (every message, only @mentions, muted), kept by the server."""
+    ana = new_user(web.url, "ana")
+    bo = new_user(web.url, "bo")
+    other = f"{room}-b"
+    make_room(room, members={ana.username: "member", bo.username: "member"})
+    make_room(other, members={ana.username: "member", bo.username: "member"})
+    bo.context.grant_permissions(["notifications"], origin=web.url)
+    bo.context.add_init_script(NOTIFICATION_SPY)
+    open_room(bo, web.url, room)
+    bo.click("#room-actions-btn")
+    expect(bo.locator("#room-menu [aria-checked='true']")).to_have_text("Every message")
+    bo.click("#notify-mentions-btn")
+    bo.reload()  # kept with the membership in Ignite
+    bo.click(f'.room-item[data-room="{room}"]')
+    bo.click("#room-actions-btn")
+    expect(bo.locator("#notify-mentions-btn")).to_have_attribute("aria-checked", "true", timeout=TIMEOUT_MS)
+    expect(bo.locator("#room-menu [aria-checked='true']")).to_have_count(1)
+    bo.keyboard.press("Escape")
+    bo.click(f'.room-item[data-room="{other}"]')
+    bo.click("#notify-btn")
+    bo.evaluate("window.__hidden = true; document.dispatchEvent(new Event('visibilitychange'))")
+
+    open_room(ana, web.url, room)
+    send(ana, "plain chatter")
+    send(ana, f"@{bo.username} one for you")
+    bo.wait_for_function("window.__notes.length >= 1", timeout=TIMEOUT_MS)
+    item = bo.locator(f'.room-item[data-room="{room}"]')
+    expect(item.locator(".unread")).to_have_text("2", timeout=TIMEOUT_MS)  # not muted: every message counts
+    expect(item.locator(".mention-badge")).to_have_text("@1")
+    expect(item).not_to_have_attribute("data-muted", "true")
+    bo.wait_for_timeout(500)
+    notes = bo.evaluate("window.__notes")
+    assert [n["title"] for n in notes] == [f"{ana.username} mentioned you in {room}"], notes
+    assert not ana.errors and not bo.errors
+
+
 def test_markdown_renders_and_stays_safe_in_the_chat(live_settings, web, new_user, room):
     make_room(room)
     ana = new_user(web.url, "ana")
