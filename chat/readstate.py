@@ -51,5 +51,6 @@ class ReadMarkers:
             for key, seq in batch.items():
                 if seq > self._pending.get(key, -1):
                     self._pending[key] = seq
-            if self._task is None or self._task.done() or self._task is asyncio.current_task():
-                self._task = asyncio.get_running_loop().create_task(self._flush_later())
+        # Markers noted while this flush waited for the store (note() saw a flush running) go next.
+        if self._pending and (self._task is None or self._task.done() or self._task is asyncio.current_task()):
+            self._task = asyncio.get_running_loop().create_task(self._flush_later())

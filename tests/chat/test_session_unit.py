@@ -340,3 +340,23 @@ async def test_resync_sends_the_heads_and_drops_a_room_revoked_while_redis_was_d
         {"type": "heads", "rooms": {"open": {"last_seq": 1, "last_change_seq": 0}}},
     ]
     assert "secret" not in bob.rooms and bob.outbox not in services.hub.rooms.get("secret", ())
+
+
+async def test_a_marker_noted_while_a_flush_waits_for_the_store_is_written_by_the_next_flush():
+    store = FakeStore()
+    gate = asyncio.Event()
+    written = []
+
+    async def slow_mark_read(markers):
+        await gate.wait()  # the store is slow (an optimistic retry, a node failing over)
+        written.append(dict(markers))
+        return markers
+
+    store.amark_read = slow_mark_read
+    reads = ReadMarkers(store, 0.01)
+    reads.note("r", "ana", 1)
+    await asyncio.sleep(0.03)  # the first flush is waiting for the store
+    reads.note("r", "ana", 2)  # a flush is running: nothing new is scheduled now
+    gate.set()
+    await asyncio.sleep(0.05)
+    assert written == [{("r", "ana"): 1}, {("r", "ana"): 2}]
