@@ -10,7 +10,7 @@ LIB_DIR := ignite_store/server/lib
 JARS_STAMP := $(LIB_DIR)/.pom-stamp
 APT_INSTALL := ./scripts/apt-install.sh
 
-.PHONY: help setup venv jars java redis chromium fonts gettext messages po node run test unit check lint test-faults bench bench-quick clean-data
+.PHONY: help setup venv jars java redis chromium fonts gettext messages po node run test unit check lint test-faults bench bench-quick bench-ab clean-data
 
 help:
 	@echo "make run         set everything up, then serve http://127.0.0.1:8000 (Ctrl-C stops it all)"
@@ -19,6 +19,7 @@ help:
 	@echo "make check       ruff, import contracts (lint-imports) and mypy on chat/ ignite_store/ chatsite/"
 	@echo "make test-faults long fault scenarios (docs/reliability.md)"
 	@echo "make bench | bench-quick   benchmark -> docs/performance.md (BENCH_ARGS='--scenarios 1,6 --profile --history-messages 200000')"
+	@echo "make bench-ab    Daphne's CPU per message against BENCH_OLD (default 27a2a95), side by side"
 	@echo "make po          update locale/*/LC_MESSAGES/*.po from the code (PO_LANGS='-l ja' starts a new language)"
 	@echo "make lint | clean-data | setup | venv | jars | redis | chromium | fonts | messages"
 
@@ -75,6 +76,13 @@ bench: venv jars redis node
 
 bench-quick: venv jars redis node
 	$(PY) -m bench --quick $(BENCH_ARGS)
+
+# Daphne's CPU per message against an older commit's server, side by side (docs/performance.md).
+BENCH_OLD ?= 27a2a95
+bench-ab: venv jars redis
+	@rm -rf .bench-old && git worktree prune && git worktree add --detach .bench-old $(BENCH_OLD) >/dev/null
+	@ln -s ../.venv .bench-old/.venv && ln -s ../../../ignite_store/server/lib .bench-old/ignite_store/server/lib
+	$(PY) -m bench.daphne_ab --old .bench-old $(BENCH_ARGS); rc=$$?; git worktree remove --force .bench-old; exit $$rc
 
 run: setup
 	./scripts/run-local.sh

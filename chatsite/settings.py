@@ -162,8 +162,8 @@ IGNITE_STORE = {
             "room_pattern": room_pattern,
             # struct encoders/decoders over pyignite 0.6 internals (ignite_store/backends/pyignite_seam.py)
             "fast_codec": env("IGNITE_FAST_CODEC", True, cast=bool),
-            # pessimistic or optimistic (serializable) transactions; see ignite_store/backends/ignite_session.py
-            "transactions": env("IGNITE_TRANSACTIONS", "pessimistic"),
+            # optimistic (serializable) or pessimistic transactions; see ignite_store/backends/ignite_session.py
+            "transactions": env("IGNITE_TRANSACTIONS", "optimistic"),
             "search_index": env("IGNITE_SEARCH_INDEX", True, cast=bool),  # False: appends write no search rows
         },
     }

@@ -2,9 +2,9 @@
 
 - ignite_session: the runner (`IgniteSession.run`: pool, timeout, error translation, one retry);
   every operation is written once, async, and the sync API runs it through sync_bridge.run_sync.
-- ignite_writes: appends (one pessimistic transaction over three room-affine tables: lock the room
-  counters, read the idempotency keys, write messages + keys + counters, commit), group-committed per
-  event loop by ignite_batch; imports.
+- ignite_writes: appends (one transaction over the room-affine tables: read the room counters and the
+  idempotency keys, write messages + keys + counters, commit), group-committed per event loop by
+  ignite_batch; imports. Transactions are optimistic serializable by default (`transactions`).
 - ignite_changes: the room change log: edits, deletes (own and moderation), reactions, each in one
   transaction that takes the room's next change sequence.
 - ignite_reads: SQL range scans on the (ROOM, SEQ) primary-key index: sequences are gap-free, so "the
@@ -96,7 +96,7 @@ class IgniteMessageStore(BaseMessageStore):
         table_prefix: str = "CHAT",
         retention_days: int = 0,
         partition_aware: bool = False,
-        transactions: str = "pessimistic",
+        transactions: str = "optimistic",
         max_batch: int = 256,
         fast_codec: bool = True,
         max_body_chars: int = 4000,

@@ -3,7 +3,7 @@
 Tables (ignite_schema.Schema.room_tables): ROOM_INFO keyed by room like the room's counter;
 MEMBERS (ROOM, USERNAME) with room affinity; USER_ROOMS (USERNAME, ROOM) with user affinity,
 holding the user's role and read marker. A membership is written to both sides in one
-pessimistic transaction, so the two never disagree. Writes go through the key-value API (SQL
+transaction, so the two never disagree. Writes go through the key-value API (SQL
 DML is not transactional in Ignite 2.x); listings are SQL reads decoded by ignite_wire.
 """
 
@@ -59,7 +59,7 @@ class IgniteRooms:
 
     @contextlib.asynccontextmanager
     async def _tx(self, client):
-        """A pessimistic transaction, at most MAX_OPEN_TX at a time per event loop."""
+        """A transaction (of the store's kind), at most MAX_OPEN_TX at a time per event loop."""
         loop = asyncio.get_running_loop()
         slots = self._tx_slots.get(loop)
         if slots is None:

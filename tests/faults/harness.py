@@ -83,7 +83,7 @@ class LoadClient:
                  retry_after: float = 0.5):
         self.name, self.cookie, self.servers, self.rooms = name, cookie, list(servers), list(rooms)
         self.rate, self.retry_after = rate, retry_after
-        self.reorder_seconds = REORDER_SECONDS  # 0: the old rule (catch up at once on seq > last + 1)
+        self.reorder_seconds = REORDER_SECONDS  # 0: the old rule (catch up at once on seq > last + 1, no timer)
         self.body_size = 0  # pad bodies to this many characters (slow-consumer scenario)
         self.sends: dict[str, SendRecord] = {}
         self.base: dict[str, int] = {}  # last_seq when first joined: everything after must be delivered
@@ -369,6 +369,10 @@ class LoadClient:
             if timer is not None:
                 timer.cancel()
                 self.gaps_reordered += 1
+            return
+        if room not in self.catching_up and self.reorder_seconds <= 0:  # the old rule: ask at once
+            self.gaps_detected += 1
+            await self._request_catchup(room)
             return
         if room not in self.catching_up and room not in self._gap_timers:
             loop = asyncio.get_running_loop()

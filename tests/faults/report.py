@@ -96,8 +96,10 @@ RECOVERY = {
 
 def summary() -> str:
     """The summary table: scenario, sent, acked, lost, duplicated, missed, recovery time (every run kept)."""
-    lines = ["| scenario | run (UTC) | sent | acked | acked lost | duplicated | missed by clients | recovery |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| scenario | run (UTC) | sent | acked | acked lost | duplicated | missed by clients | recovery "
+             "| REST sends acked | changes sent / applied | views ≠ Ignite | mention counts / read markers ≠ "
+             "| removals: late frames |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(REPORT_DIR.glob("*.json")):
         f = json.loads(path.read_text())
         if "sent" not in f:
@@ -107,8 +109,18 @@ def summary() -> str:
         recovery = label.format(f[key]) if key and f.get(key) is not None else "-"
         lines.append(f"| {f['scenario']} | {f['at']} | {f['sent']} | {f['acked']} | {f['acked_lost']} | "
                      f"{f['stored_duplicates'] + f.get('delivered_duplicates', 0)} | {f['missed_by_clients']} | "
-                     f"{recovery} |")
+                     f"{recovery} | {_mixed(f)} |")
     return "\n".join(lines)
+
+
+def _mixed(f: dict) -> str:
+    """The mixed-load columns of the summary (issue 17): "-" where a run had no such load."""
+    def cell(*keys: str, sep: str = " / ") -> str:
+        return sep.join(str(f[k]) for k in keys) if all(k in f for k in keys) else "-"
+
+    return " | ".join([cell("rest_acked"), cell("change_ops", "change_ops_applied"), cell("messages_diverged"),
+                       cell("mention_counts_diverged", "read_markers_diverged"),
+                       f"{f['churn_removals']}: {f['churn_violations']}" if "churn_removals" in f else "-"])
 
 
 def main(names: list[str]) -> None:

@@ -152,7 +152,9 @@ async def test_kill_one_ignite_node_loses_nothing_acked(fault_rig, profile):
         report.assert_ok()
         stall = ack_stall(clients, fault_at)
         assert stall["first_new_ack_after_fault_s"] is not None and stall["first_new_ack_after_fault_s"] < 10
-        assert degraded == 1 and healthy == 0
+        why = "" if healthy == 0 else await asyncio.to_thread(ignite_status_json, fault_rig.site.env, fault_rig.nodes,
+                                                                cluster.home)
+        assert degraded == 1 and healthy == 0, f"ignite_status after the kill {degraded}, after the rejoin {why}"
         assert churn.removals >= 2 and churn.invites >= 1, churn.figures()
     finally:
         await churn.close()
