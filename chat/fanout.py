@@ -207,6 +207,7 @@ class RoomHub:
         self._lock = asyncio.Lock()
         self._bundle: _Bundle | None = None  # the events waiting for the next Redis message
         self._sending = asyncio.Lock()  # one Redis message in flight
+        self._senders: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
         self._receiver: asyncio.Task | None = None
         self._prober: asyncio.Task | None = None
         self._probe_sent = 0
@@ -428,7 +429,9 @@ class RoomHub:
             bundle = self._bundle = _Bundle(asyncio.get_running_loop().create_future())
             # The first event of a bundle sends it, once the message before it has left; a cancelled
             # publisher must not strand the others, hence the shield.
-            asyncio.ensure_future(self._send_when_ready(bundle))
+            sender = asyncio.get_running_loop().create_task(self._send_when_ready(bundle))
+            self._senders.add(sender)
+            sender.add_done_callback(self._senders.discard)
         bundle.events.append(event)
         await asyncio.shield(bundle.sent)
 
