@@ -33,6 +33,8 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
+import txaio
+
 from .direct_write import text_frame
 
 logger = logging.getLogger(__name__)
@@ -156,8 +158,6 @@ def receive_data(protocol: Any, data: bytes) -> bool:
     about 5 % of Daphne's CPU at 400 msg/s (docs/performance.md). The frames are parsed by autobahn
     as before. With autobahn's debug logging on, the caller runs autobahn's own method.
     """
-    import txaio
-
     if txaio.get_global_log_level() in ("debug", "trace"):  # type: ignore[attr-defined]  # set by use_twisted()
         return False
     protocol._dataReceived(data)
