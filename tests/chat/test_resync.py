@@ -14,9 +14,15 @@ pytestmark = pytest.mark.unit
 class FlakyLayer:
     def __init__(self):
         self.queues: dict[str, asyncio.Queue] = {}
-        self.groups: set[str] = set()
+        self.members: dict[str, set[str]] = {}  # group -> subscribed channels
+        self.sent: list[tuple[str, dict]] = []  # every group_send, in order
+        self.gate: asyncio.Event | None = None  # when set: each group_send waits for it (a Redis round trip)
         self.down = False  # every call fails (Redis unreachable)
         self.deaf = False  # calls succeed, nothing reaches the subscription (it is reconnecting)
+
+    @property
+    def groups(self) -> set[str]:
+        return {group for group, channels in self.members.items() if channels}
 
     def _check(self):
         if self.down:
@@ -30,22 +36,19 @@ class FlakyLayer:
 
     async def group_add(self, group, channel):
         self._check()
-        self.groups.add(group)
-        self.members = getattr(self, "members", {})
         self.members.setdefault(group, set()).add(channel)
 
     async def group_send(self, group, message):
         self._check()
-        self.sent = getattr(self, "sent", [])
         self.sent.append((group, message))
-        if getattr(self, "gate", None) is not None:
-            await self.gate.wait()  # the Redis round trip in flight
+        if self.gate is not None:
+            await self.gate.wait()
         if not self.deaf:
-            for channel in getattr(self, "members", {}).get(group, ()):
+            for channel in self.members.get(group, ()):
                 self.queues[channel].put_nowait(message)
 
     async def group_discard(self, group, channel):
-        self.groups.discard(group)
+        self.members.get(group, set()).discard(channel)
 
     async def send(self, channel, message):
         self._check()
