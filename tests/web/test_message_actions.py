@@ -184,7 +184,8 @@ def test_reply_shows_the_original_and_jumps_to_it_when_not_loaded(live_settings,
     assert not ana.errors and not bo.errors
 
 
-def test_a_mention_notifies_in_a_hidden_tab_and_badges_the_room(live_settings, web, new_user, room):
+def ana_and_bo_in_two_rooms(web, new_user, room):
+    """ana and bo, members of `room` and `<room>-b`; bo may be notified (spied on) and has `room` open."""
     ana = new_user(web.url, "ana")
     bo = new_user(web.url, "bo")
     other = f"{room}-b"
@@ -193,6 +194,11 @@ def test_a_mention_notifies_in_a_hidden_tab_and_badges_the_room(live_settings, w
     bo.context.grant_permissions(["notifications"], origin=web.url)
     bo.context.add_init_script(NOTIFICATION_SPY)
     open_room(bo, web.url, room)
+    return ana, bo, other
+
+
+def test_a_mention_notifies_in_a_hidden_tab_and_badges_the_room(live_settings, web, new_user, room):
+    ana, bo, other = ana_and_bo_in_two_rooms(web, new_user, room)
     open_room(ana, web.url, other)
 
     bo.click("#notify-btn")
@@ -241,14 +247,7 @@ def test_a_mention_notifies_in_a_hidden_tab_and_badges_the_room(live_settings, w
 def test_a_room_set_to_mentions_only_notifies_only_on_mentions_and_keeps_its_unread_count(
         live_settings, web, new_user, room):
     """The room menu's three notify levels (every message, only @mentions, muted), kept by the server."""
-    ana = new_user(web.url, "ana")
-    bo = new_user(web.url, "bo")
-    other = f"{room}-b"
-    make_room(room, members={ana.username: "member", bo.username: "member"})
-    make_room(other, members={ana.username: "member", bo.username: "member"})
-    bo.context.grant_permissions(["notifications"], origin=web.url)
-    bo.context.add_init_script(NOTIFICATION_SPY)
-    open_room(bo, web.url, room)
+    ana, bo, other = ana_and_bo_in_two_rooms(web, new_user, room)
     bo.click("#room-actions-btn")
     expect(bo.locator("#room-menu [aria-checked='true']")).to_have_text("Every message")
     bo.click("#notify-mentions-btn")
