@@ -164,6 +164,8 @@ IGNITE_STORE = {
             "fast_codec": env("IGNITE_FAST_CODEC", True, cast=bool),
             # optimistic (serializable) or pessimistic transactions; see ignite_store/backends/ignite_session.py
             "transactions": env("IGNITE_TRANSACTIONS", "optimistic"),
+            # a connection per node; requests and append transactions go to the rooms' primary node
+            "partition_aware": env("IGNITE_PARTITION_AWARE", True, cast=bool),
             "search_index": env("IGNITE_SEARCH_INDEX", True, cast=bool),  # False: appends write no search rows
         },
     }
