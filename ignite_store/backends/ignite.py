@@ -67,6 +67,7 @@ from .ignite_reads import Reads
 from .ignite_rooms import IgniteRooms
 from .ignite_schema import Schema
 from .ignite_search import Search
+from .ignite_search_index import SearchIndex
 from .ignite_session import IgniteSession
 from .ignite_writes import Writes
 
@@ -136,9 +137,10 @@ class IgniteMessageStore(BaseMessageStore):
                                       transactions=transactions)
         self._queries = Queries(self.schema, self.limits.room_pattern)
         self._reads = Reads(self._session, self._queries)
-        # search_index=False: appends and imports write no search-index rows (bench/search.py measures what
-        # they cost); messages stored meanwhile are never found by search.
-        self._writes = Writes(self._session, self.schema, index=bool(search_index))
+        # search_index=False: completed blocks are not merged into the search index (bench/search.py measures
+        # what the merge costs); searches stay exact, scanning every message above the room's watermark.
+        self._search_index = SearchIndex(self._session, self.schema, enabled=bool(search_index))
+        self._writes = Writes(self._session, self.schema, self._search_index)
         self._admin = Admin(self._session, self._queries)
         self._rooms = IgniteRooms(self._session, self.schema)
         self._search = Search(self._session, self.schema)
@@ -409,12 +411,20 @@ class IgniteMessageStore(BaseMessageStore):
         except TimeoutError as e:
             raise StoreUnavailable("the search took longer than the store's timeout") from e
 
-    async def aindex_messages(self, messages: list[Message]) -> int:
-        """Write the search-index rows of stored messages (search_reindex); tombstones have none. How many."""
-        return await self._search.index(messages)
+    async def areindex_search(self, room: str | None = None) -> int:
+        """Rebuild the search index of `room` (None: every room) from block 0 (search_reindex); how many
+        messages were read. The newest, incomplete block is left to the search's scan."""
+        if room is not None:
+            rooms = [validate_room(room, self.limits.room_pattern)]
+        else:
+            rooms = [row[0] for row in await self._session.sql(f"SELECT ROOM FROM {self.schema.rooms_table}")]
+        total = 0
+        for name in rooms:
+            total += await self._search_index.merge(name, rebuild=True)
+        return total
 
-    def index_messages(self, messages: list[Message]) -> int:
-        return self._sync(self.aindex_messages(messages))
+    def reindex_search(self, room: str | None = None) -> int:
+        return self._sync(self.areindex_search(room))
 
     def search(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
                since: int | None = None, until: int | None = None,
@@ -563,6 +573,7 @@ class IgniteMessageStore(BaseMessageStore):
         self._pool.close()
 
     async def aclose(self) -> None:
+        await self._search_index.drain()  # merges started by this loop's appends use its client
         run_on_private_loops(self._pool.discard_aio)
         await self._pool.aclose()
 

@@ -18,11 +18,11 @@ Edits and deletes by their author carry a client id: its key is stored in <P>_ID
 client id (a character no client id may contain), with the change sequence it got, so a retry returns the
 same answer and changes nothing twice (within one batch too).
 
-`Changes.edit` is the one place where the body of a stored message is replaced (search indexes hook
-there, and in the append). An edit re-reads the mentions of its new body (the chat resolves them as for a
-send): members it newly mentions get a mention row (and the chat notifies them once); members it no
-longer mentions lose theirs, so their unread mention count no longer counts a message that does not
-name them (the `mention` event they already got is not recalled).
+`Changes.edit` is the one place where the body of a stored message is replaced: it writes the new body's
+search-index rows in its transaction (ignite_search_index). An edit re-reads the mentions of its new body
+(the chat resolves them as for a send): members it newly mentions get a mention row (and the chat notifies
+them once); members it no longer mentions lose theirs, so their unread mention count no longer counts a
+message that does not name them (the `mention` event they already got is not recalled).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from .ignite_codec import (
     tombstone,
 )
 from .ignite_schema import Schema
-from .ignite_search import index_rows, put_index_rows
+from .ignite_search_index import body_rows, put_rows
 from .ignite_session import IgniteSession, TornRead
 from .ignite_writes import commit_across_rooms
 
@@ -69,7 +69,7 @@ class _Outcome:
 
     value: object | None
     versions: list[tuple[VersionKey, VersionValue]] = field(default_factory=list)
-    index: list = field(default_factory=list)  # search index rows of a new body
+    index: list = field(default_factory=list)  # search-index rows of a new body (its block's presence rows)
     mention_rows: dict[str, int | None] = field(default_factory=dict)  # user -> AT of a new row, None: removed
     mentioned: tuple[str, ...] = ()  # users newly mentioned (the chat notifies them)
 
@@ -214,7 +214,7 @@ class Changes:
         if writes.versions:
             await (await client.get_cache(self.schema.versions_cache)).put_all(Pairs(writes.versions))
         # the old body's index rows stay: search verifies the current body
-        await put_index_rows(self.session, client, self.schema.search_cache, writes.index)
+        await put_rows(self.session, client, self.schema, writes.index)
         if writes.mentions:
             mentions = await client.get_cache(self.schema.mentions_cache)
             added = Pairs((MentionKey(USERNAME=user, ROOM=room, SEQ=seq), MentionValue(AT=at))
@@ -251,7 +251,7 @@ class Changes:
                 changed_value(value, change_seq, BODY=body, EDITED_AT=at, MENTIONS=mentions),
                 versions=[(VersionKey(ROOM=room, SEQ=seq, VERSION=change_seq),
                            VersionValue(BODY=value.BODY, EDITED_AT=int(previous_at)))],
-                index=index_rows(room, seq, int(value.CREATED_AT), body),
+                index=body_rows(room, seq, body),
                 mention_rows=rows, mentioned=added,
             )
 
