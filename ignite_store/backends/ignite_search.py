@@ -46,8 +46,11 @@ FILL_PARALLEL = 32
 FILL_MIN = 4
 AT_MIN, AT_MAX = -(2**62), 2**62
 
-# A Java regular expression (H2's REGEXP) finding any character of FOLDING_RANGES.
+# A Java regular expression (H2's REGEXP) finding any character of FOLDING_RANGES, and a cheaper one tried
+# first that finds any character outside ASCII, general punctuation, CJK ideographs and Hangul syllables (a
+# class of 28 ranges costs ~3 µs a row, most of a window's time; two ranges let English and Korean bodies by).
 _FOLDING_CLASS = "[" + "".join(f"\\x{{{low:X}}}-\\x{{{high:X}}}" for low, high in FOLDING_RANGES) + "]"
+_UNUSUAL_CLASS = "[^\\x{0}-\\x{A9}\\x{2000}-\\x{206F}\\x{4E00}-\\x{9FFF}\\x{AC00}-\\x{D7A3}]"
 
 
 def _term_pattern(term: str) -> str:
@@ -258,7 +261,7 @@ def _prefilter(terms: int) -> str:
     """Every body that could match: each term found up to ASCII case, or any character whose folding differs
     (search_text.FOLDING_RANGES; such a body is verified whatever it holds)."""
     each = " AND ".join(["BODY REGEXP ?"] * terms)
-    return f"{each} OR BODY REGEXP '{_FOLDING_CLASS}'"
+    return f"{each} OR BODY REGEXP '{_UNUSUAL_CLASS}' AND BODY REGEXP '{_FOLDING_CLASS}'"
 
 
 _COLUMNS = [name.strip() for name in MESSAGE_COLUMNS.split(",")]

@@ -106,6 +106,7 @@ class SearchIndex:
         self.enabled = enabled
         self._running: dict[str, asyncio.Task] = {}  # room -> its merge task (one at a time per room)
         self._again: set[str] = set()
+        self.merged_blocks = 0  # by this process (benchmarks)
 
     # ---------------------------------------------------------------- started by appends
     def appended(self, room: str, last_before: int, last_after: int) -> None:
@@ -177,4 +178,5 @@ class SearchIndex:
 
         # Safe to retry: rows are idempotent and the watermark only moves up.
         await self.session.run(write, retry=True, time_limit=max(self.session.timeout, 30.0))
+        self.merged_blocks += 1
         return len(bodies)
