@@ -18,8 +18,8 @@ Edits and deletes by their author carry a client id: its key is stored in <P>_ID
 client id (a character no client id may contain), with the change sequence it got, so a retry returns the
 same answer and changes nothing twice (within one batch too).
 
-`Changes.edit` is the one place where the body of a stored message is replaced: it writes the new body's
-search-index rows in its transaction (ignite_search_index). An edit re-reads the mentions of its new body
+`Changes.edit` is the one place where the body of a stored message is replaced: it marks the seq dirty
+for the search index in its transaction (ignite_search_index). An edit re-reads the mentions of its new body
 (the chat resolves them as for a send): members it newly mentions get a mention row (and the chat notifies
 them once); members it no longer mentions lose theirs, so their unread mention count no longer counts a
 message that does not name them (the `mention` event they already got is not recalled).
@@ -56,7 +56,7 @@ from .ignite_codec import (
     tombstone,
 )
 from .ignite_schema import Schema
-from .ignite_search_index import body_rows, put_rows
+from .ignite_search_index import dirty_row, put_rows
 from .ignite_session import IgniteSession, TornRead
 from .ignite_writes import commit_across_rooms
 
@@ -69,7 +69,7 @@ class _Outcome:
 
     value: object | None
     versions: list[tuple[VersionKey, VersionValue]] = field(default_factory=list)
-    index: list = field(default_factory=list)  # search-index rows of a new body (its block's presence rows)
+    index: list = field(default_factory=list)  # search-index rows: the dirty row of an edited seq
     mention_rows: dict[str, int | None] = field(default_factory=dict)  # user -> AT of a new row, None: removed
     mentioned: tuple[str, ...] = ()  # users newly mentioned (the chat notifies them)
 
@@ -213,7 +213,7 @@ class Changes:
             await (await client.get_cache(self.schema.idempotency_cache)).put_all(writes.keys)
         if writes.versions:
             await (await client.get_cache(self.schema.versions_cache)).put_all(Pairs(writes.versions))
-        # the old body's index rows stay: search verifies the current body
+        # the old body's index bits stay: search verifies the current body
         await put_rows(self.session, client, self.schema, writes.index)
         if writes.mentions:
             mentions = await client.get_cache(self.schema.mentions_cache)
@@ -251,7 +251,7 @@ class Changes:
                 changed_value(value, change_seq, BODY=body, EDITED_AT=at, MENTIONS=mentions),
                 versions=[(VersionKey(ROOM=room, SEQ=seq, VERSION=change_seq),
                            VersionValue(BODY=value.BODY, EDITED_AT=int(previous_at)))],
-                index=body_rows(room, seq, body),
+                index=[dirty_row(room, seq, change_seq)],
                 mention_rows=rows, mentioned=added,
             )
 

@@ -1,18 +1,19 @@
 """Full-text search: candidate blocks from the index, scanned with a SQL prefilter, verified here.
 
 ignite_store/search_text.py decides what matches; ignite_search_index.py keeps <P>_SEARCH_BLOCKS, which says in
-which blocks of BLOCK_SEQS seqs a term occurs, for every block of a room below its watermark.
+which runs of 16 seqs of each block of BLOCK_SEQS a term occurs, for every block of a room below its watermark.
 
 Reading, per room, a stream of candidates newest first: the seqs above the watermark (the newest messages,
-not merged yet) are all scanned; below it, only the blocks holding every one of the first MAX_JOIN_TERMS
-terms (one statement joins their rows on (ROOM, TERM, BLOCK), newest blocks first, CANDIDATE_BLOCKS at a
-time). Seqs are read as windows [low, high] of the messages' primary key, each filtered in SQL by a
-prefilter that keeps every message that could match (`_prefilter`), so only likely matches come back, with
-their current row: they are verified here without another round trip. H2 under Ignite sorts a window's
-rows before its `LIMIT` (it does not stop early on the index): WINDOW_FIRST seqs first, then as wide as
-the density the last window showed asks for (2 to WINDOW_GROWTH times, at most WINDOW_MAX), several
-candidate blocks' windows in flight at once. The streams of the rooms are merged newest first by
-(created_at, room, seq); each room is asked for its share of the page.
+not merged yet) are all scanned; below it, only the runs holding every one of the first MAX_JOIN_TERMS
+terms (one statement joins their rows on (ROOM, TERM, BLOCK) and ANDs their masks, newest blocks first,
+CANDIDATE_BLOCKS at a time), and the seqs edited or imported since their block was merged. Seqs are read
+as windows [low, high] of the messages' primary key, filtered in SQL by a prefilter that keeps every
+message that could match (`_prefilter`), so only likely matches come back, with their current row: they
+are verified here without another round trip. H2 under Ignite sorts a window's rows before its `LIMIT`
+(it does not stop early on the index): above the watermark WINDOW_FIRST seqs first, then as wide as the
+density the last window showed asks for (2 to WINDOW_GROWTH times, at most WINDOW_MAX); below it, whole
+runs, several in flight at once. The streams of the rooms are merged newest first by (created_at, room,
+seq); each room is asked for its share of the page.
 
 Bounds: a page examines at most CANDIDATE_BUDGET candidates and stops starting reads after its time
 limit; it then ends early with a cursor after the last candidate examined, so the next page goes on
@@ -32,7 +33,7 @@ from ..search_text import FOLDING_RANGES, SearchQuery, is_cjk
 from ..types import SearchHit, SearchPage
 from .ignite_codec import MESSAGE_COLUMNS, message_from_row
 from .ignite_schema import Schema
-from .ignite_search_index import BLOCK_SEQS, block_of, watermarks
+from .ignite_search_index import BLOCK_SEQS, DIRTY, block_of, runs, watermarks
 from .ignite_session import IgniteSession
 
 WINDOW_FIRST = 64
@@ -63,9 +64,10 @@ def _term_pattern(term: str) -> str:
 class _Stream:
     """One room's candidates, newest first: a buffer of (created_at, seq, message row) and where to read next.
 
-    Seqs from `indexed_end` up are scanned whole; below it, only candidate blocks (`blocks`, newest first,
-    fetched below `fetch_below`). `bound` is the newest created_at its unread candidates can have: the room's
-    last activity at first, then the candidate read last (created_at does not go back as seq grows).
+    Seqs from `indexed_end` up are scanned whole; below it, only candidate runs (`segments`, [low, high]
+    newest first: the runs of the candidate blocks fetched down to block `fetch_below`, and the dirty seqs
+    among them). `bound` is the newest created_at its unread candidates can have: the room's last activity
+    at first, then the candidate read last (created_at does not go back as seq grows).
     """
 
     room: str
@@ -75,7 +77,8 @@ class _Stream:
     indexed_end: int
     fetch_below: int
     window: int = WINDOW_FIRST
-    blocks: deque = field(default_factory=deque)
+    segments: deque = field(default_factory=deque)
+    dirty: list | None = None  # dirty seqs below indexed_end, newest first (read once, when first needed)
     fetched_all: bool = False
     buffer: deque = field(default_factory=deque)
 
@@ -117,14 +120,19 @@ class Search:
 
     @functools.lru_cache(maxsize=4)  # noqa: B019
     def _blocks_sql(self, terms: int) -> str:
-        """args: the joined terms, room, first term, below, limit: candidate blocks, newest first."""
+        """args: the joined terms, room, first term, below, limit: candidate blocks newest first, each with the
+        runs where every term occurs (the AND of their masks)."""
         table = self.schema.search_blocks_table
         joins = "".join(
             f" JOIN {table} t{i} ON t{i}.ROOM = t0.ROOM AND t{i}.TERM = ? AND t{i}.BLOCK = t0.BLOCK"
             for i in range(1, terms)
         )
-        return (f"SELECT t0.BLOCK FROM {table} t0{joins} WHERE t0.ROOM = ? AND t0.TERM = ? AND t0.BLOCK >= 0 "
-                "AND t0.BLOCK < ? ORDER BY t0.BLOCK DESC LIMIT ?")
+        mask = "t0.MARK"
+        for i in range(1, terms):
+            mask = f"BITAND({mask}, t{i}.MARK)"
+        both = f" AND {mask} <> 0" if terms > 1 else ""
+        return (f"SELECT t0.BLOCK, {mask} FROM {table} t0{joins} WHERE t0.ROOM = ? AND t0.TERM = ? "
+                f"AND t0.BLOCK >= 0 AND t0.BLOCK < ?{both} ORDER BY t0.BLOCK DESC LIMIT ?")
 
     async def search(self, rooms: list[str], query: SearchQuery, *, limit: int, author: str | None,
                      since: int | None, until: int | None, cursor: tuple[int, str, int] | None,
@@ -224,17 +232,16 @@ class Search:
                 stream.window = min(WINDOW_MAX, stream.window * max(2, min(WINDOW_GROWTH, factor)))
 
     async def _pieces(self, stream: _Stream, terms: list[str]) -> list[tuple[int, int]]:
-        """The next windows of the stream, newest first, `stream.window` seqs in all: whole seqs above the
-        watermark, candidate blocks below it."""
+        """The next windows of the stream, newest first, about `stream.window` seqs in all: seqs above the
+        watermark, then the candidate runs below it, each read whole."""
         pieces: list[tuple[int, int]] = []
         budget, high = stream.window, stream.high
         while budget > 0 and high >= 1 and len(pieces) < PIECES_MAX:
             if high < stream.indexed_end:
-                block = await self._candidate(stream, terms, block_of(high))
-                if block is None:
+                segment = await self._segment(stream, terms, high)
+                if segment is None:
                     break
-                high = min(high, (block + 1) * BLOCK_SEQS - 1)
-                low = max(block * BLOCK_SEQS, high - budget + 1)
+                low, high = segment
             else:
                 low = max(stream.indexed_end, high - budget + 1, 1)
             pieces.append((low, high))
@@ -242,19 +249,36 @@ class Search:
             high = low - 1
         return pieces
 
-    async def _candidate(self, stream: _Stream, terms: list[str], at_most: int) -> int | None:
-        """The newest candidate block not above `at_most`, or None when there is none left."""
+    async def _segment(self, stream: _Stream, terms: list[str], high: int) -> tuple[int, int] | None:
+        """The newest candidate run (or dirty seq) not above `high`, clipped to it; None when none is left."""
         while True:
-            while stream.blocks and stream.blocks[0] > at_most:
-                stream.blocks.popleft()
-            if stream.blocks or stream.fetched_all:
-                return stream.blocks[0] if stream.blocks else None
-            below = min(stream.fetch_below, at_most + 1)
-            args = [*terms[1:], stream.room, terms[0], below, CANDIDATE_BLOCKS]
-            found = [int(row[0]) for row in await self.session.sql(self._blocks_sql(len(terms)), args)]
-            stream.blocks.extend(found)
-            stream.fetch_below = found[-1] if found else 0
-            stream.fetched_all = len(found) < CANDIDATE_BLOCKS
+            while stream.segments and stream.segments[0][0] > high:
+                stream.segments.popleft()
+            if stream.segments:
+                low, top = stream.segments[0]
+                return low, min(top, high)
+            if stream.fetched_all:
+                return None
+            await self._fetch_segments(stream, terms)
+
+    async def _fetch_segments(self, stream: _Stream, terms: list[str]) -> None:
+        """The next CANDIDATE_BLOCKS candidate blocks' runs, and the dirty seqs down to them, newest first."""
+        if stream.dirty is None:
+            rows = await self.session.sql(
+                f"SELECT BLOCK FROM {self.schema.search_blocks_table} WHERE ROOM = ? AND TERM = ? AND BLOCK < ?",
+                [stream.room, DIRTY, stream.indexed_end])
+            stream.dirty = sorted((int(row[0]) for row in rows), reverse=True)
+        args = [*terms[1:], stream.room, terms[0], stream.fetch_below, CANDIDATE_BLOCKS]
+        found = [(int(block), int(mask)) for block, mask in await self.session.sql(self._blocks_sql(len(terms)), args)]
+        stream.fetched_all = len(found) < CANDIDATE_BLOCKS
+        stream.fetch_below = 0 if stream.fetched_all else found[-1][0]
+        lowest = stream.fetch_below * BLOCK_SEQS
+        segments = [run for block, mask in found for run in runs(block, mask)]
+        while stream.dirty and stream.dirty[0] >= lowest:
+            seq = stream.dirty.pop(0)
+            if not any(low <= seq <= high for low, high in segments):
+                segments.append((seq, seq))
+        stream.segments.extend(sorted(segments, reverse=True))
 
 
 def _prefilter(terms: int) -> str:

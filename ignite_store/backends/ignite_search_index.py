@@ -1,24 +1,25 @@
-"""The search index: which blocks of a room's history hold a term, built off the append path.
+"""The search index: which parts of a room's history hold a term, built off the append path.
 
-`<P>_SEARCH_BLOCKS (ROOM, TERM, BLOCK) -> MARK`: a row says "the term occurs somewhere in seqs
-[BLOCK * BLOCK_SEQS, BLOCK * BLOCK_SEQS + BLOCK_SEQS)" (ignite_store/search_text.py decides the terms). A row
-is a superset claim: it is never wrong to have one too many, since every candidate is verified against the
-message's current body. Per room, the row (ROOM, "", -1) is the watermark: every block below MARK is
-indexed; the messages above it are searched by scanning them (ignite_search), so a search is exact whatever
-the index holds.
+`<P>_SEARCH_BLOCKS (ROOM, TERM, BLOCK) -> MARK`: a row says in which of the 64 runs of SUB_SEQS seqs of the
+block [BLOCK * BLOCK_SEQS, BLOCK * BLOCK_SEQS + BLOCK_SEQS) the term occurs (bit i of MARK: run i); the
+terms are ignite_store/search_text.py's. Two kinds of rows besides (no index term is empty or holds a
+control character):
+- (ROOM, "", -1) -> the room's **watermark**: every block below MARK is indexed. The messages above it are
+  searched by scanning them (ignite_search), so a search is exact whatever the index holds;
+- (ROOM, DIRTY, seq) -> a change id: a message **edited or imported** since its block was indexed. A search
+  reads these seqs besides the candidate runs, until the next merge of the room indexes them again.
 
-Who writes rows:
-- the merge (`SearchIndex.merge`), for the completed blocks above the watermark: it reads a block's current
-  bodies, then writes the block's distinct terms and advances the watermark in one transaction. An append
+Who writes what:
+- the merge (`SearchIndex.merge`): for each completed block above the watermark, and each block with dirty
+  seqs, it reads the dirty rows, then the block's current bodies, then in one transaction writes the block's
+  rows (one per distinct term: ~3 per message at 1,024 seqs, against ~11 per message for a row per term and
+  message), removes the dirty rows it saw (only if unchanged since) and moves the watermark up. An append
   writes nothing: when a batch completes a block, the merge of that room is started in the background
-  (`appended`), so its cost is paid in bulk (one row per distinct term of a block: ~3 per message at 1,024
-  seqs, against ~11 per message for a row per term and message; docs/performance.md, "Search");
-- an edit, in the edit's transaction: the new body's rows for the message's block (idempotent puts, no read).
-  An edit racing a merge is covered either way: the merge read the old body or the new one, and the edit's
-  own rows are there in both cases;
-- an import, in its transaction (it may write a seq below the watermark).
-Nothing removes rows but `chat_prune` (the rows of blocks it emptied): a deleted or replaced body's rows
-stay and cost only a scan of their block.
+  (`appended`), so its cost is paid in bulk (docs/performance.md, "Search");
+- an edit writes its seq's dirty row in the edit's transaction, an import in its transaction. A merge racing
+  an edit either read the new body, or left the edit's dirty row in place (it removes only what it read).
+Nothing removes term rows but `chat_prune` (those of blocks it emptied): a deleted or replaced body's bits
+stay and cost only a scan of their run.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ from .ignite_session import IgniteSession
 logger = logging.getLogger(__name__)
 
 BLOCK_SEQS = 1024
-WATERMARK_TERM, WATERMARK_BLOCK = "", -1  # no index term is empty
+SUB_SEQS = BLOCK_SEQS // 64  # one bit of MARK
+WATERMARK_TERM, WATERMARK_BLOCK = "", -1
+DIRTY = "\x01"
 
-BlockRow = tuple[str, str, int]  # room, term, block
+IndexRow = tuple[str, str, int, int]  # room, term, block (a seq for DIRTY rows), mark
 
 
 def block_of(seq: int) -> int:
@@ -50,10 +53,40 @@ def complete_blocks(last_seq: int) -> int:
     return (last_seq + 1) // BLOCK_SEQS
 
 
-def body_rows(room: str, seq: int, body: str) -> list[BlockRow]:
-    """The index rows of one message body: its block, once per distinct term."""
-    block = block_of(seq)
-    return [(room, term, block) for term in sorted(index_terms(body))]
+def as_long(mask: int) -> int:
+    """A 64-bit mask as the signed long Ignite stores."""
+    return mask - (1 << 64) if mask >= 1 << 63 else mask
+
+
+def runs(block: int, mask: int) -> list[tuple[int, int]]:
+    """The [low, high] seq ranges of the bits set in a block's mask, newest first (adjacent bits joined)."""
+    mask &= (1 << 64) - 1
+    found: list[tuple[int, int]] = []
+    bit = 63
+    while bit >= 0:
+        if mask >> bit & 1:
+            top = bit
+            while bit >= 0 and mask >> bit & 1:
+                bit -= 1
+            base = block * BLOCK_SEQS
+            found.append((base + (bit + 1) * SUB_SEQS, base + (top + 1) * SUB_SEQS - 1))
+        else:
+            bit -= 1
+    return found
+
+
+def block_rows(room: str, block: int, bodies: list[tuple[int, str]]) -> list[IndexRow]:
+    """The rows of a block from its (seq, body) pairs: per distinct term, the runs it occurs in."""
+    masks: dict[str, int] = {}
+    for seq, body in bodies:
+        bit = 1 << (seq - block * BLOCK_SEQS) // SUB_SEQS
+        for term in index_terms(body):
+            masks[term] = masks.get(term, 0) | bit
+    return [(room, term, block, as_long(mask)) for term, mask in sorted(masks.items())]
+
+
+def dirty_row(room: str, seq: int, change: int) -> IndexRow:
+    return (room, DIRTY, seq, change)
 
 
 @functools.cache
@@ -61,15 +94,13 @@ def _key_encoder():
     return pyignite_seam.key_encoder(SearchBlockKey)
 
 
-_PRESENT = ignite_wire.long_value(0)
+def _encode_row(row: IndexRow, compact_footer: bool) -> bytes:
+    room, term, block, mark = row
+    return _key_encoder()((room, term, block), compact_footer) + ignite_wire.long_value(mark)
 
 
-def _encode_row(row: BlockRow, compact_footer: bool) -> bytes:
-    return _key_encoder()(row, compact_footer) + _PRESENT
-
-
-async def put_rows(session: IgniteSession, client, schema: Schema, rows: list[BlockRow]) -> None:
-    """Write presence rows with one put_all, in the caller's transaction if any (built with `struct` when the
+async def put_rows(session: IgniteSession, client, schema: Schema, rows: list[IndexRow]) -> None:
+    """Write index rows with one put_all, in the caller's transaction if any (built with `struct` when the
     pyignite seam is on: through pyignite's objects a row costs ~40 µs of client CPU)."""
     if not rows:
         return
@@ -77,8 +108,8 @@ async def put_rows(session: IgniteSession, client, schema: Schema, rows: list[Bl
     if session.fast_codec:
         await pyignite_seam.aput_all_encoded(client, cache, _encode_row, rows, SearchBlockKey)
     else:
-        await cache.put_all(Pairs((SearchBlockKey(ROOM=room, TERM=term, BLOCK=block), 0)
-                                  for room, term, block in rows))
+        await cache.put_all(Pairs((SearchBlockKey(ROOM=room, TERM=term, BLOCK=block), mark)
+                                  for room, term, block, mark in rows))
 
 
 def watermark_key(room: str) -> SearchBlockKey:
@@ -140,8 +171,10 @@ class SearchIndex:
 
     # ---------------------------------------------------------------- the merge
     async def merge(self, room: str, *, rebuild: bool = False) -> int:
-        """Index the completed blocks of `room` above its watermark (from block 0 when `rebuild`); how many
-        messages were read."""
+        """Index the completed blocks of `room` above its watermark (from block 0 when `rebuild`) and the
+        blocks with dirty seqs; how many messages were read."""
+        dirty = await self.session.sql(
+            f"SELECT BLOCK, MARK FROM {self.schema.search_blocks_table} WHERE ROOM = ? AND TERM = ?", [room, DIRTY])
 
         async def state(client):
             counters = await client.get_cache(self.schema.rooms_cache)
@@ -150,33 +183,38 @@ class SearchIndex:
             return (int(counter.LAST_SEQ or 0) if counter is not None else 0), marks[room]
 
         last_seq, mark = await self.session.run(state, retry=True)
+        complete = complete_blocks(last_seq)
+        by_block: dict[int, dict[int, int]] = {}
+        for seq, change in dirty:
+            if block_of(int(seq)) < complete:  # the newest block's are scanned anyway, merged when it completes
+                by_block.setdefault(block_of(int(seq)), {})[int(seq)] = int(change)
         read = 0
-        for block in range(0 if rebuild else mark, complete_blocks(last_seq)):
-            read += await self._merge_block(room, block)
+        for block in sorted(set(range(0 if rebuild else mark, complete)) | set(by_block)):
+            read += await self._merge_block(room, block, by_block.get(block, {}))
         return read
 
-    async def _merge_block(self, room: str, block: int) -> int:
-        """One block: read its current bodies, then its rows and the watermark in one transaction."""
-        bodies = await self.session.sql(
-            f"SELECT BODY FROM {self.schema.messages_table} WHERE ROOM = ? AND SEQ >= ? AND SEQ < ? "
+    async def _merge_block(self, room: str, block: int, dirty: dict[int, int]) -> int:
+        """One block: read its current bodies (after its dirty rows), then in one transaction its rows, the
+        dirty rows it saw removed when unchanged, and the watermark."""
+        bodies = await self.session.rows(  # decoded by the pyignite seam when it is on: ~1,000 rows
+            f"SELECT SEQ, BODY FROM {self.schema.messages_table} WHERE ROOM = ? AND SEQ >= ? AND SEQ < ? "
             "AND (DELETED IS NULL OR DELETED = FALSE)",
             [room, block * BLOCK_SEQS, (block + 1) * BLOCK_SEQS],
         )
-        terms: set[str] = set()
-        for (body,) in bodies:
-            terms |= index_terms(body or "")
-        rows = [(room, term, block) for term in sorted(terms)]
+        rows = block_rows(room, block, [(int(seq), body or "") for seq, body in bodies])
 
         async def write(client):
             cache = await client.get_cache(self.schema.search_blocks_cache)
             async with self.session.tx(client, timeout=max(self.session.timeout, 30.0)) as tx:
                 current = await cache.get(watermark_key(room))
                 await put_rows(self.session, client, self.schema, rows)
+                for seq, change in sorted(dirty.items()):
+                    await cache.remove_if_equals(SearchBlockKey(ROOM=room, TERM=DIRTY, BLOCK=seq), change)
                 if int(current or 0) < block + 1:
                     await cache.put(watermark_key(room), block + 1)
                 await tx.commit()
 
-        # Safe to retry: rows are idempotent and the watermark only moves up.
+        # Safe to retry: rows are rewritten whole, dirty rows go only if unchanged, the watermark only moves up.
         await self.session.run(write, retry=True, time_limit=max(self.session.timeout, 30.0))
         self.merged_blocks += 1
         return len(bodies)

@@ -2,9 +2,9 @@
 
 Lock order, in every transaction (appends, imports and every change of ignite_changes): room counters
 first, one at a time in sorted order, then the rooms' idempotency keys, then messages (a reply's
-original included), then <P>_VERSIONS, search-index (sorted by term) and <P>_USER_MENTIONS rows. Ordered
-locking cannot deadlock, and appends and changes of one room queue on its counter. The search merge
-(ignite_search_index) takes no counter: the room's watermark row, then its index rows sorted by term.
+original included), then <P>_VERSIONS, search-index (dirty seqs) and <P>_USER_MENTIONS rows. Ordered locking
+cannot deadlock, and appends and changes of one room queue on its counter. The search merge
+(ignite_search_index) takes no counter: the room's watermark row, then its term rows, then dirty rows.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from .ignite_client import (
 )
 from .ignite_codec import message_from_value, new_message, now_ms
 from .ignite_schema import Schema
-from .ignite_search_index import SearchIndex, body_rows, put_rows
+from .ignite_search_index import SearchIndex, dirty_row, put_rows
 from .ignite_session import IgniteSession, TornRead
 
 logger = logging.getLogger(__name__)
@@ -196,8 +196,8 @@ class Writes:
                         CREATED_AT=created_at, DELETED=bool(message.deleted), DELETED_BY=None, CHANGE_SEQ=None,
                         EDITED_AT=message.edited_at, REPLY_TO=message.reply_to, REACTIONS=None, MENTIONS=None,
                     ))
-                    if not message.deleted:  # its block may be below the watermark: always
-                        await put_rows(self.session, client, self.schema, body_rows(room, seq, body))
+                    if not message.deleted:  # its block may be indexed already: searches read it until merged
+                        await put_rows(self.session, client, self.schema, [dirty_row(room, seq, -1)])
                 # Done even for an existing message, so a re-run repairs a counter left behind.
                 if counter is None or counter.LAST_SEQ < seq:
                     last_at = max(created_at, counter.LAST_AT or 0) if counter is not None else created_at

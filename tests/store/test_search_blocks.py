@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from ignite_store.backends.ignite_search_index import BLOCK_SEQS
+from ignite_store.backends.ignite_search_index import BLOCK_SEQS, DIRTY, SUB_SEQS
 
 BLOCKS = 3  # complete blocks in the shared room; a tail of TAIL messages above them is not merged
 TAIL = 40
@@ -58,21 +58,32 @@ def seqs(page):
 
 
 def index_state(store, room):
+    """(watermark, {(term, block): mask}, dirty seqs) of a room."""
     table = store.schema.search_blocks_table
     mark = store._sql(f"SELECT MARK FROM {table} WHERE ROOM = ? AND TERM = '' AND BLOCK = -1", [room])
-    blocks = store._sql(f"SELECT TERM, BLOCK FROM {table} WHERE ROOM = ? AND BLOCK >= 0 ORDER BY TERM, BLOCK", [room])
-    return (mark[0][0] if mark else 0), [tuple(row) for row in blocks]
+    rows = store._sql(f"SELECT TERM, BLOCK, MARK FROM {table} WHERE ROOM = ? AND TERM <> '' AND TERM <> ?",
+                      [room, DIRTY])
+    dirty = store._sql(f"SELECT BLOCK FROM {table} WHERE ROOM = ? AND TERM = ? ORDER BY BLOCK", [room, DIRTY])
+    return ((mark[0][0] if mark else 0), {(term, block): mask % 2**64 for term, block, mask in rows},
+            [seq for seq, in dirty])
+
+
+def bit(seq):
+    return 1 << (seq % BLOCK_SEQS) // SUB_SEQS
 
 
 def test_appends_merge_completed_blocks_and_leave_the_tail(big_room):
     store, room = big_room
-    mark, rows = index_state(store, room)
-    assert mark == BLOCKS
-    assert ("lastofblock", 0) in rows and ("firstofblock", 1) in rows and ("lastoftwo", 1) in rows
-    assert ("quasar", 0) in rows and ("quasar", 1) in rows and ("quasar", 2) in rows
+    mark, rows, dirty = index_state(store, room)
+    assert mark == BLOCKS and dirty == []
+    # each row: the runs of SUB_SEQS seqs of its block where the term occurs (the last run: bit 63)
+    assert rows[("lastofblock", 0)] == bit(BLOCK_SEQS - 1) == 1 << 63
+    assert rows[("firstofblock", 1)] == bit(BLOCK_SEQS) == 1
+    assert rows[("edgeword", 0)] == 1 << 63 and rows[("edgeword", 1)] == 1
+    assert rows[("quasar", 0)] == bit(100) and rows[("quasar", 1)] == bit(BLOCK_SEQS + 500)
     assert not any(term == "tailword" for term, _ in rows)  # above the watermark: scanned, not indexed
     # one row per distinct term of a block, not per message
-    assert len([1 for term, _ in rows if term == "filler"]) == BLOCKS
+    assert [rows[("filler", block)] for block in range(BLOCKS)] == [2**64 - 1] * BLOCKS
 
 
 def test_words_at_the_edges_of_blocks_and_in_the_tail_are_found(big_room):
@@ -116,8 +127,26 @@ def test_an_edit_into_a_merged_block_is_found_and_its_old_words_are_not(store, r
     assert seqs(store.search([room], "quasar")) == [100]
     store.edit(room, 100, "now about zanzibar", "e-100", author="ana")
     store.edit(room, BLOCK_SEQS + 1, "tail about zanzibar", "e-tail", author="ana")
-    assert seqs(store.search([room], "zanzibar")) == [BLOCK_SEQS + 1, 100]  # block 0 had no row for it
+    mark, rows, dirty = index_state(store, room)
+    assert ("zanzibar", 0) not in rows and dirty == [100, BLOCK_SEQS + 1]
+    assert seqs(store.search([room], "zanzibar")) == [BLOCK_SEQS + 1, 100]  # seq 100 read as a dirty seq
     assert seqs(store.search([room], "quasar")) == []
+    # the next merge indexes the edited block again and drops its dirty seq (the tail's waits for its block)
+    store._sync(store._search_index.merge(room))
+    mark, rows, dirty = index_state(store, room)
+    assert rows[("zanzibar", 0)] == bit(100) and dirty == [BLOCK_SEQS + 1]
+    assert seqs(store.search([room], "zanzibar")) == [BLOCK_SEQS + 1, 100]
+
+
+def test_a_merge_keeps_a_dirty_seq_edited_again_after_it_read_the_block(store, room):
+    """A merge removes only the dirty rows it read, unchanged: an edit after its read stays dirty."""
+    store._sync(append_until(store, room, BLOCK_SEQS + 2))
+    store._sync(store._search_index.drain())
+    first = store.edit(room, 100, "first rewrite", "e-1", author="ana").change_seq
+    store.edit(room, 100, "second rewrite mentions zanzibar", "e-2", author="ana")
+    store._sync(store._search_index._merge_block(room, 0, {100: first}))  # it had read the first edit's row
+    assert index_state(store, room)[2] == [100]
+    assert seqs(store.search([room], "zanzibar")) == [100]
     store.delete(room, BLOCK_SEQS - 1, by="moderator")
     assert seqs(store.search([room], "lastofblock")) == []
 
@@ -136,10 +165,10 @@ def test_with_the_merge_off_searches_scan_and_a_reindex_catches_up(live_settings
     finally:
         unmerged.close()
     store = get_store()
-    assert index_state(store, room) == (0, [])
+    assert index_state(store, room) == (0, {}, [])
     assert seqs(store.search([room], "quasar")) == [100]  # exact without the index: every seq is scanned
     assert store.reindex_search(room) == BLOCK_SEQS - 1  # block 0 (seqs 1..1023); the rest is the tail
-    mark, rows = index_state(store, room)
-    assert mark == 1 and ("quasar", 0) in rows
+    mark, rows, _ = index_state(store, room)
+    assert mark == 1 and rows[("quasar", 0)] == bit(100)
     assert seqs(store.search([room], "quasar")) == [100]
     assert seqs(store.search([room], "firstofblock")) == [BLOCK_SEQS]
