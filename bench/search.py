@@ -12,7 +12,8 @@ of the 200 rooms (a different 20 each time). The append A/B runs fresh child pro
 `search_index` off and on (IGNITE_STORE option: whether completed blocks are merged into the index) and
 reports client CPU and the Ignite node's CPU per 1,000 appends and the append rate side by side. Each child
 appends `--appends` messages over 20 rooms (by default 1,024 per room: every room completes a block, so
-the merge's cost is in the figures) and waits for the merges it started before it stops its clock.
+the merge's cost is in the figures; the rooms are first filled to staggered points of their blocks, so they
+complete them one after another) and waits for the merges it started before it stops its clock.
 `--baseline-tree DIR` adds a third variant: the same child run from another checkout (e.g. the commit
 before, with its own index on). The machine is shared: read ratios and orders of magnitude.
 """
@@ -127,6 +128,10 @@ async def _sizes(store, sizes: list[int], repeats: int, log) -> dict:
 async def _appends(store, appends: int, loops: int, rooms: int) -> dict:
     from bench.search_corpus import Corpus
 
+    try:
+        from ignite_store.backends.ignite_search_index import BLOCK_SEQS
+    except ImportError:  # a baseline tree before the block index
+        BLOCK_SEQS = 1024  # noqa: N806
     corpus, tag = Corpus(seed=7), uuid.uuid4().hex[:8]
     names = [f"app-{tag}-{i}" for i in range(rooms)]
 
@@ -144,6 +149,15 @@ async def _appends(store, appends: int, loops: int, rooms: int) -> dict:
         await asyncio.gather(*(loop(k) for k in range(loops)))
 
     await run(200)  # warm-up
+    # Rooms staggered through their blocks (room k starts k/rooms of a block further on), so that in the
+    # timed run they complete their blocks one after another, as a steady load would, not all at once.
+    step = BLOCK_SEQS // rooms
+
+    async def stagger(k: int) -> None:
+        for n in range(k * step):
+            await store.aappend(names[k], "warm", corpus.body(n), f"w{tag}-{k}-{n}")
+
+    await asyncio.gather(*(stagger(k) for k in range(rooms)))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await run(appends)
     index = getattr(store, "_search_index", None)  # absent from a baseline tree before the block index
