@@ -164,7 +164,7 @@ IGNITE_STORE = {
             "fast_codec": env("IGNITE_FAST_CODEC", True, cast=bool),
             # optimistic (serializable) or pessimistic transactions; see ignite_store/backends/ignite_session.py
             "transactions": env("IGNITE_TRANSACTIONS", "optimistic"),
-            "search_index": env("IGNITE_SEARCH_INDEX", True, cast=bool),  # False: appends write no search rows
+            "search_index": env("IGNITE_SEARCH_INDEX", True, cast=bool),  # False: blocks are not merged into the index
         },
     }
 }
