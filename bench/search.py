@@ -125,7 +125,7 @@ async def _sizes(store, sizes: list[int], repeats: int, log) -> dict:
 # ---------------------------------------------------------------- append cost (child processes)
 
 
-async def _appends(store, appends: int, loops: int, rooms: int) -> dict:
+async def _appends(store, appends: int, loops: int, rooms: int, ignite_pid: int = 0) -> dict:
     from bench.search_corpus import Corpus
 
     try:
@@ -158,21 +158,26 @@ async def _appends(store, appends: int, loops: int, rooms: int) -> dict:
             await store.aappend(names[k], "warm", corpus.body(n), f"w{tag}-{k}-{n}")
 
     await asyncio.gather(*(stagger(k) for k in range(rooms)))
+    from bench.servers import cpu_seconds
+
+    ignite0 = cpu_seconds(ignite_pid) if ignite_pid else 0.0
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await run(appends)
     index = getattr(store, "_search_index", None)  # absent from a baseline tree before the block index
     if index is not None:
         await index.drain()  # the merges this child's appends started: their cost is the index's
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    ignite = cpu_seconds(ignite_pid) - ignite0 if ignite_pid else None
     await store.aclose()
     return {"cpu_per_1000": round(cpu * 1000 / appends, 4), "rate": round(appends / wall, 1),
-            "merged_blocks": getattr(index, "merged_blocks", None)}
+            "merged_blocks": getattr(index, "merged_blocks", None),
+            "ignite_timed_per_1000": None if ignite is None else round(ignite * 1000 / appends, 3)}
 
 
 def _append_child(args: argparse.Namespace) -> None:
     store = _setup(args.nodes, search_index=args.index == "on", timeout=30.0)
     loops, rooms = (200, 20) if args.mode == "c200" else (20, 20)
-    print(json.dumps(asyncio.run(_appends(store, args.appends, loops, rooms))))
+    print(json.dumps(asyncio.run(_appends(store, args.appends, loops, rooms, args.ignite_pid))))
 
 
 def _append_ab(nodes: str, ignite_pid: int, rounds: int, appends: int, log, baseline: Path | None = None) -> dict:
@@ -189,14 +194,17 @@ def _append_ab(nodes: str, ignite_pid: int, rounds: int, appends: int, log, base
                 tree = baseline if index == "base" else ROOT
                 out = subprocess.run(
                     [sys.executable, "-m", "bench.search", "--append-child", "--nodes", nodes,
-                     "--index", "off" if index == "off" else "on", "--mode", mode, "--appends", str(count)],
+                     "--index", "off" if index == "off" else "on", "--mode", mode, "--appends", str(count),
+                     *(["--ignite-pid", str(ignite_pid)] if tree == ROOT else [])],
                     cwd=tree, capture_output=True, text=True, timeout=1200,
                 )
                 if out.returncode != 0:
                     raise RuntimeError(f"append child failed:\n{out.stderr[-3000:]}")
                 r = json.loads(out.stdout.strip().splitlines()[-1])
-                # the node's CPU over the whole child (its warm-up appends included) per 1,000 timed appends
-                r["ignite_per_1000"] = round((cpu_seconds(ignite_pid) - ignite_cpu) * 1000 / count, 3)
+                # the node's CPU over the timed appends (and the merges they started), measured by the child;
+                # a baseline tree's child does not measure it: then over the whole child (200 warm-up appends)
+                whole = round((cpu_seconds(ignite_pid) - ignite_cpu) * 1000 / count, 3)
+                r["ignite_per_1000"] = r.get("ignite_timed_per_1000") or whole
                 results.setdefault((mode, index), []).append(r)
                 log(f"round {rnd + 1} {mode} index {index}: {r['cpu_per_1000']} CPU-s/1k, Ignite "
                     f"{r['ignite_per_1000']} CPU-s/1k, {r['rate']} appends/s, load {os.getloadavg()[0]:.1f}")
@@ -264,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", help=argparse.SUPPRESS)
     parser.add_argument("--index", choices=("on", "off"), help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=("c200", "c20"), help=argparse.SUPPRESS)
+    parser.add_argument("--ignite-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.append_child:
         _append_child(args)
