@@ -112,9 +112,7 @@ class Changes:
         messages = await client.get_cache(self.schema.messages_cache)
         counters = await client.get_cache(self.schema.rooms_cache)
         async with self.session.tx(client, timeout=tx_timeout) as tx:
-            counter_of = {}
-            for room in rooms:  # one get per counter, in sorted order (ignite_writes: no get_all of counters)
-                counter_of[room] = await counters.get(room)
+            counter_of = await self.session.read_in_tx(counters, rooms)  # rooms sorted: see read_in_tx
             heads = {room: int(getattr(c, "LAST_CHANGE_SEQ", None) or 0) for room, c in counter_of.items()}
             done = await self._done_client_keys(client, batch)
             values = await self._read_messages(client, messages, {(i.room, i.seq) for i in batch}
