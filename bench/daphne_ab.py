@@ -66,7 +66,8 @@ async def one_run(env: Env, tree: Path, is_this_tree: bool, label: str, rates: l
 async def main_async(args) -> dict:
     trees = {"old": args.old.resolve(), "new": args.new.resolve()}
     rates = [float(r) for r in args.rates.split(",")]
-    extra_env = dict(item.split("=", 1) for item in args.env) if args.env else {}
+    extra_env = {"new": dict(item.split("=", 1) for item in args.env or []),
+                 "old": dict(item.split("=", 1) for item in args.old_env or [])}
     with tempfile.TemporaryDirectory(prefix="daphne-ab-") as tmp:
         env = Env(Path(tmp), heap="1g", region_mb=512)
         rows = []
@@ -76,7 +77,7 @@ async def main_async(args) -> dict:
                 order = ["old", "new"] if rnd % 2 == 0 else ["new", "old"]
                 for side in order:
                     row = await one_run(env, trees[side], trees[side] == BASE_DIR, f"{side}{rnd}", rates,
-                                        args.seconds, args.clients, args.rooms, extra_env if side == "new" else {})
+                                        args.seconds, args.clients, args.rooms, extra_env[side])
                     row.update(side=side, round=rnd, load_avg=[round(x, 2) for x in os.getloadavg()])
                     log(json.dumps(row))
                     rows.append(row)
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--rooms", type=int, default=20)
     parser.add_argument("--env", action="append", help="NAME=VALUE for the new side's Daphne (repeatable)")
+    parser.add_argument("--old-env", action="append", help="NAME=VALUE for the old side's Daphne (repeatable)")
     args = parser.parse_args(argv)
     args.started = time.strftime("%Y-%m-%d %H:%M:%S")
     result = asyncio.run(main_async(args))
