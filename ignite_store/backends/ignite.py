@@ -99,6 +99,7 @@ class IgniteMessageStore(BaseMessageStore):
         partition_aware: bool = False,
         transactions: str = "optimistic",
         max_batch: int = 256,
+        commit_interval: float = 0.0,
         fast_codec: bool = True,
         max_body_chars: int = 4000,
         history_page_max: int = 100,
@@ -114,6 +115,9 @@ class IgniteMessageStore(BaseMessageStore):
         self.schema = Schema(prefix=table_prefix, backups=backups)
         self.retention_days = int(retention_days or 0)
         self.max_batch = int(max_batch)
+        if not isinstance(commit_interval, (int, float)) or not 0 <= commit_interval <= 1:
+            raise ValueError(f"commit_interval must be 0..1 seconds, got {commit_interval!r}")
+        self.commit_interval = float(commit_interval)
         self.limits = StoreLimits(int(max_body_chars), int(history_page_max), room_pattern)
         # The pyignite seam (struct encoders and decoders) is process-wide; False keeps this store on
         # plain pyignite's SQL cursor for reads, and installs nothing.
@@ -144,7 +148,8 @@ class IgniteMessageStore(BaseMessageStore):
         self._admin = Admin(self._session, self._queries)
         self._rooms = IgniteRooms(self._session, self.schema)
         self._search = Search(self._session, self.schema)
-        self._changes = Changes(self._session, self.schema, max_batch=self.max_batch)
+        self._changes = Changes(self._session, self.schema, max_batch=self.max_batch,
+                                commit_interval=self.commit_interval)
 
     # Names used by the admin views and by tests.
     messages_table = property(lambda self: self.schema.messages_table)
@@ -219,7 +224,7 @@ class IgniteMessageStore(BaseMessageStore):
         loop = asyncio.get_running_loop()
         batcher = self._batchers.get(loop)
         if batcher is None:
-            batcher = self._batchers[loop] = AppendBatcher(self._commit_batch, self.max_batch)
+            batcher = self._batchers[loop] = AppendBatcher(self._commit_batch, self.max_batch, self.commit_interval)
         return batcher
 
     async def _commit_batch(self, batch: list[PendingAppend]) -> list:

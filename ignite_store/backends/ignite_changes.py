@@ -86,10 +86,11 @@ class PendingChange:
 class Changes:
     """edit, delete, react/unreact and versions, run through an IgniteSession (input validated by the caller)."""
 
-    def __init__(self, session: IgniteSession, schema: Schema, *, max_batch: int = 256):
+    def __init__(self, session: IgniteSession, schema: Schema, *, max_batch: int = 256, commit_interval: float = 0.0):
         self.session = session
         self.schema = schema
         self.max_batch = max_batch
+        self.commit_interval = commit_interval
         self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batcher] = weakref.WeakKeyDictionary()
 
     async def _change(self, room: str, seq: int, decide: Callable[[object, int], _Outcome], *,
@@ -98,7 +99,7 @@ class Changes:
         loop = asyncio.get_running_loop()
         batcher = self._batchers.get(loop)
         if batcher is None:
-            batcher = self._batchers[loop] = Batcher(self._commit, self.max_batch)
+            batcher = self._batchers[loop] = Batcher(self._commit, self.max_batch, self.commit_interval)
         return await batcher.put(PendingChange(room, seq, decide, client_key, loop.create_future()))
 
     async def _commit(self, batch: list[PendingChange]) -> list:
@@ -112,9 +113,7 @@ class Changes:
         messages = await client.get_cache(self.schema.messages_cache)
         counters = await client.get_cache(self.schema.rooms_cache)
         async with self.session.tx(client, timeout=tx_timeout) as tx:
-            counter_of = {}
-            for room in rooms:  # one get per counter, in sorted order (ignite_writes: no get_all of counters)
-                counter_of[room] = await counters.get(room)
+            counter_of = await self.session.read_in_tx(counters, rooms)  # rooms sorted: see read_in_tx
             heads = {room: int(getattr(c, "LAST_CHANGE_SEQ", None) or 0) for room, c in counter_of.items()}
             done = await self._done_client_keys(client, batch)
             values = await self._read_messages(client, messages, {(i.room, i.seq) for i in batch}

@@ -107,11 +107,10 @@ class Writes:
         counters = await client.get_cache(self.schema.rooms_cache)
         idempotency = await client.get_cache(self.schema.idempotency_cache)
         async with self.session.tx(client, timeout=tx_timeout) as tx:
-            # One get per counter, in sorted order: one get_all locks its keys in parallel, and two
-            # processes batching overlapping rooms could each hold a key the other waits for.
+            counter_of = await self.session.read_in_tx(counters, rooms)  # rooms sorted: see read_in_tx
             last, change_heads = {}, {}
             for room in rooms:
-                counter = await counters.get(room)
+                counter = counter_of.get(room)
                 last[room] = counter.LAST_SEQ if counter is not None else 0
                 change_heads[room] = getattr(counter, "LAST_CHANGE_SEQ", None)  # kept: appends are no change
             first_last = dict(last)
