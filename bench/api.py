@@ -17,19 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from .env import log
+from .harness import RESULTS, one_node, save_result
 from .loadgen import percentiles
 from .servers import cpu_seconds
 
-RESULTS = Path(__file__).resolve().parent / "results"
 UNLIMITED_API = {"CHAT_API_RATE_PER_SECOND": "100000", "CHAT_API_BURST": "100000",
                  "CHAT_API_SEND_RATE_PER_SECOND": "100000", "CHAT_API_SEND_BURST": "100000"}
 
@@ -138,38 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     limits = tuple(int(x) for x in args.limits.split(","))
     bodies = tuple(int(x) for x in args.bodies.split(","))
 
-    from . import servers
-
-    workdir = Path(tempfile.mkdtemp(prefix="chat-bench-api-"))
     started = time.time()
-    cluster = redis = daphne = None
-    try:
-        redis = servers.start_redis(workdir / "redis")
-        site = servers.Site.create(workdir / "site", redis.url)
-        site.env.update(UNLIMITED_API)
-        t0 = time.monotonic()
-        cluster = servers.start_cluster(workdir / "ignite", 1, heap=args.heap, region_mb=512, rest=False)
-        site.init_store(cluster.nodes_env())
-        log(f"Ignite node on {cluster.nodes_env()} in {time.monotonic() - t0:.0f}s")
-        cookie = "sessionid=" + site.login(["bench"])["bench"]
-        token = site.run([sys.executable, "manage.py", "api_token", "bench"]).strip().splitlines()[-1]
-        daphne = servers.start_daphne(site, cluster.nodes_env(), "api")
+    with one_node("chat-bench-api-", heap=args.heap, keep=args.keep, site_env=UNLIMITED_API) as stack:
+        cookie = "sessionid=" + stack.site.login(["bench"])["bench"]
+        token = stack.site.run([sys.executable, "manage.py", "api_token", "bench"]).strip().splitlines()[-1]
+        daphne = stack.daphne("api")
         profile_dir = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-api-profile" if args.profile else None
         result = asyncio.run(measure(daphne, token, cookie, args.samples, args.rounds, profile_dir, limits, bodies))
-    finally:
-        for proc in (daphne, cluster, redis):
-            if proc is not None:
-                proc.stop()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    result.update({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-                   "duration_s": round(time.time() - started, 1), "samples": args.samples,
-                   "command": "python -m bench.api " + " ".join(argv if argv is not None else sys.argv[1:]),
-                   "load_avg_at_end": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()})
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-api.json"
-    path.write_text(json.dumps(result, indent=1))
-    log(f"results: {path}")
+    result["samples"] = args.samples
+    save_result("api", result, started, argv)
     return 0
 
 

@@ -18,11 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -31,9 +27,9 @@ import orjson
 from websockets.asyncio.client import connect
 
 from .env import log
+from .harness import one_node, save_result
 from .loadgen import percentiles
 
-RESULTS = Path(__file__).resolve().parent / "results"
 RATE_KINDS = ("edit", "react")
 
 
@@ -191,31 +187,20 @@ def main(argv: list[str] | None = None) -> int:
     samples, seconds = (20, 3.0) if args.quick else (100, 8.0)
     sizes = [int(size) for size in args.sizes.split(",")]
 
-    from . import servers
-
-    workdir = Path(tempfile.mkdtemp(prefix="chat-bench-changes-"))
-    started, cluster, redis, daphnes = time.time(), None, None, {}
+    started, daphnes = time.time(), {}
     result: dict = {}
-    try:
-        redis = servers.start_redis(workdir)
-        site = servers.Site.create(workdir / "site", redis.url)
-        cluster = servers.start_cluster(workdir / "ignite", 1, heap="1g", region_mb=512, rest=False)
-        nodes = cluster.nodes_env()
-        site.init_store(nodes)
-        trees = {"new": servers.BASE_DIR, **({"old": args.old.resolve()} if args.old else {})}
+    with one_node("chat-bench-changes-", keep=args.keep) as stack:
+        trees = {"new": None, **({"old": args.old.resolve()} if args.old else {})}
         for name, tree in trees.items():
-            daphnes[name] = servers.start_daphne(site, nodes, f"changes-{name}", tree=tree)
-        cookie = f"sessionid={site.login(['bench'])['bench']}"
+            daphnes[name] = stack.daphne(f"changes-{name}", tree=tree)
+        cookie = f"sessionid={stack.site.login(['bench'])['bench']}"
         urls = {name: f"ws://127.0.0.1:{d.port}/ws/chat/" for name, d in daphnes.items()}
         pids = {name: d.proc.pid for name, d in daphnes.items()}
 
         def origin_of(name: str) -> str:
             return f"http://127.0.0.1:{daphnes[name].port}"
 
-        os.environ.update({**site.env, "IGNITE_NODES": nodes})
-        import django
-
-        django.setup()
+        stack.setup_django()
         from ignite_store import get_store
         from tests.fixtures.rooms import ensure_public_rooms
 
@@ -252,20 +237,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{kind} x{clients}: " + "; ".join(
                     f"{name} {[run['per_second'] for run in rs]}/s p50 {[run['latency']['p50'] for run in rs]} ms"
                     for name, rs in runs.items()))
-    finally:
-        for server in (*daphnes.values(), cluster, redis):
-            if server is not None:
-                server.stop()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    result.update({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-                   "duration_s": round(time.time() - started, 1),
-                   "command": "python -m bench.changes " + " ".join(argv if argv is not None else sys.argv[1:]),
-                   "load_avg_at_end": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()})
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-changes.json"
-    path.write_text(json.dumps(result, indent=1))
-    log(f"results: {path}")
+    save_result("changes", result, started, argv)
     return 0
 
 

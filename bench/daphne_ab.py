@@ -6,8 +6,9 @@
 One Redis and one set of users serve the whole run; each (round, checkout) gets a fresh Ignite node with
 that checkout's schema and a Daphne started from that checkout, and this tree's load generator sends
 scenario 1 (200 clients in 20 rooms, every client a sender) at each rate. The order of old and new flips
-each round. Daphne's marginal CPU per 1,000 messages is the slope between the lowest and the highest
-rate (fixed background work cancels out); the table gives its median per checkout and the ratio.
+each round. Daphne's marginal CPU per 1,000 messages is the slope between two rates (`--slope`; default the
+lowest and the highest: fixed background work cancels out); the summary gives its median per checkout, the
+ratio, and each run's highest passing rate (scenario 1's rate, side by side).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .servers import BASE_DIR
 
 
 async def one_run(env: Env, tree: Path, is_this_tree: bool, label: str, rates: list[float], seconds: float,
-                  clients: int, rooms: int, extra_env: dict) -> dict:
+                  clients: int, rooms: int, extra_env: dict, slope: tuple[float, float]) -> dict:
     """Scenario 1 against a Daphne of `tree` on a fresh node; the steps and Daphne's marginal CPU."""
     home = env.workdir / f"ignite-{label}"
     cluster = servers.start_cluster(home, 1, heap=env.heap, region_mb=env.region_mb, rest=False)
@@ -48,7 +49,8 @@ async def one_run(env: Env, tree: Path, is_this_tree: bool, label: str, rates: l
                                        patience=len(rates))
         finally:
             await swarm.close()
-        marginal = marginal_cpu([{**s, "pass": True} for s in result["steps"]]) or {}  # CPU slope, passed or not
+        # The CPU slope between the two rates of `slope`, whether those steps passed or not.
+        marginal = marginal_cpu([{**s, "pass": True} for s in result["steps"] if s["offered_rate"] in slope]) or {}
         return {"label": label, "tree": str(tree), "best_rate": result["best_rate"],
                 "daphne_marginal_cpu_s_per_1000": marginal.get("daphne0"),
                 "ignite_marginal_cpu_s_per_1000": marginal.get("ignite0"),
@@ -66,7 +68,9 @@ async def one_run(env: Env, tree: Path, is_this_tree: bool, label: str, rates: l
 async def main_async(args) -> dict:
     trees = {"old": args.old.resolve(), "new": args.new.resolve()}
     rates = [float(r) for r in args.rates.split(",")]
-    extra_env = dict(item.split("=", 1) for item in args.env) if args.env else {}
+    slope = tuple(float(r) for r in args.slope.split(",")) if args.slope else (rates[0], rates[-1])
+    extra_env = {"new": dict(item.split("=", 1) for item in args.env or []),
+                 "old": dict(item.split("=", 1) for item in args.old_env or [])}
     with tempfile.TemporaryDirectory(prefix="daphne-ab-") as tmp:
         env = Env(Path(tmp), heap="1g", region_mb=512)
         rows = []
@@ -76,7 +80,7 @@ async def main_async(args) -> dict:
                 order = ["old", "new"] if rnd % 2 == 0 else ["new", "old"]
                 for side in order:
                     row = await one_run(env, trees[side], trees[side] == BASE_DIR, f"{side}{rnd}", rates,
-                                        args.seconds, args.clients, args.rooms, extra_env if side == "new" else {})
+                                        args.seconds, args.clients, args.rooms, extra_env[side], slope)
                     row.update(side=side, round=rnd, load_avg=[round(x, 2) for x in os.getloadavg()])
                     log(json.dumps(row))
                     rows.append(row)
@@ -87,11 +91,12 @@ async def main_async(args) -> dict:
         values = [r["daphne_marginal_cpu_s_per_1000"] for r in rows if r["side"] == side
                   and r["daphne_marginal_cpu_s_per_1000"] is not None]
         summary[side] = {"median_daphne_marginal": round(statistics.median(values), 3) if values else None,
-                         "runs": values}
+                         "runs": values, "best_rates": [r["best_rate"] or 0 for r in rows if r["side"] == side]}
     if summary["old"]["median_daphne_marginal"] and summary["new"]["median_daphne_marginal"]:
         summary["ratio_new_to_old"] = round(summary["new"]["median_daphne_marginal"]
                                             / summary["old"]["median_daphne_marginal"], 3)
-    return {"started": args.started, "rates": rates, "seconds": args.seconds, "rows": rows, "summary": summary}
+    return {"started": args.started, "rates": rates, "slope": slope, "seconds": args.seconds, "rows": rows,
+            "summary": summary}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rates", default="100,400")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--slope", help="LOW,HIGH: the two rates of the marginal CPU (default: the lowest and highest)")
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--rooms", type=int, default=20)
     parser.add_argument("--env", action="append", help="NAME=VALUE for the new side's Daphne (repeatable)")
+    parser.add_argument("--old-env", action="append", help="NAME=VALUE for the old side's Daphne (repeatable)")
     args = parser.parse_args(argv)
     args.started = time.strftime("%Y-%m-%d %H:%M:%S")
     result = asyncio.run(main_async(args))

@@ -14,18 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import os
-import shutil
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 from .env import log
+from .harness import one_node, save_result
 from .loadgen import percentiles
 
-RESULTS = Path(__file__).resolve().parent / "results"
 CONCURRENCY = 50  # Ignite allows 100 open transactions per client connection
 
 
@@ -165,35 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.rooms = [int(x) for x in args.rooms.split(",")]
 
-    from . import servers
-
-    workdir = Path(tempfile.mkdtemp(prefix="chat-bench-rooms-"))
     started = time.time()
-    cluster = None
-    try:
-        site = servers.Site.create(workdir / "site", "redis://127.0.0.1:1/0")  # no Redis used here
-        t0 = time.monotonic()
-        cluster = servers.start_cluster(workdir / "ignite", 1, heap=args.heap, region_mb=512, rest=False)
-        site.init_store(cluster.nodes_env())
-        log(f"Ignite node on {cluster.nodes_env()} in {time.monotonic() - t0:.0f}s")
-        os.environ.update({**site.env, "IGNITE_NODES": cluster.nodes_env()})
-        import django
-
-        django.setup()
+    with one_node("chat-bench-rooms-", heap=args.heap, redis=False, keep=args.keep) as stack:
+        stack.setup_django()
         result = asyncio.run(measure(args))
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    result.update({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
-                   "duration_s": round(time.time() - started, 1), "samples": args.samples,
-                   "command": "python -m bench.rooms " + " ".join(argv if argv is not None else sys.argv[1:]),
-                   "load_avg_at_end": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()})
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-rooms.json"
-    path.write_text(json.dumps(result, indent=1))
-    log(f"results: {path}")
+    result["samples"] = args.samples
+    save_result("rooms", result, started, argv)
     return 0
 
 

@@ -9,8 +9,13 @@ Starts its own Ignite node (free loopback ports, a temporary directory). For eac
 N messages and 200 rooms of N/200, then times first pages of 20 through `store.asearch`, one query at
 a time: a rare and a common word and Hangul words in the big room, and the same words by a user of 20
 of the 200 rooms (a different 20 each time). The append A/B runs fresh child processes alternating
-`search_index` off and on (IGNITE_STORE option) and reports client CPU per 1,000 appends and the
-append rate side by side. The machine is shared: read ratios and orders of magnitude.
+`search_index` off and on (IGNITE_STORE option: whether completed blocks are merged into the index) and
+reports client CPU and the Ignite node's CPU per 1,000 appends and the append rate side by side. Each child
+appends `--appends` messages over 20 rooms (by default 1,024 per room: every room completes a block, so
+the merge's cost is in the figures; the rooms are first filled to staggered points of their blocks, so they
+complete them one after another) and waits for the merges it started before it stops its clock.
+`--baseline-tree DIR` adds a third variant: the same child run from another checkout (e.g. the commit
+before, with its own index on). The machine is shared: read ratios and orders of magnitude.
 """
 
 from __future__ import annotations
@@ -120,9 +125,13 @@ async def _sizes(store, sizes: list[int], repeats: int, log) -> dict:
 # ---------------------------------------------------------------- append cost (child processes)
 
 
-async def _appends(store, appends: int, loops: int, rooms: int) -> dict:
+async def _appends(store, appends: int, loops: int, rooms: int, ignite_pid: int = 0) -> dict:
     from bench.search_corpus import Corpus
 
+    try:
+        from ignite_store.backends.ignite_search_index import BLOCK_SEQS
+    except ImportError:  # a baseline tree before the block index
+        BLOCK_SEQS = 1024  # noqa: N806
     corpus, tag = Corpus(seed=7), uuid.uuid4().hex[:8]
     names = [f"app-{tag}-{i}" for i in range(rooms)]
 
@@ -140,44 +149,73 @@ async def _appends(store, appends: int, loops: int, rooms: int) -> dict:
         await asyncio.gather(*(loop(k) for k in range(loops)))
 
     await run(200)  # warm-up
+    # Rooms staggered through their blocks (room k starts k/rooms of a block further on), so that in the
+    # timed run they complete their blocks one after another, as a steady load would, not all at once.
+    step = BLOCK_SEQS // rooms
+
+    async def stagger(k: int) -> None:
+        for n in range(k * step):
+            await store.aappend(names[k], "warm", corpus.body(n), f"w{tag}-{k}-{n}")
+
+    await asyncio.gather(*(stagger(k) for k in range(rooms)))
+    from bench.servers import cpu_seconds
+
+    ignite0 = cpu_seconds(ignite_pid) if ignite_pid else 0.0
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await run(appends)
+    index = getattr(store, "_search_index", None)  # absent from a baseline tree before the block index
+    if index is not None:
+        await index.drain()  # the merges this child's appends started: their cost is the index's
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    ignite = cpu_seconds(ignite_pid) - ignite0 if ignite_pid else None
     await store.aclose()
-    return {"cpu_per_1000": round(cpu * 1000 / appends, 4), "rate": round(appends / wall, 1)}
+    return {"cpu_per_1000": round(cpu * 1000 / appends, 4), "rate": round(appends / wall, 1),
+            "merged_blocks": getattr(index, "merged_blocks", None),
+            "ignite_timed_per_1000": None if ignite is None else round(ignite * 1000 / appends, 3)}
 
 
 def _append_child(args: argparse.Namespace) -> None:
     store = _setup(args.nodes, search_index=args.index == "on", timeout=30.0)
     loops, rooms = (200, 20) if args.mode == "c200" else (20, 20)
-    print(json.dumps(asyncio.run(_appends(store, args.appends, loops, rooms))))
+    print(json.dumps(asyncio.run(_appends(store, args.appends, loops, rooms, args.ignite_pid))))
 
 
-def _append_ab(nodes: str, ignite_pid: int, rounds: int, appends: int, log) -> dict:
+def _append_ab(nodes: str, ignite_pid: int, rounds: int, appends: int, log, baseline: Path | None = None) -> dict:
     from bench.servers import cpu_seconds
 
+    variants = ("off", "on", "base") if baseline else ("off", "on")
     results: dict = {}
     for rnd in range(rounds):
         for mode in ("c200", "c20"):
-            order = ("off", "on") if rnd % 2 == 0 else ("on", "off")
+            order = variants[rnd % len(variants):] + variants[:rnd % len(variants)]  # rotated each round
             for index in order:
-                count = appends if mode == "c200" else appends // 2
+                count = appends
                 ignite_cpu = cpu_seconds(ignite_pid)
+                tree = baseline if index == "base" else ROOT
                 out = subprocess.run(
-                    [sys.executable, "-m", "bench.search", "--append-child", "--nodes", nodes, "--index", index,
-                     "--mode", mode, "--appends", str(count)],
-                    cwd=ROOT, capture_output=True, text=True, timeout=1200,
+                    [sys.executable, "-m", "bench.search", "--append-child", "--nodes", nodes,
+                     "--index", "off" if index == "off" else "on", "--mode", mode, "--appends", str(count),
+                     *(["--ignite-pid", str(ignite_pid)] if tree == ROOT else [])],
+                    cwd=tree, capture_output=True, text=True, timeout=1200,
                 )
                 if out.returncode != 0:
                     raise RuntimeError(f"append child failed:\n{out.stderr[-3000:]}")
                 r = json.loads(out.stdout.strip().splitlines()[-1])
-                # the node's CPU over the whole child (its warm-up appends included) per 1,000 timed appends
-                r["ignite_per_1000"] = round((cpu_seconds(ignite_pid) - ignite_cpu) * 1000 / count, 3)
+                # the node's CPU over the timed appends (and the merges they started), measured by the child;
+                # a baseline tree's child does not measure it: then over the whole child (200 warm-up appends)
+                whole = round((cpu_seconds(ignite_pid) - ignite_cpu) * 1000 / count, 3)
+                r["ignite_per_1000"] = r.get("ignite_timed_per_1000") or whole
                 results.setdefault((mode, index), []).append(r)
                 log(f"round {rnd + 1} {mode} index {index}: {r['cpu_per_1000']} CPU-s/1k, Ignite "
                     f"{r['ignite_per_1000']} CPU-s/1k, {r['rate']} appends/s, load {os.getloadavg()[0]:.1f}")
     summary = {}
     for mode in ("c200", "c20"):
+        if baseline:
+            base = results[(mode, "base")]
+            summary[f"{mode} baseline"] = {
+                "ignite_base": statistics.median(r["ignite_per_1000"] for r in base),
+                "rate_base": statistics.median(r["rate"] for r in base),
+                "cpu_base": statistics.median(r["cpu_per_1000"] for r in base)}
         off, on = results[(mode, "off")], results[(mode, "on")]
         cpu_off = statistics.median(r["cpu_per_1000"] for r in off)
         cpu_on = statistics.median(r["cpu_per_1000"] for r in on)
@@ -209,6 +247,9 @@ def _table(sizes: dict, appends: dict | None) -> str:
                   "| appends/s, no index | with index | ratio |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for mode, s in appends.items():
+            if "ignite_base" in s:
+                lines.append(f"| {mode} | | {s['cpu_base']} | | | {s['ignite_base']} | | | {s['rate_base']} | |")
+                continue
             lines.append(f"| {mode} | {s['cpu_off']} | {s['cpu_on']} | {s['cpu_ratio']}x | {s['ignite_off']} "
                          f"| {s['ignite_on']} | {s['ignite_ratio']}x | {s['rate_off']} | {s['rate_on']} "
                          f"| {s['rate_ratio']}x |")
@@ -222,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--no-append", dest="append", action="store_false")
     parser.add_argument("--append-rounds", type=int, default=3)
-    parser.add_argument("--appends", type=int, default=2000, help="appends per c200 child (c20: half)")
+    parser.add_argument("--appends", type=int, default=20 * 1024, help="appends per child (20 rooms)")
+    parser.add_argument("--baseline-tree", type=Path, help="also run the append child from this checkout")
     parser.add_argument("--heap", default="2g")
     parser.add_argument("--region-mb", type=int, default=3072)
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -230,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", help=argparse.SUPPRESS)
     parser.add_argument("--index", choices=("on", "off"), help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=("c200", "c20"), help=argparse.SUPPRESS)
+    parser.add_argument("--ignite-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.append_child:
         _append_child(args)
@@ -247,7 +290,12 @@ def main(argv: list[str] | None = None) -> int:
             nodes = cluster.nodes_env()
             store = _setup(nodes)  # the configured timeout (5 s): the search's own time limit is half of it
             store.ensure_schema()
-            appends = _append_ab(nodes, cluster.pid(0), args.append_rounds, args.appends, log) if args.append else None
+            if args.baseline_tree:
+                subprocess.run([sys.executable, "-c", "import django; django.setup(); import ignite_store; "
+                                "ignite_store.get_store().ensure_schema()"], cwd=args.baseline_tree, check=True,
+                               env={**os.environ}, timeout=300)
+            appends = (_append_ab(nodes, cluster.pid(0), args.append_rounds, args.appends, log, args.baseline_tree)
+                       if args.append else None)
             by_size = asyncio.run(_sizes(store, sizes, args.repeats, log))
         finally:
             cluster.stop()

@@ -5,9 +5,9 @@ attached particles (20 % of messages), and planted words whose frequency is know
   COMMON ("update", ~30 % of messages), HANGUL_COMMON ("회의" inside 회의록/회의를/회의가, ~10 %), and,
   planted by the loader at fixed seqs of every room, RARE ("zephyrine", seq 1, 10,001, 20,001, ...) and
   HANGUL_RARE ("예산안을", seq 5,000, 15,000, ...): one message in 10,000.
-The loader writes message rows, their search-index rows (the store's own tokenizer) and the room
-counters with big put_all batches, outside the append path: loading 1,000,000 messages one append at
-a time would take hours on this machine.
+The loader writes message rows and the room counters with big put_all batches, outside the append path
+(loading 1,000,000 messages one append at a time would take hours on this machine), then runs the store's
+own search merge (ignite_search_index) over every room, as appends would have started it.
 """
 
 from __future__ import annotations
@@ -81,7 +81,6 @@ async def load(store, rooms: dict[str, int], corpus: Corpus, *, start_at: int, b
                concurrency: int = 2, index: bool = True, on_progress=None) -> int:
     """Write `rooms` ({room: message count}) with bodies from `corpus`; one message per 10 ms of fake time."""
     from ignite_store.backends.ignite_client import MessageKey, MessageValue, Pairs, RoomValue
-    from ignite_store.backends.ignite_search import index_rows, put_index_rows
 
     schema = store.schema
     jobs: list[tuple[str, int, int]] = []
@@ -103,7 +102,7 @@ async def load(store, rooms: dict[str, int], corpus: Corpus, *, start_at: int, b
 
         async def put(client, room: str, low: int, high: int) -> None:
             messages = await client.get_cache(schema.messages_cache)
-            rows, terms = Pairs(), []
+            rows = Pairs()
             first = numbers[(room, low)]
             for seq in range(low, high + 1):
                 body = corpus.body(first + seq - low) + planted(seq)
@@ -112,10 +111,7 @@ async def load(store, rooms: dict[str, int], corpus: Corpus, *, start_at: int, b
                 rows.append((MessageKey(ROOM=room, SEQ=seq), MessageValue(
                     ID=uuid.uuid4().hex, AUTHOR=author, BODY=body, CLIENT_ID=f"load-{seq}", CREATED_AT=at,
                     DELETED=False, DELETED_BY=None)))
-                if index:
-                    terms += index_rows(room, seq, at, body)
             await messages.put_all(rows)
-            await put_index_rows(store._session, client, schema.search_cache, terms)
 
         while not queue.empty():
             room, low, high = queue.get_nowait()
@@ -132,4 +128,12 @@ async def load(store, rooms: dict[str, int], corpus: Corpus, *, start_at: int, b
                              for room, count in rooms.items()})
 
     await store._arun(counters, retry=True)
+    if index:
+        names = list(rooms)
+
+        async def merger() -> None:
+            while names:
+                await store._search_index.merge(names.pop())
+
+        await asyncio.gather(*(merger() for _ in range(concurrency)))
     return done

@@ -130,7 +130,8 @@ class ChatServer(Server):
             path = "direct writes, send back-pressure"
         else:
             path = f"Daphne's plain send ({PLAIN_ENV}=1)" if plain else "Daphne's plain send (version guard)"
-        logger.info("chat send path: %s", path)  # the tests read it to know which path they exercise
+        loop = type(asyncio.get_event_loop_policy()).__module__.split(".")[0]  # made Daphne's loop: uvloop/asyncio
+        logger.info("chat send path: %s; event loop: %s", path, loop)  # the tests read which path they exercise
 
     def _use_chat_factory(self) -> None:
         factory = ChatWebSocketFactory(self, server=self.server_name)

@@ -43,6 +43,21 @@ _CJK_RUN = re.compile(rf"[{_CJK}]+")
 _WORD_CHAR = rf"[^\W_{_CJK}]"  # a letter or digit of a non-CJK script
 _PHRASE = re.compile(r'"([^"]*)"')
 
+# Every character outside ASCII whose folding (or lowercase) is not itself and holds a letter or digit lies in
+# these ranges (fullwidth and mathematical letters, ligatures, uppercase of every script, enclosed and
+# parenthesised Hangul, ...; tests/store/test_search_text.py checks it against every code point). Outside
+# them, a body folds to itself with ASCII lowercased, so a term of its folded text is a plain substring of
+# the body up to ASCII case: the search's SQL prefilter (ignite_search) relies on it. The ranges are merged
+# across short gaps; Hangul syllables, CJK ideographs, general punctuation and emoji stay outside.
+FOLDING_RANGES = (
+    (0xAA, 0x2E4), (0x345, 0x345), (0x370, 0x678), (0x958, 0xB5D), (0xE33, 0xF69), (0x10A0, 0x10FC),
+    (0x13A0, 0x13FD), (0x1C80, 0x1FFC), (0x2070, 0x2189), (0x2460, 0x24EA), (0x2C00, 0x2D6F),
+    (0x2E9F, 0x303A), (0x309F, 0x309F), (0x30FF, 0x33FF), (0xA640, 0xA7F9), (0xAB5C, 0xABBF),
+    (0xF900, 0xFFDC), (0x10400, 0x10595), (0x10781, 0x107BA), (0x10C80, 0x10CB2), (0x118A0, 0x118BF),
+    (0x16E40, 0x16E5F), (0x1D400, 0x1D7FF), (0x1E900, 0x1E921), (0x1EE00, 0x1EEBB), (0x1F100, 0x1F251),
+    (0x1FBF0, 0x1FBF9), (0x2F800, 0x2FA1D),
+)
+
 
 def fold(text: str) -> tuple[str, list[int]]:
     """`text` folded for matching, and for each folded character the index of its original character."""
@@ -55,6 +70,16 @@ def fold(text: str) -> tuple[str, list[int]]:
         folded.append(mapped)
         offsets.extend([index] * len(mapped))
     return "".join(folded), offsets
+
+
+def folds_to_other_word_chars(char: str) -> bool:
+    """True when a non-ASCII character's folding or lowercase differs from it and holds a letter or digit."""
+    folded, lowered = fold(char)[0], char.lower()
+    return not char.isascii() and (folded != char or lowered != char) and (
+        _WORD.search(folded) is not None or _WORD.search(lowered) is not None)
+
+
+_WORD = re.compile(r"[^\W_]")
 
 
 def is_cjk(token: str) -> bool:

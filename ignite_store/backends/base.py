@@ -199,12 +199,13 @@ class BaseMessageStore:
                       cursor: tuple[int, str, int] | None = None) -> SearchPage:
         raise NotImplementedError("subclasses of BaseMessageStore must provide an asearch() method")
 
-    def index_messages(self, messages: list[Message]) -> int:
-        """Write the search index of stored messages (the search_reindex command); how many were indexed."""
-        raise NotImplementedError("subclasses of BaseMessageStore must provide an index_messages() method")
+    def reindex_search(self, room: str | None = None) -> int:
+        """Rebuild the search index of a room, or of every room (the search_reindex command); how many
+        messages were read."""
+        raise NotImplementedError("subclasses of BaseMessageStore must provide a reindex_search() method")
 
-    async def aindex_messages(self, messages: list[Message]) -> int:
-        raise NotImplementedError("subclasses of BaseMessageStore must provide an aindex_messages() method")
+    async def areindex_search(self, room: str | None = None) -> int:
+        raise NotImplementedError("subclasses of BaseMessageStore must provide an areindex_search() method")
 
     # ------------------------------------------------------------------ admin
     def rooms(self) -> list[RoomInfo]:

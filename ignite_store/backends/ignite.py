@@ -67,6 +67,7 @@ from .ignite_reads import Reads
 from .ignite_rooms import IgniteRooms
 from .ignite_schema import Schema
 from .ignite_search import Search
+from .ignite_search_index import SearchIndex
 from .ignite_session import IgniteSession
 from .ignite_writes import Writes
 
@@ -98,6 +99,7 @@ class IgniteMessageStore(BaseMessageStore):
         partition_aware: bool = False,
         transactions: str = "optimistic",
         max_batch: int = 256,
+        commit_interval: float = 0.0,
         fast_codec: bool = True,
         max_body_chars: int = 4000,
         history_page_max: int = 100,
@@ -113,6 +115,9 @@ class IgniteMessageStore(BaseMessageStore):
         self.schema = Schema(prefix=table_prefix, backups=backups)
         self.retention_days = int(retention_days or 0)
         self.max_batch = int(max_batch)
+        if not isinstance(commit_interval, (int, float)) or not 0 <= commit_interval <= 1:
+            raise ValueError(f"commit_interval must be 0..1 seconds, got {commit_interval!r}")
+        self.commit_interval = float(commit_interval)
         self.limits = StoreLimits(int(max_body_chars), int(history_page_max), room_pattern)
         # The pyignite seam (struct encoders and decoders) is process-wide; False keeps this store on
         # plain pyignite's SQL cursor for reads, and installs nothing.
@@ -141,13 +146,15 @@ class IgniteMessageStore(BaseMessageStore):
                                       transactions=transactions)
         self._queries = Queries(self.schema, self.limits.room_pattern)
         self._reads = Reads(self._session, self._queries)
-        # search_index=False: appends and imports write no search-index rows (bench/search.py measures what
-        # they cost); messages stored meanwhile are never found by search.
-        self._writes = Writes(self._session, self.schema, index=bool(search_index))
+        # search_index=False: completed blocks are not merged into the search index (bench/search.py measures
+        # what the merge costs); searches stay exact, scanning every message above the room's watermark.
+        self._search_index = SearchIndex(self._session, self.schema, enabled=bool(search_index))
+        self._writes = Writes(self._session, self.schema, self._search_index)
         self._admin = Admin(self._session, self._queries)
         self._rooms = IgniteRooms(self._session, self.schema)
         self._search = Search(self._session, self.schema)
-        self._changes = Changes(self._session, self.schema, max_batch=self.max_batch)
+        self._changes = Changes(self._session, self.schema, max_batch=self.max_batch,
+                                commit_interval=self.commit_interval)
 
     # Names used by the admin views and by tests.
     messages_table = property(lambda self: self.schema.messages_table)
@@ -222,7 +229,7 @@ class IgniteMessageStore(BaseMessageStore):
         loop = asyncio.get_running_loop()
         batcher = self._batchers.get(loop)
         if batcher is None:
-            batcher = self._batchers[loop] = AppendBatcher(self._commit_batch, self.max_batch)
+            batcher = self._batchers[loop] = AppendBatcher(self._commit_batch, self.max_batch, self.commit_interval)
         return batcher
 
     async def _commit_batch(self, batch: list[PendingAppend]) -> list:
@@ -414,12 +421,20 @@ class IgniteMessageStore(BaseMessageStore):
         except TimeoutError as e:
             raise StoreUnavailable("the search took longer than the store's timeout") from e
 
-    async def aindex_messages(self, messages: list[Message]) -> int:
-        """Write the search-index rows of stored messages (search_reindex); tombstones have none. How many."""
-        return await self._search.index(messages)
+    async def areindex_search(self, room: str | None = None) -> int:
+        """Rebuild the search index of `room` (None: every room) from block 0 (search_reindex); how many
+        messages were read. The newest, incomplete block is left to the search's scan."""
+        if room is not None:
+            rooms = [validate_room(room, self.limits.room_pattern)]
+        else:
+            rooms = [row[0] for row in await self._session.sql(f"SELECT ROOM FROM {self.schema.rooms_table}")]
+        total = 0
+        for name in rooms:
+            total += await self._search_index.merge(name, rebuild=True)
+        return total
 
-    def index_messages(self, messages: list[Message]) -> int:
-        return self._sync(self.aindex_messages(messages))
+    def reindex_search(self, room: str | None = None) -> int:
+        return self._sync(self.areindex_search(room))
 
     def search(self, rooms: list[str] | None, query: str, *, limit: int = 20, author: str | None = None,
                since: int | None = None, until: int | None = None,
@@ -568,6 +583,7 @@ class IgniteMessageStore(BaseMessageStore):
         self._pool.close()
 
     async def aclose(self) -> None:
+        await self._search_index.drain()  # merges started by this loop's appends use its client
         run_on_private_loops(self._pool.discard_aio)
         await self._pool.aclose()
 

@@ -18,11 +18,11 @@ Edits and deletes by their author carry a client id: its key is stored in <P>_ID
 client id (a character no client id may contain), with the change sequence it got, so a retry returns the
 same answer and changes nothing twice (within one batch too).
 
-`Changes.edit` is the one place where the body of a stored message is replaced (search indexes hook
-there, and in the append). An edit re-reads the mentions of its new body (the chat resolves them as for a
-send): members it newly mentions get a mention row (and the chat notifies them once); members it no
-longer mentions lose theirs, so their unread mention count no longer counts a message that does not
-name them (the `mention` event they already got is not recalled).
+`Changes.edit` is the one place where the body of a stored message is replaced: it marks the seq dirty
+for the search index in its transaction (ignite_search_index). An edit re-reads the mentions of its new body
+(the chat resolves them as for a send): members it newly mentions get a mention row (and the chat notifies
+them once); members it no longer mentions lose theirs, so their unread mention count no longer counts a
+message that does not name them (the `mention` event they already got is not recalled).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from .ignite_codec import (
     tombstone,
 )
 from .ignite_schema import Schema
-from .ignite_search import index_rows, put_index_rows
+from .ignite_search_index import dirty_row, put_rows
 from .ignite_session import IgniteSession, TornRead
 from .ignite_writes import commit_across_rooms
 
@@ -69,7 +69,7 @@ class _Outcome:
 
     value: object | None
     versions: list[tuple[VersionKey, VersionValue]] = field(default_factory=list)
-    index: list = field(default_factory=list)  # search index rows of a new body
+    index: list = field(default_factory=list)  # search-index rows: the dirty row of an edited seq
     mention_rows: dict[str, int | None] = field(default_factory=dict)  # user -> AT of a new row, None: removed
     mentioned: tuple[str, ...] = ()  # users newly mentioned (the chat notifies them)
 
@@ -86,10 +86,11 @@ class PendingChange:
 class Changes:
     """edit, delete, react/unreact and versions, run through an IgniteSession (input validated by the caller)."""
 
-    def __init__(self, session: IgniteSession, schema: Schema, *, max_batch: int = 256):
+    def __init__(self, session: IgniteSession, schema: Schema, *, max_batch: int = 256, commit_interval: float = 0.0):
         self.session = session
         self.schema = schema
         self.max_batch = max_batch
+        self.commit_interval = commit_interval
         self._batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batcher] = weakref.WeakKeyDictionary()
 
     async def _change(self, room: str, seq: int, decide: Callable[[object, int], _Outcome], *,
@@ -98,7 +99,7 @@ class Changes:
         loop = asyncio.get_running_loop()
         batcher = self._batchers.get(loop)
         if batcher is None:
-            batcher = self._batchers[loop] = Batcher(self._commit, self.max_batch)
+            batcher = self._batchers[loop] = Batcher(self._commit, self.max_batch, self.commit_interval)
         return await batcher.put(PendingChange(room, seq, decide, client_key, loop.create_future()))
 
     async def _commit(self, batch: list[PendingChange]) -> list:
@@ -112,9 +113,7 @@ class Changes:
         messages = await client.get_cache(self.schema.messages_cache)
         counters = await client.get_cache(self.schema.rooms_cache)
         async with self.session.tx(client, timeout=tx_timeout) as tx:
-            counter_of = {}
-            for room in rooms:  # one get per counter, in sorted order (ignite_writes: no get_all of counters)
-                counter_of[room] = await counters.get(room)
+            counter_of = await self.session.read_in_tx(counters, rooms)  # rooms sorted: see read_in_tx
             heads = {room: int(getattr(c, "LAST_CHANGE_SEQ", None) or 0) for room, c in counter_of.items()}
             done = await self._done_client_keys(client, batch)
             values = await self._read_messages(client, messages, {(i.room, i.seq) for i in batch}
@@ -213,8 +212,8 @@ class Changes:
             await (await client.get_cache(self.schema.idempotency_cache)).put_all(writes.keys)
         if writes.versions:
             await (await client.get_cache(self.schema.versions_cache)).put_all(Pairs(writes.versions))
-        # the old body's index rows stay: search verifies the current body
-        await put_index_rows(self.session, client, self.schema.search_cache, writes.index)
+        # the old body's index bits stay: search verifies the current body
+        await put_rows(self.session, client, self.schema, writes.index)
         if writes.mentions:
             mentions = await client.get_cache(self.schema.mentions_cache)
             added = Pairs((MentionKey(USERNAME=user, ROOM=room, SEQ=seq), MentionValue(AT=at))
@@ -251,7 +250,7 @@ class Changes:
                 changed_value(value, change_seq, BODY=body, EDITED_AT=at, MENTIONS=mentions),
                 versions=[(VersionKey(ROOM=room, SEQ=seq, VERSION=change_seq),
                            VersionValue(BODY=value.BODY, EDITED_AT=int(previous_at)))],
-                index=index_rows(room, seq, int(value.CREATED_AT), body),
+                index=[dirty_row(room, seq, change_seq)],
                 mention_rows=rows, mentioned=added,
             )
 

@@ -134,10 +134,10 @@ class MentionValue(
     pass
 
 
-class SearchKey(
+class SearchBlockKey(
     metaclass=FastObjectMeta,
-    type_name="ChatSearchKey",
-    schema=OrderedDict([("ROOM", String), ("TERM", String), ("SEQ", LongObject)]),
+    type_name="ChatSearchBlockKey",
+    schema=OrderedDict([("ROOM", String), ("TERM", String), ("BLOCK", LongObject)]),
 ):
     pass
 

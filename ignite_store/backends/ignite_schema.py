@@ -5,11 +5,12 @@
 - <P>_ROOMS ROOM -> (LAST_SEQ, LAST_AT): the room's sequence counter.
 - <P>_IDEMPOTENCY (ROOM, CLIENT_ID) -> SEQ: one row per stored client id (edits and deletes too,
   under a prefixed client id, with the CHANGE_SEQ they were given).
-- <P>_SEARCH (ROOM, TERM, SEQ) -> CREATED_AT: the search index (ignite_store/search_text.py), one row
-  per distinct term of a message, written in the append's (and the edit's) transaction; its primary-key
-  index serves a term's messages in one room as ranges of seqs. The value is a plain BIGINT
-  (wrap_value=false): no binary object to encode per row. Its two index trees inline 64 bytes of the key
-  (SEARCH_INLINE_BYTES; tables created before keep the 29 they were created with).
+- <P>_SEARCH_BLOCKS (ROOM, TERM, BLOCK) -> MARK: the search index (ignite_search_index.py): one row per
+  distinct term of a block of 1,024 seqs of a room, and per room a watermark row (ROOM, '', -1) -> the
+  number of blocks indexed; merged off the append path. The value is a plain BIGINT (wrap_value=false):
+  no binary object to encode per row. Both its index trees inline 64 bytes of the key
+  (SEARCH_INLINE_BYTES). The first version's <P>_SEARCH (ROOM, TERM, SEQ) is no longer written or read;
+  a deployment made before may drop it.
 
 All three use the room as affinity key, so one room's counter, messages and idempotency
 keys sit in one partition and an append's transaction touches one primary node.
@@ -27,8 +28,8 @@ import re
 from dataclasses import dataclass
 
 TABLE_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]{0,30}$")  # also checked by ignite_store.checks
-# Both trees of <P>_SEARCH (the primary key and Ignite's AFFINITY_KEY index, which it adds to every table
-# with an affinity column and which repeats the key's columns) compare (ROOM, TERM, SEQ) within the inlined
+# Both trees of <P>_SEARCH_BLOCKS (the primary key and Ignite's AFFINITY_KEY index, which it adds to every table
+# with an affinity column and which repeats the key's columns) compare (ROOM, TERM, BLOCK) within the inlined
 # bytes; with Ignite's default of 29 a room id and a term rarely fit, and every comparison of an insert
 # read the row from its data page.
 SEARCH_INLINE_BYTES = 64
@@ -60,12 +61,12 @@ class Schema:
         return f"{self.prefix}_IDEMPOTENCY"
 
     @property
-    def search_table(self) -> str:
-        return f"{self.prefix}_SEARCH"
+    def search_blocks_table(self) -> str:
+        return f"{self.prefix}_SEARCH_BLOCKS"
 
     @property
-    def search_cache(self) -> str:
-        return f"{self.prefix.lower()}_search"
+    def search_blocks_cache(self) -> str:
+        return f"{self.prefix.lower()}_search_blocks"
 
     @property
     def messages_cache(self) -> str:
@@ -115,10 +116,10 @@ class Schema:
                 "ROOM VARCHAR, CLIENT_ID VARCHAR, SEQ BIGINT, CHANGE_SEQ BIGINT, PRIMARY KEY (ROOM, CLIENT_ID)) "
                 f'WITH "{self._with(self.idempotency_cache, key_type="ChatIdempotencyKey", value_type="ChatIdempotency", affinity=True)}"'  # noqa: E501
             ),
-            self.search_table: (
-                f"CREATE TABLE IF NOT EXISTS {self.search_table} ("
-                "ROOM VARCHAR, TERM VARCHAR, SEQ BIGINT, CREATED_AT BIGINT, PRIMARY KEY (ROOM, TERM, SEQ)) "
-                f'WITH "{self._with(self.search_cache, key_type="ChatSearchKey", value_type=None, affinity=True)},'
+            self.search_blocks_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.search_blocks_table} ("
+                "ROOM VARCHAR, TERM VARCHAR, BLOCK BIGINT, MARK BIGINT, PRIMARY KEY (ROOM, TERM, BLOCK)) "
+                f'WITH "{self._with(self.search_blocks_cache, key_type="ChatSearchBlockKey", value_type=None, affinity=True)},'  # noqa: E501
                 f'wrap_value=false,PK_INLINE_SIZE={SEARCH_INLINE_BYTES},AFFINITY_INDEX_INLINE_SIZE={SEARCH_INLINE_BYTES}"'
             ),
             **self.room_tables(),

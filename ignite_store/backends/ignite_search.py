@@ -1,19 +1,19 @@
-"""Full-text search over the <P>_SEARCH index; ignite_store/search_text.py decides what matches.
+"""Full-text search: candidate blocks from the index, scanned with a SQL prefilter, verified here.
 
-Writing: `index_rows` gives one (ROOM, TERM, SEQ) -> CREATED_AT row per distinct term of a message.
-The append writes them with one put_all per batch in its own transaction, an edit writes the new
-body's rows in its transaction; nothing removes rows: a candidate is always verified against the
-message's current row, so the terms of a replaced or deleted body never match.
+ignite_store/search_text.py decides what matches; ignite_search_index.py keeps <P>_SEARCH_BLOCKS, which says in
+which runs of 16 seqs of each block of BLOCK_SEQS a term occurs, for every block of a room below its watermark.
 
-Reading, per room, a stream of candidates newest first, read as windows [low, high] of seqs of the
-(ROOM, TERM, SEQ) primary key. Ignite's H2 sorts every row of a term for `ORDER BY SEQ DESC LIMIT n`
-(0.3-0.8 s for a word in 30 % of 100,000 messages, measured), while a window reads only its own rows:
-WINDOW_FIRST seqs first, then as wide as the density the last window showed asks for (2 to
-WINDOW_GROWTH times). With several terms the first term's window is joined with the others on
-(ROOM, TERM, SEQ), and every window with the message rows on (ROOM, SEQ), all in the room's partition
-(the room is the affinity key): candidates arrive with their current message and are verified here. The
-streams of the rooms are merged newest first by (created_at, room, seq); each room is asked for its
-share of the page.
+Reading, per room, a stream of candidates newest first: the seqs above the watermark (the newest messages,
+not merged yet) are all scanned; below it, only the runs holding every one of the first MAX_JOIN_TERMS
+terms (one statement joins their rows on (ROOM, TERM, BLOCK) and ANDs their masks, newest blocks first,
+CANDIDATE_BLOCKS at a time), and the seqs edited or imported since their block was merged. Seqs are read
+as windows [low, high] of the messages' primary key, filtered in SQL by a prefilter that keeps every
+message that could match (`_prefilter`), so only likely matches come back, with their current row: they
+are verified here without another round trip. H2 under Ignite sorts a window's rows before its `LIMIT`
+(it does not stop early on the index): above the watermark WINDOW_FIRST seqs first, then as wide as the
+density the last window showed asks for (2 to WINDOW_GROWTH times, at most WINDOW_MAX); below it, whole
+runs, several in flight at once. The streams of the rooms are merged newest first by (created_at, room,
+seq); each room is asked for its share of the page.
 
 Bounds: a page examines at most CANDIDATE_BUDGET candidates and stops starting reads after its time
 limit; it then ends early with a cursor after the last candidate examined, so the next page goes on
@@ -29,69 +29,57 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from ..errors import StoreUnavailable
-from ..search_text import SearchQuery, index_terms
-from ..types import Message, SearchHit, SearchPage
-from . import ignite_wire, pyignite_seam
-from .ignite_client import Pairs, SearchKey
+from ..search_text import FOLDING_RANGES, SearchQuery, is_cjk
+from ..types import SearchHit, SearchPage
 from .ignite_codec import MESSAGE_COLUMNS, message_from_row
 from .ignite_schema import Schema
+from .ignite_search_index import BLOCK_SEQS, DIRTY, block_of, runs, watermarks
 from .ignite_session import IgniteSession
 
 WINDOW_FIRST = 64
 WINDOW_GROWTH = 8
+WINDOW_MAX = 8 * BLOCK_SEQS
+PIECES_MAX = 8  # windows of one room read at once
+CANDIDATE_BLOCKS = 32
 MAX_JOIN_TERMS = 3  # the other terms are checked by the verification
 CANDIDATE_BUDGET = 2000
 FILL_PARALLEL = 32
 FILL_MIN = 4
 AT_MIN, AT_MAX = -(2**62), 2**62
 
-
-IndexRow = tuple[str, str, int, int]  # room, term, seq, created_at
-
-
-def index_rows(room: str, seq: int, created_at: int, body: str) -> list[IndexRow]:
-    """The search-index rows of one message body."""
-    return [(room, term, seq, created_at) for term in sorted(index_terms(body))]
+# A Java regular expression (H2's REGEXP) finding any character of FOLDING_RANGES, and a cheaper one tried
+# first that finds any character outside ASCII, general punctuation, CJK ideographs and Hangul syllables (a
+# class of 28 ranges costs ~3 µs a row, most of a window's time; two ranges let English and Korean bodies by).
+_FOLDING_CLASS = "[" + "".join(f"\\x{{{low:X}}}-\\x{{{high:X}}}" for low, high in FOLDING_RANGES) + "]"
+_UNUSUAL_CLASS = "[^\\x{0}-\\x{A9}\\x{2000}-\\x{206F}\\x{4E00}-\\x{9FFF}\\x{AC00}-\\x{D7A3}]"
 
 
-@functools.cache
-def _key_encoder():
-    return pyignite_seam.key_encoder(SearchKey)
-
-
-def _encode_row(row: IndexRow, compact_footer: bool) -> bytes:
-    room, term, seq, created_at = row
-    return _key_encoder()((room, term, seq), compact_footer) + ignite_wire.long_value(created_at)
-
-
-async def put_index_rows(session: IgniteSession, client, cache_name: str, rows: list[IndexRow]) -> None:
-    """Write index rows with one put_all, in the caller's transaction if any.
-
-    With the fast codec the request is built with `struct` (pyignite_seam.aput_all_encoded): through
-    pyignite's objects a row cost ~40 µs of client CPU, a dozen of them per message (docs/performance.md).
-    """
-    if not rows:
-        return
-    cache = await client.get_cache(cache_name)
-    if session.fast_codec:
-        await pyignite_seam.aput_all_encoded(client, cache, _encode_row, rows, SearchKey)
-    else:
-        await cache.put_all(Pairs((SearchKey(ROOM=room, TERM=term, SEQ=seq), at) for room, term, seq, at in rows))
+def _term_pattern(term: str) -> str:
+    """A Java regular expression finding `term` in a body, ASCII letters in any case (`(?i)` without
+    UNICODE_CASE: the server's locale plays no part). Terms are letters and digits: quoted anyway."""
+    return ("" if is_cjk(term) else "(?i)") + "\\Q" + term + "\\E"
 
 
 @dataclass(slots=True)
 class _Stream:
-    """One room's candidates, newest first: a buffer of (created_at, seq, message row) and the next window.
+    """One room's candidates, newest first: a buffer of (created_at, seq, message row) and where to read next.
 
-    `bound` is the newest created_at its unread candidates can have: the room's last activity at first,
-    then the candidate read last (created_at does not go back as seq grows).
+    Seqs from `indexed_end` up are scanned whole; below it, only candidate runs (`segments`, [low, high]
+    newest first: the runs of the candidate blocks fetched down to block `fetch_below`, and the dirty seqs
+    among them). `bound` is the newest created_at its unread candidates can have: the room's last activity
+    at first, then the candidate read last (created_at does not go back as seq grows).
     """
 
     room: str
     high: int
     max_at: int
     bound: int
+    indexed_end: int
+    fetch_below: int
     window: int = WINDOW_FIRST
+    segments: deque = field(default_factory=deque)
+    dirty: list | None = None  # dirty seqs below indexed_end, newest first (read once, when first needed)
+    fetched_all: bool = False
     buffer: deque = field(default_factory=deque)
 
     @property
@@ -114,41 +102,37 @@ class _Stream:
 
 
 class Search:
-    """search(): candidates from the index, merged across rooms, verified against current messages."""
+    """search(): candidate blocks from the index, windows of messages merged across rooms, verified."""
 
     def __init__(self, session: IgniteSession, schema: Schema):
         self.session = session
         self.schema = schema
 
-    async def index(self, messages: list[Message]) -> int:
-        """Put the index rows of these (stored) messages, outside any transaction: rows are idempotent."""
-        rows = [row for m in messages if not m.deleted for row in index_rows(m.room, m.seq, m.created_at, m.body)]
-
-        async def operation(client):
-            await put_index_rows(self.session, client, self.schema.search_cache, rows)
-
-        await self.session.run(operation, retry=True)
-        return sum(1 for m in messages if not m.deleted)
-
     @functools.lru_cache(maxsize=16)  # noqa: B019 - one Search per store, a handful of statements
     def _window_sql(self, terms: int, by_author: bool) -> str:
-        """args: the joined terms, room, first term, low, high, min created_at, max created_at, [author,] limit.
+        """args: room, low, high, min created_at, max created_at, [author,] term patterns, limit."""
+        author = " AND AUTHOR = ?" if by_author else ""
+        return (
+            f"SELECT {MESSAGE_COLUMNS} FROM {self.schema.messages_table} "
+            "WHERE ROOM = ? AND SEQ >= ? AND SEQ <= ? AND CREATED_AT >= ? AND CREATED_AT <= ?"
+            f"{author} AND ({_prefilter(terms)}) ORDER BY SEQ DESC LIMIT ?"
+        )
 
-        The message rows come in the same statement (joined on the primary key, in the room's partition),
-        so the candidates are verified without another round trip.
-        """
-        table = self.schema.search_table
+    @functools.lru_cache(maxsize=4)  # noqa: B019
+    def _blocks_sql(self, terms: int) -> str:
+        """args: the joined terms, room, first term, below, limit: candidate blocks newest first, each with the
+        runs where every term occurs (the AND of their masks)."""
+        table = self.schema.search_blocks_table
         joins = "".join(
-            f" JOIN {table} t{i} ON t{i}.ROOM = t0.ROOM AND t{i}.TERM = ? AND t{i}.SEQ = t0.SEQ"
+            f" JOIN {table} t{i} ON t{i}.ROOM = t0.ROOM AND t{i}.TERM = ? AND t{i}.BLOCK = t0.BLOCK"
             for i in range(1, terms)
         )
-        author = " AND m.AUTHOR = ?" if by_author else ""
-        return (
-            f"SELECT t0.CREATED_AT, {_MESSAGE_COLUMNS} FROM {table} t0{joins} "
-            f"JOIN {self.schema.messages_table} m ON m.ROOM = t0.ROOM AND m.SEQ = t0.SEQ "
-            "WHERE t0.ROOM = ? AND t0.TERM = ? AND t0.SEQ >= ? AND t0.SEQ <= ? "
-            f"AND t0.CREATED_AT >= ? AND t0.CREATED_AT <= ?{author} ORDER BY t0.SEQ DESC LIMIT ?"
-        )
+        mask = "t0.MARK"
+        for i in range(1, terms):
+            mask = f"BITAND({mask}, t{i}.MARK)"
+        both = f" AND {mask} <> 0" if terms > 1 else ""
+        return (f"SELECT t0.BLOCK, {mask} FROM {table} t0{joins} WHERE t0.ROOM = ? AND t0.TERM = ? "
+                f"AND t0.BLOCK >= 0 AND t0.BLOCK < ?{both} ORDER BY t0.BLOCK DESC LIMIT ?")
 
     async def search(self, rooms: list[str], query: SearchQuery, *, limit: int, author: str | None,
                      since: int | None, until: int | None, cursor: tuple[int, str, int] | None,
@@ -195,9 +179,9 @@ class Search:
 
         async def operation(client):
             counters = await client.get_cache(self.schema.rooms_cache)
-            return await counters.get_all(rooms)
+            return await counters.get_all(rooms), await watermarks(client, self.schema, rooms)
 
-        found = await self.session.run(operation, retry=True) if rooms else {}
+        found, marks = await self.session.run(operation, retry=True) if rooms else ({}, {})
         streams = []
         for room in rooms:
             counter = found.get(room)
@@ -211,36 +195,106 @@ class Search:
                 else:  # (created_at, room) below the cursor's: same millisecond only for a lower room id
                     top = min(top, at if room < cursor_room else at - 1)
             if high >= 1:
-                streams.append(_Stream(room, high, top, min(top, int(counter.LAST_AT or AT_MAX))))
+                mark = marks[room]
+                streams.append(_Stream(room, high, top, min(top, int(counter.LAST_AT or AT_MAX)),
+                                       indexed_end=mark * BLOCK_SEQS, fetch_below=min(mark, block_of(high) + 1)))
         return streams
 
     async def _fill(self, stream: _Stream, terms: list[str], min_at: int, author: str | None, need: int) -> None:
-        """Read windows of the room's index until one yields candidates or the room is exhausted.
+        """Read windows of the room until one yields candidates or the room is exhausted.
 
-        A window that held fewer than `need` rows says how dense the term is there: the next one is sized
+        A window that held fewer than `need` rows says how dense the match is there: the next one is sized
         to hold the rest (at least twice, at most WINDOW_GROWTH times as wide; WINDOW_GROWTH when empty).
         """
         sql = self._window_sql(len(terms), author is not None)
+        patterns = [_term_pattern(term) for term in terms]
         while not stream.buffer and not stream.done:
-            low = max(1, stream.high - stream.window + 1)
-            args = [*terms[1:], stream.room, terms[0], low, stream.high, min_at, stream.max_at]
-            rows = await self.session.rows(sql, [*args, author, need] if author is not None else [*args, need])
-            if len(rows) >= need:
-                stream.high = int(rows[-1][_SEQ]) - 1  # the window goes on below the last row read
-            else:
+            pieces = await self._pieces(stream, terms)
+            if not pieces:
+                stream.high = 0
+                break
+
+            async def read(low: int, high: int) -> list[list]:
+                args = [stream.room, low, high, min_at, stream.max_at, *([author] if author is not None else [])]
+                return await self.session.rows(sql, [*args, *patterns, need])
+
+            results = await asyncio.gather(*(read(low, high) for low, high in pieces))
+            found = 0
+            for (low, _high), rows in zip(pieces, results, strict=True):
+                stream.buffer.extend((int(row[_AT]), int(row[_SEQ]), row) for row in rows)
+                found += len(rows)
+                if len(rows) >= need:  # the window goes on below the last row read; later pieces wait
+                    stream.high = int(rows[-1][_SEQ]) - 1
+                    break
                 stream.high = low - 1
-                factor = WINDOW_GROWTH if not rows else -(-2 * need // len(rows))
-                stream.window *= max(2, min(WINDOW_GROWTH, factor))
-            stream.buffer.extend((int(row[0]), int(row[_SEQ]), row) for row in rows)
+            if found < need:
+                factor = WINDOW_GROWTH if not found else -(-2 * need // found)
+                stream.window = min(WINDOW_MAX, stream.window * max(2, min(WINDOW_GROWTH, factor)))
+
+    async def _pieces(self, stream: _Stream, terms: list[str]) -> list[tuple[int, int]]:
+        """The next windows of the stream, newest first, about `stream.window` seqs in all: seqs above the
+        watermark, then the candidate runs below it, each read whole."""
+        pieces: list[tuple[int, int]] = []
+        budget, high = stream.window, stream.high
+        while budget > 0 and high >= 1 and len(pieces) < PIECES_MAX:
+            if high < stream.indexed_end:
+                segment = await self._segment(stream, terms, high)
+                if segment is None:
+                    break
+                low, high = segment
+            else:
+                low = max(stream.indexed_end, high - budget + 1, 1)
+            pieces.append((low, high))
+            budget -= high - low + 1
+            high = low - 1
+        return pieces
+
+    async def _segment(self, stream: _Stream, terms: list[str], high: int) -> tuple[int, int] | None:
+        """The newest candidate run (or dirty seq) not above `high`, clipped to it; None when none is left."""
+        while True:
+            while stream.segments and stream.segments[0][0] > high:
+                stream.segments.popleft()
+            if stream.segments:
+                low, top = stream.segments[0]
+                return low, min(top, high)
+            if stream.fetched_all:
+                return None
+            await self._fetch_segments(stream, terms)
+
+    async def _fetch_segments(self, stream: _Stream, terms: list[str]) -> None:
+        """The next CANDIDATE_BLOCKS candidate blocks' runs, and the dirty seqs down to them, newest first."""
+        if stream.dirty is None:
+            rows = await self.session.sql(
+                f"SELECT BLOCK FROM {self.schema.search_blocks_table} WHERE ROOM = ? AND TERM = ? AND BLOCK < ?",
+                [stream.room, DIRTY, stream.indexed_end])
+            stream.dirty = sorted((int(row[0]) for row in rows), reverse=True)
+        args = [*terms[1:], stream.room, terms[0], stream.fetch_below, CANDIDATE_BLOCKS]
+        found = [(int(block), int(mask)) for block, mask in await self.session.sql(self._blocks_sql(len(terms)), args)]
+        stream.fetched_all = len(found) < CANDIDATE_BLOCKS
+        stream.fetch_below = 0 if stream.fetched_all else found[-1][0]
+        lowest = stream.fetch_below * BLOCK_SEQS
+        segments = [run for block, mask in found for run in runs(block, mask)]
+        while stream.dirty and stream.dirty[0] >= lowest:
+            seq = stream.dirty.pop(0)
+            if not any(low <= seq <= high for low, high in segments):
+                segments.append((seq, seq))
+        stream.segments.extend(sorted(segments, reverse=True))
 
 
-_MESSAGE_COLUMNS = ", ".join(f"m.{name.strip()}" for name in MESSAGE_COLUMNS.split(","))
-_SEQ = 1 + [name.strip() for name in MESSAGE_COLUMNS.split(",")].index("SEQ")  # in a window's row
+def _prefilter(terms: int) -> str:
+    """Every body that could match: each term found up to ASCII case, or any character whose folding differs
+    (search_text.FOLDING_RANGES; such a body is verified whatever it holds)."""
+    each = " AND ".join(["BODY REGEXP ?"] * terms)
+    return f"{each} OR BODY REGEXP '{_UNUSUAL_CLASS}' AND BODY REGEXP '{_FOLDING_CLASS}'"
+
+
+_COLUMNS = [name.strip() for name in MESSAGE_COLUMNS.split(",")]
+_SEQ, _AT = _COLUMNS.index("SEQ"), _COLUMNS.index("CREATED_AT")
 
 
 def _verified(row: list, query: SearchQuery) -> SearchHit | None:
     """The hit of a window's row when its current message matches: not deleted, every clause of the query."""
-    message = message_from_row(row[1:])
+    message = message_from_row(row)
     if message.deleted:
         return None
     ranges = query.hits(message.body)

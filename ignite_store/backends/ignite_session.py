@@ -85,6 +85,17 @@ class IgniteSession:
 
         return await self.run(operation, retry=True)
 
+    async def read_in_tx(self, cache, keys: list) -> dict:
+        """The values of `keys` (None when absent) read inside a transaction of this session's kind.
+
+        Optimistic transactions lock nothing before the commit, so one get_all reads them all. A
+        pessimistic get_all would lock its keys in parallel, and two processes reading overlapping keys
+        could each hold one the other waits for: one get per key, in the order given (callers sort)."""
+        if self.transactions == "optimistic":
+            found = await cache.get_all(keys)
+            return {key: found.get(key) for key in keys}
+        return {key: await cache.get(key) for key in keys}
+
     async def run(self, operation: Callable[[Any], Awaitable[T]], *, retry: bool, time_limit: float = 0) -> T:
         """Await operation(client); retry once on a broken connection when the operation is idempotent.
 

@@ -2,8 +2,9 @@
 
 Lock order, in every transaction (appends, imports and every change of ignite_changes): room counters
 first, one at a time in sorted order, then the rooms' idempotency keys, then messages (a reply's
-original included), then <P>_VERSIONS and <P>_USER_MENTIONS rows. Ordered locking cannot deadlock,
-and appends and changes of one room queue on its counter.
+original included), then <P>_VERSIONS, search-index (dirty seqs) and <P>_USER_MENTIONS rows. Ordered locking
+cannot deadlock, and appends and changes of one room queue on its counter. The search merge
+(ignite_search_index) takes no counter: the room's watermark row, then its term rows, then dirty rows.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .ignite_client import (
 )
 from .ignite_codec import message_from_value, new_message, now_ms
 from .ignite_schema import Schema
-from .ignite_search import index_rows, put_index_rows
+from .ignite_search_index import SearchIndex, dirty_row, put_rows
 from .ignite_session import IgniteSession, TornRead
 
 logger = logging.getLogger(__name__)
@@ -113,10 +114,10 @@ async def _commit_rooms(session: IgniteSession, batch: list, rooms: list[str],
 class Writes:
     """Append batches, delete and import, run through an IgniteSession."""
 
-    def __init__(self, session: IgniteSession, schema: Schema, *, index: bool = True):
+    def __init__(self, session: IgniteSession, schema: Schema, search_index: SearchIndex):
         self.session = session
         self.schema = schema
-        self.index = index
+        self.search_index = search_index  # told of completed blocks; an append writes no index row
 
     # ---------------------------------------------------------------- append
     async def commit_batch(self, batch: list[PendingAppend]) -> list[AppendResult | StoreError]:
@@ -129,17 +130,16 @@ class Writes:
         counters = await client.get_cache(self.schema.rooms_cache)
         idempotency = await client.get_cache(self.schema.idempotency_cache)
         async with self.session.tx(client, timeout=tx_timeout, at=(self.schema.rooms_cache, rooms[0])) as tx:
-            # One get per counter, in sorted order: one get_all locks its keys in parallel, and two
-            # processes batching overlapping rooms could each hold a key the other waits for.
+            counter_of = await self.session.read_in_tx(counters, rooms)  # rooms sorted: see read_in_tx
             last, change_heads = {}, {}
             for room in rooms:
-                counter = await counters.get(room)
+                counter = counter_of.get(room)
                 last[room] = counter.LAST_SEQ if counter is not None else 0
                 change_heads[room] = getattr(counter, "LAST_CHANGE_SEQ", None)  # kept: appends are no change
+            first_last = dict(last)
             seen = await self._seen_client_ids(client, idempotency, batch)
             results: dict[tuple[str, str], AppendResult | StoreError] = {}
             new_messages, new_keys, new_mentions = Pairs(), Pairs(), Pairs()
-            new_terms: list = []
             at = now_ms()
             for item in batch:
                 ident = (item.room, item.client_id)
@@ -163,8 +163,6 @@ class Writes:
                 key, value = new_message(item.room, item.author, item.body, item.client_id, seq, at,
                                          reply_to=item.reply_to, mentions=item.mentions)
                 new_messages.append((key, value))
-                if self.index:
-                    new_terms += index_rows(item.room, seq, at, item.body)
                 new_keys.append((IdempotencyKey(ROOM=item.room, CLIENT_ID=item.client_id), IdempotencyValue(SEQ=seq)))
                 new_mentions.extend((MentionKey(USERNAME=user, ROOM=item.room, SEQ=seq), MentionValue(AT=at))
                                     for user in item.notified)
@@ -175,7 +173,6 @@ class Writes:
             if new_messages:
                 await messages.put_all(new_messages)
                 await idempotency.put_all(new_keys)
-                await put_index_rows(self.session, client, self.schema.search_cache, new_terms)
                 if new_mentions:
                     mentions = await client.get_cache(self.schema.mentions_cache)
                     await mentions.put_all(new_mentions)
@@ -185,6 +182,8 @@ class Writes:
                     for room in sorted(written)
                 })
             await tx.commit()
+        for room in rooms:
+            self.search_index.appended(room, first_last[room], last[room])
         return _answers(batch, results)
 
     @staticmethod
@@ -219,9 +218,8 @@ class Writes:
                         CREATED_AT=created_at, DELETED=bool(message.deleted), DELETED_BY=None, CHANGE_SEQ=None,
                         EDITED_AT=message.edited_at, REPLY_TO=message.reply_to, REACTIONS=None, MENTIONS=None,
                     ))
-                    if self.index and not message.deleted:
-                        await put_index_rows(self.session, client, self.schema.search_cache,
-                                             index_rows(room, seq, created_at, body))
+                    if not message.deleted:  # its block may be indexed already: searches read it until merged
+                        await put_rows(self.session, client, self.schema, [dirty_row(room, seq, -1)])
                 # Done even for an existing message, so a re-run repairs a counter left behind.
                 if counter is None or counter.LAST_SEQ < seq:
                     last_at = max(created_at, counter.LAST_AT or 0) if counter is not None else created_at

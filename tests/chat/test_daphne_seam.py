@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -73,9 +74,15 @@ def test_a_connection_that_is_not_plain_tcp_is_served_plainly(transport):
     assert not daphne_internals.connection_supported(SimpleNamespace(transport=transport))
 
 
-def test_the_default_server_takes_the_direct_path(daphne_factory):
+def test_the_default_server_takes_the_direct_path_on_the_standard_event_loop(daphne_factory):
     server = daphne_factory(DJANGO_LOG_LEVEL="INFO")  # the server logs which send path it took
-    assert "chat send path: direct writes, send back-pressure" in server.log_tail(200)
+    assert "chat send path: direct writes, send back-pressure; event loop: asyncio" in server.log_tail(200)
+
+
+def test_an_unknown_event_loop_is_refused_before_daphne_starts():
+    out = subprocess.run([sys.executable, "-m", "chatsite.daphne_main", "--version"], cwd=BASE_DIR,
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "CHAT_EVENT_LOOP": "trio"})
+    assert out.returncode != 0 and "CHAT_EVENT_LOOP='trio': expected one of asyncio, uvloop" in out.stderr
 
 
 # In a subprocess for the same reason: autobahn's Twisted flavour installs the reactor.

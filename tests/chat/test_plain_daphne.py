@@ -22,9 +22,9 @@ def cookies(chat_site) -> dict[str, str]:
     return {name: f"sessionid={key}" for name, key in chat_site.login(*USERS).items()}
 
 
-def test_the_servers_took_the_plain_path(plain_daphne_pair):
+def test_the_servers_took_the_plain_path_on_uvloop(plain_daphne_pair):
     for server in plain_daphne_pair:
-        assert "chat send path: Daphne's plain send (CHAT_DAPHNE_PLAIN=1)" in server.log_tail(200)
+        assert "chat send path: Daphne's plain send (CHAT_DAPHNE_PLAIN=1); event loop: uvloop" in server.log_tail(200)
 
 
 async def test_join_send_ack_and_broadcast_across_processes(plain_daphne_pair, cookies):

@@ -48,3 +48,29 @@ def test_prune_older_than_days(live_settings):
 def test_prune_without_retention_or_days_is_an_error(live_settings):
     with pytest.raises(CommandError, match="No retention configured"):
         prune()
+
+
+@pytest.mark.django_db
+def test_prune_deletes_the_search_rows_of_the_blocks_it_empties(live_settings):
+    from ignite_store.backends.ignite_search_index import BLOCK_SEQS
+
+    store = get_store()
+    room = f"p-{uuid.uuid4().hex[:10]}"
+    now = int(time.time() * 1000)
+    for seq, at, body in [(1, now - 40 * DAY_MS, "ancient lore"), (2, now - 40 * DAY_MS, "ancient myth"),
+                          (BLOCK_SEQS + 1, now, "recent lore")]:
+        store.import_message(Message(id=uuid.uuid4().hex, room=room, seq=seq, author="ana", body=body,
+                                     client_id=f"c-{seq}", created_at=at))
+    table = store.schema.search_blocks_table
+
+    def rows():
+        return store._sql(f"SELECT TERM, BLOCK FROM {table} WHERE ROOM = ? AND TERM <> '' ORDER BY TERM, BLOCK",
+                          [room])
+
+    # imports mark their seqs dirty; the merge indexes the complete block 0 and clears its dirty seqs
+    assert rows() == [["\x01", 1], ["\x01", 2], ["\x01", BLOCK_SEQS + 1]]
+    store.reindex_search(room)
+    assert rows() == [["\x01", BLOCK_SEQS + 1], ["ancient", 0], ["lore", 0], ["myth", 0]]
+    prune("--older-than", "30")
+    assert rows() == [["\x01", BLOCK_SEQS + 1]]  # block 0 is empty now: its rows went with it
+    assert [h.message.seq for h in store.search([room], "lore").hits] == [BLOCK_SEQS + 1]

@@ -135,3 +135,11 @@ def test_dense_and_sparse_words_across_rooms_page_in_order(store, room):
             if cursor is None:
                 break
         assert seen == expected, query
+
+
+def test_bodies_whose_folding_differs_pass_the_sql_prefilter(store, room):
+    """The window's SQL keeps a body when a term appears up to ASCII case or the body holds a character whose
+    folding differs: full-width, mathematical (outside the BMP) and German sharp s are all found."""
+    post(store, room, ["ＰＬＡＮ ahead", "𝐩𝐥𝐚𝐧 b", "Straße", "PLAN c", "plans d", "Ⓟⓛⓐⓝ"])
+    assert seqs(store.search([room], "plan")) == [(room, 6), (room, 4), (room, 2), (room, 1)]
+    assert seqs(store.search([room], "strasse")) == [(room, 3)]

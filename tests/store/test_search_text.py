@@ -66,3 +66,20 @@ def test_sql_and_regex_characters_are_literal_separators():
     assert query.hits("100% a b x y z") is not None
     assert query.hits("100 ab xy z") is None  # a, b, x, y, z are words that must be there
     assert fold("ǅ") == ("dž", [0, 0])  # NFKC can widen a character: offsets still point at it
+
+
+@pytest.mark.unit
+def test_every_character_that_folds_to_other_letters_is_in_the_prefilters_ranges():
+    """The search's SQL prefilter finds a term in a body up to ASCII case, or passes any body holding a
+    character of FOLDING_RANGES: every other character must fold (and lowercase) to itself."""
+    from ignite_store.search_text import FOLDING_RANGES, folds_to_other_word_chars
+
+    def inside(cp: int) -> bool:
+        return any(low <= cp <= high for low, high in FOLDING_RANGES)
+
+    # planes 4-13 are unassigned, 15-16 private use: Python's tables map them to themselves
+    assigned = [*range(0x80, 0xD800), *range(0xE000, 0x40000), *range(0xE0000, 0xE1000)]
+    missing = [hex(cp) for cp in assigned if not inside(cp) and folds_to_other_word_chars(chr(cp))]
+    assert missing == []
+    # what the ranges leave out: Korean, CJK ideographs, punctuation and emoji bodies are filtered by their terms
+    assert not any(inside(ord(c)) for c in "회의록漢字’…🙂")

@@ -5,20 +5,20 @@ import uuid
 import pytest
 
 from ignite_store.backends import pyignite_seam
-from ignite_store.backends.ignite_client import Pairs, SearchKey
-from ignite_store.backends.ignite_search import put_index_rows
+from ignite_store.backends.ignite_client import Pairs, SearchBlockKey
+from ignite_store.backends.ignite_search_index import BLOCK_SEQS, SUB_SEQS, block_rows, put_rows, runs
 
 VALUES = [("r-1", "회의", 12345678901), ("x" * 64, "y" * 32, 1), ("a", "b\x00c", -5), ("r" * 200, "t", 2**62),
-          ("é", "ǆ", 0)]
+          ("é", "ǆ", 0), ("r", "", -1)]
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize("values", VALUES)
 @pytest.mark.parametrize("compact", [True, False])
 def test_key_bytes_are_pyignites_bytes(values, compact):
-    room, term, seq = values
-    expected = pyignite_seam.binary_object_bytes(SearchKey(ROOM=room, TERM=term, SEQ=seq), compact)[0]
-    assert pyignite_seam.key_encoder(SearchKey)(values, compact) == expected
+    room, term, block = values
+    expected = pyignite_seam.binary_object_bytes(SearchBlockKey(ROOM=room, TERM=term, BLOCK=block), compact)[0]
+    assert pyignite_seam.key_encoder(SearchBlockKey)(values, compact) == expected
 
 
 def test_fast_rows_are_the_rows_pyignite_writes(live_settings):
@@ -27,21 +27,33 @@ def test_fast_rows_are_the_rows_pyignite_writes(live_settings):
     store = get_store()
     assert store.fast_codec
     room = f"t-{uuid.uuid4().hex[:12]}"
-    rows = [(room, "plain", 1, 111), (room, "both", 2, 222)]
 
     async def write(client):
-        cache = await client.get_cache(store.schema.search_cache)
-        await cache.put_all(Pairs((SearchKey(ROOM=r, TERM=t, SEQ=s), at) for r, t, s, at in rows))  # pyignite
-        await put_index_rows(store._session, client, store.schema.search_cache,
-                             [(room, "both", 2, 333), (room, "fast", 3, 444)])  # the fast path
+        cache = await client.get_cache(store.schema.search_blocks_cache)
+        await cache.put_all(Pairs((SearchBlockKey(ROOM=room, TERM=t, BLOCK=b), 0)
+                                  for t, b in [("plain", 1), ("both", 2)]))  # pyignite
+        await put_rows(store._session, client, store.schema, [(room, "both", 2, 7), (room, "fast", 3, -2**63)])
         async with store._session.tx(client) as tx:  # inside a transaction too
-            await put_index_rows(store._session, client, store.schema.search_cache, [(room, "tx", 4, 555)])
+            await put_rows(store._session, client, store.schema, [(room, "tx", 4, 1)])
             await tx.commit()
         async with store._session.tx(client):  # rolled back: the row was written in the transaction
-            await put_index_rows(store._session, client, store.schema.search_cache, [(room, "gone", 5, 666)])
+            await put_rows(store._session, client, store.schema, [(room, "gone", 5, 1)])
 
     store._sync(store._arun(write, retry=False))
-    found = store._sql(f"SELECT TERM, SEQ, CREATED_AT FROM {store.schema.search_table} WHERE ROOM = ? ORDER BY SEQ",
-                       [room])
-    # the same key from both paths is one row (same bytes, same hash, same partition), overwritten
-    assert found == [["plain", 1, 111], ["both", 2, 333], ["fast", 3, 444], ["tx", 4, 555]]
+    found = store._sql(f"SELECT TERM, BLOCK, MARK FROM {store.schema.search_blocks_table} WHERE ROOM = ? "
+                       "ORDER BY BLOCK", [room])
+    # the same key from both paths is one row (same bytes, same hash, same partition)
+    assert found == [["plain", 1, 0], ["both", 2, 7], ["fast", 3, -2**63], ["tx", 4, 1]]
+
+
+@pytest.mark.unit
+def test_block_rows_mark_the_runs_of_each_term_and_runs_reads_them_back():
+    base = 3 * BLOCK_SEQS
+    rows = block_rows("r", 3, [(base, "Alpha beta"), (base + SUB_SEQS - 1, "alpha"), (base + SUB_SEQS, "alpha"),
+                               (base + BLOCK_SEQS - 1, "beta 회의")])
+    masks = {term: mark for _, term, _, mark in rows}
+    assert masks == {"alpha": 0b11, "beta": 1 - 2**63, "회의": -2**63}  # bit 63 set: a negative long
+    assert runs(3, masks["alpha"]) == [(base, base + 2 * SUB_SEQS - 1)]
+    assert runs(3, masks["beta"]) == [(base + BLOCK_SEQS - SUB_SEQS, base + BLOCK_SEQS - 1),
+                                      (base, base + SUB_SEQS - 1)]
+    assert runs(0, 0) == [] and runs(1, -1) == [(BLOCK_SEQS, 2 * BLOCK_SEQS - 1)]
