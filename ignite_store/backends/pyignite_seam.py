@@ -30,6 +30,7 @@ What it does, without changing a byte on the wire:
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import functools
 import logging
@@ -50,10 +51,12 @@ from . import ignite_wire
 
 try:  # internals: their absence (another pyignite) refuses the install instead of breaking the import
     from pyignite.api import tx_api
+    from pyignite.connection import AioConnection
     from pyignite.constants import RHF_ERROR, RHF_TOPOLOGY_CHANGED
     from pyignite.datatypes.base import IgniteDataTypeProps
     from pyignite.datatypes.complex import WrappedDataObject, _MapBase
     from pyignite.datatypes.internal import AnyDataObject, Struct, StructArray
+    from pyignite.exceptions import ReconnectError, connection_errors
     from pyignite.queries.query import _get_query_id  # shared counter: ids must not clash on one connection
     from pyignite.queries.response import Response
 except ImportError as exc:  # pragma: no cover - only with a pyignite other than 0.6.x
@@ -445,7 +448,8 @@ def _affinity_refusal() -> str | None:
         return f"pyignite {version} lacks {_IMPORT_ERROR.name or _IMPORT_ERROR}"
     needed = [(AioTransaction, "_AioTransaction__end_tx"), (AioTransaction, "close"), (tx_api, "tx_start_async"),
               (tx_api, "get_tx_connection"), (pyignite.AioClient, "get_best_node"),
-              (pyignite.AioClient, "register_cache"), (pyignite.AioClient, "_caches_to_update_affinity")]
+              (pyignite.AioClient, "register_cache"), (pyignite.AioClient, "_caches_to_update_affinity"),
+              (pyignite.AioClient, "_connect"), (pyignite.AioClient, "random_node")]
     missing = [f"{getattr(owner, '__name__', owner)}.{name}" for owner, name in needed if not hasattr(owner, name)]
     return f"pyignite {version} lacks {', '.join(missing)}" if missing else None
 
@@ -460,20 +464,53 @@ def node_transactions() -> bool:
 
 
 class AffinityAioClient(pyignite.AioClient):
-    """pyignite's AioClient, keeping each cache's partition map when a cache object is made.
+    """pyignite's partition-aware AioClient with three changes:
 
-    0.6.1's register_cache tests `cache_id not in self._affinity` (whose keys are 'version' and
-    'partition_mapping', never a cache id), so every get_cache emptied the cache's map and the next
-    keyed request paid an OP_CACHE_PARTITIONS round trip first."""
+    * each cache's partition map is kept when a cache object is made: 0.6.1's register_cache tests
+      `cache_id not in self._affinity` (whose keys are 'version' and 'partition_mapping', never a cache
+      id), so every get_cache emptied the map and the next keyed request paid an OP_CACHE_PARTITIONS
+      round trip first;
+    * `random_node()` is the first connected node in the configured order, as without partition
+      awareness, instead of any: requests that name no key (SQL, transactions without a key, the
+      partition map itself) stay on one node. A node cut off by the network and back as a one-node island
+      answers with a map of its own; taken from there, the map sent the island writes that were lost
+      when it rejoined (tests/faults/test_partition.py). So the map comes from the node the client stays
+      on, and names the island only once it is back in that node's cluster;
+    * connecting waits at most half the handshake timeout per node: pyignite waits for every node, and
+      asyncio's create_connection has no timeout, so one node that did not answer held every new client up
+      to the store's timeout. A node that missed it is reconnected later, as a failed one is."""
 
     def register_cache(self, cache_id: int) -> None:
         mapping = self._affinity["partition_mapping"]
         if self.partition_aware and cache_id not in mapping:
             mapping[cache_id] = {}
 
+    async def random_node(self):
+        for node in self._nodes:
+            if node.alive:
+                return node
+        return await super().random_node()  # none: pyignite reconnects them all, or raises ReconnectError
+
+    async def _connect(self, nodes) -> None:
+        bound = self._connection_args.get("handshake_timeout", 10.0) / 2
+        self._nodes.extend(AioConnection(self, host, port, **self._connection_args) for host, port in nodes)
+        await asyncio.gather(*(_bounded_connect(node, bound) for node in self._nodes))
+        if not any(node.alive for node in self._nodes):
+            raise ReconnectError("Can not connect.")
+
+
+async def _bounded_connect(node, bound: float) -> None:
+    try:
+        await asyncio.wait_for(node.connect(), bound)
+    except TimeoutError:
+        await node.close()  # cancelled mid-handshake, the socket would pass for alive; reconnect reopens it
+    except connection_errors:
+        pass
+
 
 def aio_client_class(partition_aware: bool) -> type:
-    """The AioClient class for a pool: AffinityAioClient when partition-aware and the guard passes."""
+    """The AioClient class for a pool: AffinityAioClient (always partition-aware) when partition-aware and
+    the guard passes."""
     return AffinityAioClient if partition_aware and _affinity_refusal() is None else pyignite.AioClient
 
 

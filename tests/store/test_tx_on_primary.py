@@ -9,6 +9,8 @@ partition function, so the tests do not trust the client's view of the partition
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 import uuid
 
 import pyignite
@@ -193,3 +195,29 @@ async def test_cache_objects_keep_the_partition_map(two_nodes):
         client._affinity["partition_mapping"][cache.cache_info.cache_id] = {"known": True}
         await client.get_cache("CHAT_ROOMS_CACHE_PROBE")
         assert client._affinity["partition_mapping"][cache.cache_info.cache_id] == {"known": True}
+
+
+async def test_requests_without_a_key_stay_on_the_first_node(two_nodes):
+    """The partition map and SQL come from one node, as without partition awareness (a cut-off node back
+    as an island of its own must not hand the client its map)."""
+    client = pyignite_seam.AffinityAioClient(partition_aware=True)
+    async with client.connect([tuple(a) for a in two_nodes.client_addresses()]):
+        assert all(node.alive for node in client._nodes)
+        assert {id(await client.random_node()) for _ in range(20)} == {id(client._nodes[0])}
+        await client._nodes[0].close()
+        assert await client.random_node() is client._nodes[1]
+
+
+async def test_a_node_that_does_not_answer_holds_the_connect_half_the_handshake_timeout(two_nodes):
+    silent = socket.socket()  # accepts TCP connections (the kernel does) and never answers the handshake
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        client = pyignite_seam.AffinityAioClient(partition_aware=True, handshake_timeout=4.0)
+        started = time.monotonic()
+        async with client.connect([tuple(two_nodes.client_addresses()[0]), silent.getsockname()]):
+            assert time.monotonic() - started < 3.5  # pyignite waits for every node: the full 4 s
+            assert [node.alive for node in client._nodes] == [True, False]
+            assert await client.random_node() is client._nodes[0]
+    finally:
+        silent.close()
