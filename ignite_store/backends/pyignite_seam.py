@@ -494,7 +494,11 @@ class AffinityAioClient(pyignite.AioClient):
     async def _connect(self, nodes) -> None:
         bound = self._connection_args.get("handshake_timeout", 10.0) / 2
         self._nodes.extend(AioConnection(self, host, port, **self._connection_args) for host, port in nodes)
-        await asyncio.gather(*(_bounded_connect(node, bound) for node in self._nodes))
+        for node in self._nodes:  # one at a time until one answers: that one settles the protocol version
+            await _bounded_connect(node, bound)  # (a failed detection resets it, even under a concurrent one)
+            if node.alive:
+                break
+        await asyncio.gather(*(_bounded_connect(node, bound) for node in self._nodes if not node.alive))
         if not any(node.alive for node in self._nodes):
             raise ReconnectError("Can not connect.")
 

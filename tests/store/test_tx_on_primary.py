@@ -221,3 +221,16 @@ async def test_a_node_that_does_not_answer_holds_the_connect_half_the_handshake_
             assert await client.random_node() is client._nodes[0]
     finally:
         silent.close()
+
+
+async def test_a_node_that_is_down_when_connecting_leaves_the_client_usable(two_nodes):
+    """Nodes are tried one at a time until one answers (it settles the protocol version), then the rest."""
+    down = socket.socket()
+    down.bind(("127.0.0.1", 0))
+    address = down.getsockname()
+    down.close()  # nothing listens there: refused
+    client = pyignite_seam.AffinityAioClient(partition_aware=True, handshake_timeout=4.0)
+    async with client.connect([address, *(tuple(a) for a in two_nodes.client_addresses())]):
+        assert client.protocol_context is not None
+        assert [node.alive for node in client._nodes] == [False, True, True]
+        assert await client.get_cache_names()
