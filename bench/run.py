@@ -102,7 +102,7 @@ async def run(cfg: dict, wanted: list[str], env: Env, result: dict) -> dict:
         two = env.cluster("two", 2)
         out["storage_limit_1proc_2nodes"] = await scenarios.storage_limit(
             env, two, 1, cfg["storage_concurrency"], cfg["storage_seconds"], rooms20)
-        # ignite_store turns partition awareness off (one extra affinity round trip per key op measured earlier).
+        # partition awareness (transactions on the rooms' primary) is off by default: docs/performance.md.
         out["storage_limit_1proc_2nodes_partition_aware"] = await scenarios.storage_limit(
             env, two, 1, cfg["storage_concurrency"][:2], cfg["storage_seconds"], rooms20,
             {"options": {"partition_aware": True}})

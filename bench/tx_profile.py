@@ -1,6 +1,6 @@
 """What an append costs Ignite on one node and on two (backups=1, FULL_SYNC), per transaction kind.
 
-    .venv/bin/python -m bench.tx_profile [--seconds 6] [--rounds 2]
+    .venv/bin/python -m bench.tx_profile [--seconds 6] [--rounds 2] [--warmup 20] [--variants any,primary]
 
 Starts a one-node and a two-node cluster (bench.servers) and appends from this process through the store
 API (20 rooms, 1 and 200 appends in flight), with pessimistic and with optimistic serializable
@@ -33,6 +33,9 @@ MESSAGE_TYPES = {
     -27: "one-phase commit ack",
 }
 ROOMS = [f"tx-r{i:02d}" for i in range(20)]
+# Store options compared side by side (--variants). "any": transactions start on the node the client happens
+# to use; "primary": partition-aware client, each batch split by its rooms' primary node and started there.
+VARIANTS = {"any": {"partition_aware": False}, "primary": {"partition_aware": True}}
 
 
 def node_metrics(addresses: list[tuple[str, int]]) -> dict[str, int]:
@@ -69,13 +72,13 @@ async def append_load(store, concurrency: int, seconds: float) -> int:
     return done
 
 
-def run(cluster, kind: str, concurrency: int, seconds: float) -> dict:
+def run(cluster, kind: str, concurrency: int, seconds: float, options: dict | None = None) -> dict:
     """One measured load on `cluster`; its figures per append."""
     from bench import servers
     from ignite_store.backends.ignite import IgniteMessageStore
 
     addresses = [tuple(a) for a in cluster.client_addresses()]
-    store = IgniteMessageStore(addresses, backups=1, transactions=kind)
+    store = IgniteMessageStore(addresses, backups=1, transactions=kind, **(options or {}))
 
     async def measure() -> tuple[int, float, float, dict[str, int]]:
         try:
@@ -99,7 +102,8 @@ def run(cluster, kind: str, concurrency: int, seconds: float) -> dict:
         if name.startswith(prefix) and count > 0:
             kind_id = int(name[len(prefix):])
             by_type[MESSAGE_TYPES.get(kind_id, f"type {kind_id}")] = round(count / per, 2)
-    return {"appends": done, "rate": round(done / wall), "ignite_cpu_s_per_1000": round(cpu * 1000 / per, 3),
+    return {"load_avg": round(os.getloadavg()[0], 2), "appends": done, "rate": round(done / wall),
+            "ignite_cpu_s_per_1000": round(cpu * 1000 / per, 3),
             "messages_per_append": round(delta.get("communication.tcp.sentMessagesCount", 0) / per, 2),
             "bytes_per_append": round(delta.get("communication.tcp.sentBytes", 0) / per),
             "messages_by_type_per_append": dict(sorted(by_type.items(), key=lambda kv: -kv[1]))}
@@ -112,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", default="1,200")
     parser.add_argument("--kinds", default="pessimistic,optimistic")
+    parser.add_argument("--warmup", type=float, default=20.0, help="seconds of load per cluster, variant and kind "
+                        "before the measured rounds")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help=f"store option sets, run alternately, order flipped each round: {VARIANTS}")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
     os.environ.setdefault("DJANGO_SECRET_KEY", "bench-tx-profile")
@@ -131,14 +139,23 @@ def main(argv: list[str] | None = None) -> int:
             schema = IgniteMessageStore([tuple(a) for a in clusters[shape].client_addresses()], backups=1)
             schema.ensure_schema()
             schema.close()
+        variants = args.variants.split(",")
+        if args.warmup:  # the JIT: without it the first minute of each cluster measures the compiler
+            for shape, cluster in clusters.items():
+                for variant in variants:
+                    for kind in args.kinds.split(","):
+                        warm = run(cluster, kind, 200, args.warmup, VARIANTS[variant])
+                        log(f"warm-up {shape} {variant} {kind}: {warm}")
         for rnd in range(args.rounds):
             for kind in args.kinds.split(","):
                 for shape, cluster in clusters.items():
                     for concurrency in (int(c) for c in args.concurrency.split(",")):
-                        row = {"round": rnd, "shape": shape, "transactions": kind, "in_flight": concurrency,
-                               **run(cluster, kind, concurrency, args.seconds)}
-                        log(json.dumps(row))
-                        rows.append(row)
+                        for variant in variants if rnd % 2 == 0 else variants[::-1]:
+                            row = {"round": rnd, "shape": shape, "transactions": kind, "variant": variant,
+                                   "in_flight": concurrency,
+                                   **run(cluster, kind, concurrency, args.seconds, VARIANTS[variant])}
+                            log(json.dumps(row))
+                            rows.append(row)
     finally:
         for cluster in clusters.values():
             cluster.stop()

@@ -164,6 +164,9 @@ IGNITE_STORE = {
             "fast_codec": env("IGNITE_FAST_CODEC", True, cast=bool),
             # optimistic (serializable) or pessimistic transactions; see ignite_store/backends/ignite_session.py
             "transactions": env("IGNITE_TRANSACTIONS", "optimistic"),
+            # a connection per node; requests and append transactions go to the rooms' primary node.
+            # Off by default: not safe under a network partition yet (docs/performance.md, "Two nodes")
+            "partition_aware": env("IGNITE_PARTITION_AWARE", False, cast=bool),
             # Under load a process starts a transaction at most every this many ms (ignite_batch.py).
             "commit_interval": env("IGNITE_COMMIT_INTERVAL_MS", 10.0, cast=float) / 1000,
             "search_index": env("IGNITE_SEARCH_INDEX", True, cast=bool),  # False: blocks are not merged into the index

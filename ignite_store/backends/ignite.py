@@ -130,9 +130,14 @@ class IgniteMessageStore(BaseMessageStore):
             client_kwargs.update(username=username, password=password)
         if use_ssl:
             client_kwargs.update(ssl_tls_kwargs(ssl_ca_file, ssl_cert_file, ssl_key_file, verify=ssl_verify))
-        # partition_aware defaults to off: with pyignite 0.6.1 each key operation on these
-        # caches paid an extra ~20 ms affinity round trip (measured, see docs/performance.md);
-        # without it the connected node routes the request, one hop more on a multi-node cluster.
+        # Partition awareness: a connection to every node, key requests sent to the key's primary, and
+        # each append batch split by its rooms' primary node with its transaction started there
+        # (docs/performance.md, "Two nodes"). It needs pyignite_seam (pyignite 0.6.1 forgets a cache's
+        # partition map at every get_cache, which cost an affinity round trip per key request, and cannot
+        # choose a transaction's node): when the seam's guard refuses, it is off. Off by default: with
+        # every node connected, a node cut off by the network and back as a one-node island took appends
+        # that were acknowledged and then discarded when it rejoined (tests/faults/test_partition.py).
+        partition_aware = bool(partition_aware) and pyignite_seam.node_transactions()
         self._pool = ClientPool(
             self.nodes, timeout=self.timeout, partition_aware=partition_aware, client_kwargs=client_kwargs
         )

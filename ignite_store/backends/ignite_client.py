@@ -28,7 +28,7 @@ from pyignite.exceptions import (
 )
 
 from ..errors import SchemaError, StoreError, StoreUnavailable
-from .pyignite_seam import FastObjectMeta
+from .pyignite_seam import FastObjectMeta, aio_client_class
 
 logger = logging.getLogger(__name__)
 
@@ -270,7 +270,7 @@ class ClientPool:
         async with lock:
             client = self._aio.get(loop)
             if client is None:
-                client = AioClient(
+                client = aio_client_class(self.partition_aware)(
                     partition_aware=self.partition_aware,
                     handshake_timeout=self.timeout,
                     **self.client_kwargs,

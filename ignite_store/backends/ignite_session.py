@@ -52,15 +52,38 @@ class IgniteSession:
         self.timeout = timeout
         self.fast_codec = fast_codec
         self.transactions = transactions
+        # Transactions started on their rooms' primary node: needs the pool's partition awareness
+        # (a connection to every node, the partition map) and pyignite_seam's guard.
+        self.on_primary = pool.partition_aware and pyignite_seam.node_transactions()
 
     @property
     def tx_timeout_ms(self) -> int:
         """The default transaction timeout, in the milliseconds pyignite takes."""
         return int(self.timeout * 1000)
 
-    def tx(self, client, *, timeout: float = 0):
-        """A transaction of the configured kind on `client` (async context manager)."""
-        return client.tx_start(*TRANSACTIONS[self.transactions], timeout=int((timeout or self.timeout) * 1000))
+    def tx(self, client, *, timeout: float = 0, at: tuple[str, Any] | None = None):
+        """A transaction of the configured kind on `client` (async context manager).
+
+        `at=(cache, key)`: started on the node that is `key`'s primary in `cache` when `on_primary` (the
+        keys it touches should share that primary; any other node is only slower), else on any node."""
+        kind, timeout_ms = TRANSACTIONS[self.transactions], int((timeout or self.timeout) * 1000)
+        if at is not None and self.on_primary:
+            return pyignite_seam.NodeTransaction(client, *at, *kind, timeout=timeout_ms)
+        return client.tx_start(*kind, timeout=timeout_ms)
+
+    async def by_primary(self, cache: str, keys: list) -> list[list]:
+        """`keys` grouped by their primary node in `cache`, in their order (one group unless `on_primary`)."""
+        if not self.on_primary or len(keys) < 2:
+            return [keys]
+
+        async def operation(client):
+            await client.get_cache(cache)  # registers the cache: its partition map is fetched with the first key
+            groups: dict[int, list] = {}
+            for key in keys:
+                groups.setdefault(id(await pyignite_seam.primary_node(client, cache, key)), []).append(key)
+            return list(groups.values())
+
+        return await self.run(operation, retry=True)
 
     async def read_in_tx(self, cache, keys: list) -> dict:
         """The values of `keys` (None when absent) read inside a transaction of this session's kind.

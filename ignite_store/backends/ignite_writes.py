@@ -52,10 +52,33 @@ def _answers(batch: list[PendingAppend], results: dict[tuple[str, str], AppendRe
     return answers
 
 
-async def commit_across_rooms(session: IgniteSession, batch: list, store: Callable[..., Awaitable[list]]) -> list:
+async def commit_across_rooms(session: IgniteSession, batch: list, store: Callable[..., Awaitable[list]], *,
+                              rooms_cache: str | None = None) -> list:
     """`await store(client, rooms, items, tx_timeout=...)` (one transaction) for a batch of pending items (appends
-    or changes, each with `room` and `future`) of any rooms; its results in the batch's order."""
+    or changes, each with `room` and `future`) of any rooms; its results in the batch's order.
+
+    With `rooms_cache` and the session's `on_primary`, the batch is split by the rooms' primary node (in
+    `rooms_cache`, where every table of a room has its primary) into one transaction per node, side by side,
+    each started on its node."""
     rooms = sorted({item.room for item in batch})
+    groups = await session.by_primary(rooms_cache, rooms) if rooms_cache else [rooms]
+    if len(groups) == 1:
+        return await _commit_rooms(session, batch, rooms, store)
+    parts = [(group, [item for item in batch if item.room in set(group)]) for group in groups]
+    outcomes = await asyncio.gather(*(_commit_rooms(session, items, group, store) for group, items in parts),
+                                    return_exceptions=True)
+    results: dict[int, object] = {}
+    for (_, items), outcome in zip(parts, outcomes, strict=True):
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome  # cancelled: the batcher answers every item
+        answers = [outcome] * len(items) if isinstance(outcome, BaseException) else outcome
+        results.update((id(item), answer) for item, answer in zip(items, answers, strict=True))
+    return [results[id(item)] for item in batch]
+
+
+async def _commit_rooms(session: IgniteSession, batch: list, rooms: list[str],
+                        store: Callable[..., Awaitable[list]]) -> list:
+    """commit_across_rooms for the items of `rooms` (sorted): one transaction, room by room if it times out."""
     if len(rooms) == 1:
         # Safe to retry: a commit whose answer was lost is found through the idempotency keys.
         return await session.run(lambda client: store(client, rooms, batch), retry=True)
@@ -99,14 +122,14 @@ class Writes:
     # ---------------------------------------------------------------- append
     async def commit_batch(self, batch: list[PendingAppend]) -> list[AppendResult | StoreError]:
         """Store queued appends of any rooms in one transaction; results in the batch's order."""
-        return await commit_across_rooms(self.session, batch, self._store_batch)
+        return await commit_across_rooms(self.session, batch, self._store_batch, rooms_cache=self.schema.rooms_cache)
 
     async def _store_batch(self, client, rooms: list[str], batch: list[PendingAppend], *, tx_timeout: float = 0):
         """One transaction: lock the rooms' counters, skip client ids already stored, write the rest."""
         messages = await client.get_cache(self.schema.messages_cache)
         counters = await client.get_cache(self.schema.rooms_cache)
         idempotency = await client.get_cache(self.schema.idempotency_cache)
-        async with self.session.tx(client, timeout=tx_timeout) as tx:
+        async with self.session.tx(client, timeout=tx_timeout, at=(self.schema.rooms_cache, rooms[0])) as tx:
             counter_of = await self.session.read_in_tx(counters, rooms)  # rooms sorted: see read_in_tx
             last, change_heads = {}, {}
             for room in rooms:
@@ -186,7 +209,7 @@ class Writes:
             rooms = await client.get_cache(self.schema.rooms_cache)
             idempotency = await client.get_cache(self.schema.idempotency_cache)
             key = MessageKey(ROOM=room, SEQ=seq)
-            async with self.session.tx(client) as tx:
+            async with self.session.tx(client, at=(self.schema.rooms_cache, room)) as tx:
                 counter = await rooms.get(room)  # the counter's lock first, as every append takes it: no deadlock
                 created = await messages.get(key) is None
                 if created:

@@ -42,12 +42,14 @@ import pyignite
 from pyignite import GenericObjectMeta
 from pyignite.datatypes import BoolObject, IntObject, LongObject, String
 from pyignite.datatypes.complex import BinaryObject
-from pyignite.exceptions import ParseError
-from pyignite.utils import entity_id, hashcode
+from pyignite.exceptions import CacheError, ParseError
+from pyignite.transaction import AioTransaction
+from pyignite.utils import entity_id, hashcode, status_to_exception
 
 from . import ignite_wire
 
 try:  # internals: their absence (another pyignite) refuses the install instead of breaking the import
+    from pyignite.api import tx_api
     from pyignite.constants import RHF_ERROR, RHF_TOPOLOGY_CHANGED
     from pyignite.datatypes.base import IgniteDataTypeProps
     from pyignite.datatypes.complex import WrappedDataObject, _MapBase
@@ -65,7 +67,7 @@ _CACHE_SIZE = 2048
 _LES = ctypes.LittleEndianStructure
 _TC_STRING = 9  # pyignite.datatypes.type_codes.TC_STRING
 _originals: dict[tuple[object, str], Any] = {}
-_state = {"active": False, "refused": False}
+_state = {"active": False, "refused": False, "tx_refused": False}
 
 
 # ---------------------------------------------------------------- memoised class factories
@@ -406,7 +408,7 @@ async def aput_all_encoded(client, cache, encode, items: list, register: type) -
     import weakref
 
     from pyignite.api.tx_api import get_tx_id
-    from pyignite.exceptions import CacheError, SQLError
+    from pyignite.exceptions import SQLError
 
     seen = _registered.setdefault(register, weakref.WeakSet())
     if client not in seen:
@@ -423,6 +425,84 @@ async def aput_all_encoded(client, cache, encode, items: list, register: type) -
         _payload_start(conn, buf)
     except SQLError as exc:
         raise CacheError(str(exc)) from exc
+
+
+# ---------------------------------------------------------------- transactions on the rooms' primary (issue 18)
+# pyignite 0.6 starts every transaction on client.random_node() and offers no way to choose; the cache
+# operations inside it then follow the transaction's connection (tx_api.get_tx_connection). Started on a
+# node that is not the primary of the keys it touches, the transaction is coordinated from there: reads
+# and the prepare and finish cross to the primary, which forwards them to the backup. Started on the
+# primary, the only traffic left is the backup's copy (docs/performance.md, "Two nodes"). Needs the
+# client's partition awareness: connections to every node and the partition map.
+
+
+def _affinity_refusal() -> str | None:
+    """Why transactions cannot be started on a chosen node with this pyignite, or None."""
+    version = getattr(pyignite, "__version__", "?")
+    if not version.startswith("0.6."):
+        return f"pyignite {version} is not 0.6.x"
+    if _IMPORT_ERROR is not None:
+        return f"pyignite {version} lacks {_IMPORT_ERROR.name or _IMPORT_ERROR}"
+    needed = [(AioTransaction, "_AioTransaction__end_tx"), (AioTransaction, "close"), (tx_api, "tx_start_async"),
+              (tx_api, "get_tx_connection"), (pyignite.AioClient, "get_best_node"),
+              (pyignite.AioClient, "register_cache"), (pyignite.AioClient, "_caches_to_update_affinity")]
+    missing = [f"{getattr(owner, '__name__', owner)}.{name}" for owner, name in needed if not hasattr(owner, name)]
+    return f"pyignite {version} lacks {', '.join(missing)}" if missing else None
+
+
+def node_transactions() -> bool:
+    """True when transactions can be started on a chosen node; otherwise logs why, once."""
+    reason = _affinity_refusal()
+    if reason is not None and not _state["tx_refused"]:
+        _state["tx_refused"] = True
+        logger.warning("%s: transactions start on any node", reason)
+    return reason is None
+
+
+class AffinityAioClient(pyignite.AioClient):
+    """pyignite's AioClient, keeping each cache's partition map when a cache object is made.
+
+    0.6.1's register_cache tests `cache_id not in self._affinity` (whose keys are 'version' and
+    'partition_mapping', never a cache id), so every get_cache emptied the cache's map and the next
+    keyed request paid an OP_CACHE_PARTITIONS round trip first."""
+
+    def register_cache(self, cache_id: int) -> None:
+        mapping = self._affinity["partition_mapping"]
+        if self.partition_aware and cache_id not in mapping:
+            mapping[cache_id] = {}
+
+
+def aio_client_class(partition_aware: bool) -> type:
+    """The AioClient class for a pool: AffinityAioClient when partition-aware and the guard passes."""
+    return AffinityAioClient if partition_aware and _affinity_refusal() is None else pyignite.AioClient
+
+
+async def primary_node(client, cache: str, key) -> Any:
+    """The connection to the node that is `key`'s primary in `cache`, as far as the client knows (any
+    connected node when it does not know, or that node is down)."""
+    return await client.get_best_node(cache, key)
+
+
+class NodeTransaction(AioTransaction):
+    """An AioTransaction started on the primary of `key` in `cache` instead of a random node.
+
+    Committed and closed by pyignite's own AioTransaction, through the connection the context holds."""
+
+    def __init__(self, client, cache: str, key, *args, **kwargs):
+        super().__init__(client, *args, **kwargs)
+        self._at = (cache, key)
+        self.node = None
+
+    async def __aenter__(self):
+        self.node = await primary_node(self.client, *self._at)
+        self.tx_id = await _tx_start(self.node, self.concurrency, self.isolation, self.timeout, self.label)
+        self.closed = False
+        return self
+
+
+@status_to_exception(CacheError)
+async def _tx_start(conn, concurrency, isolation, timeout_ms, label):
+    return await tx_api.tx_start_async(conn, concurrency, isolation, timeout_ms, label)
 
 
 # ---------------------------------------------------------------- install / uninstall
