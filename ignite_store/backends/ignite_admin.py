@@ -114,10 +114,10 @@ class Admin:
             first = (await self.session.sql(f"SELECT MIN(SEQ) FROM {messages} WHERE ROOM = ?", [room]))[0][0]
             first = int(first) if first is not None else 2**62
             await self.session.sql(
-                f"DELETE FROM {self.schema.search_blocks_table} WHERE ROOM = ? AND TERM <> ? AND TERM <> ? "
-                "AND BLOCK >= 0 AND BLOCK < ?", [room, WATERMARK_TERM, DIRTY, block_of(first)])
+                f"DELETE FROM {self.schema.search_blocks_table} WHERE ROOM = ? AND TERM <> ? "
+                "AND BLOCK >= 0 AND BLOCK < ?", [room, WATERMARK_TERM, block_of(first)])
             await self.session.sql(
-                f"DELETE FROM {self.schema.search_blocks_table} WHERE ROOM = ? AND TERM = ? AND BLOCK < ?",
+                f"DELETE FROM {self.schema.search_dirty_table} WHERE ROOM = ? AND TERM = ? AND BLOCK < ?",
                 [room, DIRTY, first])
         return total
 

@@ -213,7 +213,7 @@ class Changes:
         if writes.versions:
             await (await client.get_cache(self.schema.versions_cache)).put_all(Pairs(writes.versions))
         # the old body's index bits stay: search verifies the current body
-        await put_rows(self.session, client, self.schema, writes.index)
+        await put_rows(self.session, client, self.schema.search_dirty_cache, writes.index)
         if writes.mentions:
             mentions = await client.get_cache(self.schema.mentions_cache)
             added = Pairs((MentionKey(USERNAME=user, ROOM=room, SEQ=seq), MentionValue(AT=at))

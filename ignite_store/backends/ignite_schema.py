@@ -7,10 +7,12 @@
   under a prefixed client id, with the CHANGE_SEQ they were given).
 - <P>_SEARCH_BLOCKS (ROOM, TERM, BLOCK) -> MARK: the search index (ignite_search_index.py): one row per
   distinct term of a block of 1,024 seqs of a room, and per room a watermark row (ROOM, '', -1) -> the
-  number of blocks indexed; merged off the append path. The value is a plain BIGINT (wrap_value=false):
-  no binary object to encode per row. Both its index trees inline 64 bytes of the key
-  (SEARCH_INLINE_BYTES). The first version's <P>_SEARCH (ROOM, TERM, SEQ) is no longer written or read;
-  a deployment made before may drop it.
+  number of blocks indexed; merged off the append path, ATOMIC (no transaction writes it: a transaction's
+  per-entry work was most of the merge's cost). The value is a plain BIGINT (wrap_value=false): no binary
+  object to encode per row. Both its index trees inline 64 bytes of the key (SEARCH_INLINE_BYTES).
+  <P>_SEARCH_DIRTY (ROOM, '\x01', SEQ) -> change id: the seqs edited or imported since their block was
+  merged, written in the edit's (import's) transaction. The first version's <P>_SEARCH (ROOM, TERM, SEQ)
+  is no longer written or read; a deployment made before may drop it.
 
 All three use the room as affinity key, so one room's counter, messages and idempotency
 keys sit in one partition and an append's transaction touches one primary node.
@@ -69,6 +71,14 @@ class Schema:
         return f"{self.prefix.lower()}_search_blocks"
 
     @property
+    def search_dirty_table(self) -> str:
+        return f"{self.prefix}_SEARCH_DIRTY"
+
+    @property
+    def search_dirty_cache(self) -> str:
+        return f"{self.prefix.lower()}_search_dirty"
+
+    @property
     def messages_cache(self) -> str:
         return f"{self.prefix.lower()}_messages"
 
@@ -80,11 +90,12 @@ class Schema:
     def idempotency_cache(self) -> str:
         return f"{self.prefix.lower()}_idempotency"
 
-    def _with(self, cache: str, *, key_type: str | None, value_type: str | None, affinity: bool | str) -> str:
+    def _with(self, cache: str, *, key_type: str | None, value_type: str | None, affinity: bool | str,
+              atomic: bool = False) -> str:
         parts = [
             "template=partitioned",
             f"backups={self.backups}",
-            "atomicity=transactional",
+            f"atomicity={'atomic' if atomic else 'transactional'}",
             "write_synchronization_mode=full_sync",
             f"cache_name={cache}",
         ]
@@ -119,8 +130,14 @@ class Schema:
             self.search_blocks_table: (
                 f"CREATE TABLE IF NOT EXISTS {self.search_blocks_table} ("
                 "ROOM VARCHAR, TERM VARCHAR, BLOCK BIGINT, MARK BIGINT, PRIMARY KEY (ROOM, TERM, BLOCK)) "
-                f'WITH "{self._with(self.search_blocks_cache, key_type="ChatSearchBlockKey", value_type=None, affinity=True)},'  # noqa: E501
+                f'WITH "{self._with(self.search_blocks_cache, key_type="ChatSearchBlockKey", value_type=None, affinity=True, atomic=True)},'  # noqa: E501
                 f'wrap_value=false,PK_INLINE_SIZE={SEARCH_INLINE_BYTES},AFFINITY_INDEX_INLINE_SIZE={SEARCH_INLINE_BYTES}"'
+            ),
+            self.search_dirty_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.search_dirty_table} ("
+                "ROOM VARCHAR, TERM VARCHAR, BLOCK BIGINT, MARK BIGINT, PRIMARY KEY (ROOM, TERM, BLOCK)) "
+                f'WITH "{self._with(self.search_dirty_cache, key_type="ChatSearchBlockKey", value_type=None, affinity=True)},'  # noqa: E501
+                'wrap_value=false"'
             ),
             **self.room_tables(),
             **self.change_tables(),

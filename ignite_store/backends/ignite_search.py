@@ -265,7 +265,7 @@ class Search:
         """The next CANDIDATE_BLOCKS candidate blocks' runs, and the dirty seqs down to them, newest first."""
         if stream.dirty is None:
             rows = await self.session.sql(
-                f"SELECT BLOCK FROM {self.schema.search_blocks_table} WHERE ROOM = ? AND TERM = ? AND BLOCK < ?",
+                f"SELECT BLOCK FROM {self.schema.search_dirty_table} WHERE ROOM = ? AND TERM = ? AND BLOCK < ?",
                 [stream.room, DIRTY, stream.indexed_end])
             stream.dirty = sorted((int(row[0]) for row in rows), reverse=True)
         args = [*terms[1:], stream.room, terms[0], stream.fetch_below, CANDIDATE_BLOCKS]

@@ -6,14 +6,16 @@ terms are ignite_store/search_text.py's. Two kinds of rows besides (no index ter
 control character):
 - (ROOM, "", -1) -> the room's **watermark**: every block below MARK is indexed. The messages above it are
   searched by scanning them (ignite_search), so a search is exact whatever the index holds;
-- (ROOM, DIRTY, seq) -> a change id: a message **edited or imported** since its block was indexed. A search
-  reads these seqs besides the candidate runs, until the next merge of the room indexes them again.
+- in <P>_SEARCH_DIRTY, (ROOM, DIRTY, seq) -> a change id: a message **edited or imported** since its block
+  was indexed. A search reads these seqs besides the candidate runs, until the next merge of the room
+  indexes them again.
 
 Who writes what:
 - the merge (`SearchIndex.merge`): for each completed block above the watermark, and each block with dirty
-  seqs, it reads the dirty rows, then the block's current bodies, then in one transaction writes the block's
-  rows (one per distinct term: ~3 per message at 1,024 seqs, against ~11 per message for a row per term and
-  message), removes the dirty rows it saw (only if unchanged since) and moves the watermark up. An append
+  seqs, it reads the dirty rows, then the block's current bodies, then writes the block's rows (one per
+  distinct term: ~3 per message at 1,024 seqs, against ~11 per message for a row per term and message),
+  then moves the watermark up, then removes the dirty rows it saw (only if unchanged since). The table is
+  ATOMIC: the order of the writes, not a transaction, keeps the watermark from claiming rows not written. An append
   writes nothing: when a batch completes a block, the merge of that room is started in the background
   (`appended`), so its cost is paid in bulk (docs/performance.md, "Search");
 - an edit writes its seq's dirty row in the edit's transaction, an import in its transaction. A merge racing
@@ -99,12 +101,12 @@ def _encode_row(row: IndexRow, compact_footer: bool) -> bytes:
     return _key_encoder()((room, term, block), compact_footer) + ignite_wire.long_value(mark)
 
 
-async def put_rows(session: IgniteSession, client, schema: Schema, rows: list[IndexRow]) -> None:
-    """Write index rows with one put_all, in the caller's transaction if any (built with `struct` when the
-    pyignite seam is on: through pyignite's objects a row costs ~40 µs of client CPU)."""
+async def put_rows(session: IgniteSession, client, cache_name: str, rows: list[IndexRow]) -> None:
+    """Write index (or dirty) rows with one put_all, in the caller's transaction if any (built with `struct`
+    when the pyignite seam is on: through pyignite's objects a row costs ~40 µs of client CPU)."""
     if not rows:
         return
-    cache = await client.get_cache(schema.search_blocks_cache)
+    cache = await client.get_cache(cache_name)
     if session.fast_codec:
         await pyignite_seam.aput_all_encoded(client, cache, _encode_row, rows, SearchBlockKey)
     else:
@@ -174,7 +176,7 @@ class SearchIndex:
         """Index the completed blocks of `room` above its watermark (from block 0 when `rebuild`) and the
         blocks with dirty seqs; how many messages were read."""
         dirty = await self.session.sql(
-            f"SELECT BLOCK, MARK FROM {self.schema.search_blocks_table} WHERE ROOM = ? AND TERM = ?", [room, DIRTY])
+            f"SELECT BLOCK, MARK FROM {self.schema.search_dirty_table} WHERE ROOM = ? AND TERM = ?", [room, DIRTY])
 
         async def state(client):
             counters = await client.get_cache(self.schema.rooms_cache)
@@ -204,15 +206,25 @@ class SearchIndex:
         rows = block_rows(room, block, [(int(seq), body or "") for seq, body in bodies])
 
         async def write(client):
+            # The rows first, then the watermark (an ATOMIC cache: each put is applied when it returns), then
+            # the dirty rows read, only if unchanged (a transaction on <P>_SEARCH_DIRTY).
+            await put_rows(self.session, client, self.schema.search_blocks_cache, rows)
             cache = await client.get_cache(self.schema.search_blocks_cache)
-            async with self.session.tx(client, timeout=max(self.session.timeout, 30.0)) as tx:
-                current = await cache.get(watermark_key(room))
-                await put_rows(self.session, client, self.schema, rows)
-                for seq, change in sorted(dirty.items()):
-                    await cache.remove_if_equals(SearchBlockKey(ROOM=room, TERM=DIRTY, BLOCK=seq), change)
-                if int(current or 0) < block + 1:
-                    await cache.put(watermark_key(room), block + 1)
-                await tx.commit()
+            key = watermark_key(room)
+            while True:  # up only, whatever another process merging the room wrote meanwhile
+                current = await cache.get(key)
+                if current is not None and int(current) >= block + 1:
+                    break
+                done = (await cache.put_if_absent(key, block + 1) if current is None
+                        else await cache.replace_if_equals(key, current, block + 1))
+                if done:
+                    break
+            if dirty:
+                marks = await client.get_cache(self.schema.search_dirty_cache)
+                async with self.session.tx(client) as tx:
+                    for seq, change in sorted(dirty.items()):
+                        await marks.remove_if_equals(SearchBlockKey(ROOM=room, TERM=DIRTY, BLOCK=seq), change)
+                    await tx.commit()
 
         # Safe to retry: rows are rewritten whole, dirty rows go only if unchanged, the watermark only moves up.
         await self.session.run(write, retry=True, time_limit=max(self.session.timeout, 30.0))

@@ -219,7 +219,8 @@ class Writes:
                         EDITED_AT=message.edited_at, REPLY_TO=message.reply_to, REACTIONS=None, MENTIONS=None,
                     ))
                     if not message.deleted:  # its block may be indexed already: searches read it until merged
-                        await put_rows(self.session, client, self.schema, [dirty_row(room, seq, -1)])
+                        await put_rows(self.session, client, self.schema.search_dirty_cache,
+                                       [dirty_row(room, seq, -1)])
                 # Done even for an existing message, so a re-run repairs a counter left behind.
                 if counter is None or counter.LAST_SEQ < seq:
                     last_at = max(created_at, counter.LAST_AT or 0) if counter is not None else created_at

@@ -61,9 +61,9 @@ def index_state(store, room):
     """(watermark, {(term, block): mask}, dirty seqs) of a room."""
     table = store.schema.search_blocks_table
     mark = store._sql(f"SELECT MARK FROM {table} WHERE ROOM = ? AND TERM = '' AND BLOCK = -1", [room])
-    rows = store._sql(f"SELECT TERM, BLOCK, MARK FROM {table} WHERE ROOM = ? AND TERM <> '' AND TERM <> ?",
-                      [room, DIRTY])
-    dirty = store._sql(f"SELECT BLOCK FROM {table} WHERE ROOM = ? AND TERM = ? ORDER BY BLOCK", [room, DIRTY])
+    rows = store._sql(f"SELECT TERM, BLOCK, MARK FROM {table} WHERE ROOM = ? AND TERM <> ''", [room])
+    dirty = store._sql(f"SELECT BLOCK FROM {store.schema.search_dirty_table} WHERE ROOM = ? AND TERM = ? "
+                       "ORDER BY BLOCK", [room, DIRTY])
     return ((mark[0][0] if mark else 0), {(term, block): mask % 2**64 for term, block, mask in rows},
             [seq for seq, in dirty])
 

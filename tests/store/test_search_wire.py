@@ -28,19 +28,21 @@ def test_fast_rows_are_the_rows_pyignite_writes(live_settings):
     assert store.fast_codec
     room = f"t-{uuid.uuid4().hex[:12]}"
 
+    dirty = store.schema.search_dirty_cache  # transactional: the rollback below is seen
+
     async def write(client):
-        cache = await client.get_cache(store.schema.search_blocks_cache)
+        cache = await client.get_cache(dirty)
         await cache.put_all(Pairs((SearchBlockKey(ROOM=room, TERM=t, BLOCK=b), 0)
                                   for t, b in [("plain", 1), ("both", 2)]))  # pyignite
-        await put_rows(store._session, client, store.schema, [(room, "both", 2, 7), (room, "fast", 3, -2**63)])
+        await put_rows(store._session, client, dirty, [(room, "both", 2, 7), (room, "fast", 3, -2**63)])
         async with store._session.tx(client) as tx:  # inside a transaction too
-            await put_rows(store._session, client, store.schema, [(room, "tx", 4, 1)])
+            await put_rows(store._session, client, dirty, [(room, "tx", 4, 1)])
             await tx.commit()
         async with store._session.tx(client):  # rolled back: the row was written in the transaction
-            await put_rows(store._session, client, store.schema, [(room, "gone", 5, 1)])
+            await put_rows(store._session, client, dirty, [(room, "gone", 5, 1)])
 
     store._sync(store._arun(write, retry=False))
-    found = store._sql(f"SELECT TERM, BLOCK, MARK FROM {store.schema.search_blocks_table} WHERE ROOM = ? "
+    found = store._sql(f"SELECT TERM, BLOCK, MARK FROM {store.schema.search_dirty_table} WHERE ROOM = ? "
                        "ORDER BY BLOCK", [room])
     # the same key from both paths is one row (same bytes, same hash, same partition)
     assert found == [["plain", 1, 0], ["both", 2, 7], ["fast", 3, -2**63], ["tx", 4, 1]]
