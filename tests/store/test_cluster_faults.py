@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from ignite_store.backends.ignite import IgniteMessageStore
-from tests.fixtures.servers import start_test_cluster
+from tests.fixtures.servers import start_schema_cluster
 
 ROOMS = [f"fault-{i}" for i in range(8)]  # several rooms, so both nodes hold primaries
 
@@ -13,10 +13,9 @@ ROOMS = [f"fault-{i}" for i in range(8)]  # several rooms, so both nodes hold pr
 @pytest.fixture(scope="module")
 def two_nodes(tmp_path_factory):
     """A private two-node cluster (backups=1) shared by the tests of this module, in order."""
-    cluster = start_test_cluster(tmp_path_factory.mktemp("two-nodes"), count=2)
+    cluster = start_schema_cluster(tmp_path_factory.mktemp("two-nodes"))
     store = IgniteMessageStore(cluster.client_addresses(), backups=1, timeout=10.0)
     try:
-        store.ensure_schema()
         yield cluster, store
     finally:
         store.close()

@@ -21,7 +21,7 @@ from pyignite.transaction import AioTransaction
 from ignite_store.backends import pyignite_seam
 from ignite_store.backends.ignite import IgniteMessageStore
 from ignite_store.backends.ignite_batch import PendingAppend
-from tests.fixtures.servers import start_test_cluster
+from tests.fixtures.servers import start_schema_cluster
 
 PARTITIONS = 1024  # RendezvousAffinityFunction's default, used by every table of the schema
 
@@ -29,12 +29,7 @@ PARTITIONS = 1024  # RendezvousAffinityFunction's default, used by every table o
 @pytest.fixture(scope="module")
 def two_nodes(tmp_path_factory):
     """A private two-node cluster (backups=1) with the chat schema."""
-    cluster = start_test_cluster(tmp_path_factory.mktemp("tx-primary"), count=2)
-    store = IgniteMessageStore(cluster.client_addresses(), backups=1, timeout=10.0)
-    try:
-        store.ensure_schema()
-    finally:
-        store.close()
+    cluster = start_schema_cluster(tmp_path_factory.mktemp("tx-primary"))
     yield cluster
     cluster.stop()
 
