@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import weakref
 
 from ..search_text import index_terms
 from . import ignite_wire, pyignite_seam
@@ -39,6 +40,7 @@ from .ignite_session import IgniteSession
 logger = logging.getLogger(__name__)
 
 BLOCK_SEQS = 1024
+MERGE_SLICE = 32  # bodies tokenized between two turns of the event loop
 SUB_SEQS = BLOCK_SEQS // 64  # one bit of MARK
 WATERMARK_TERM, WATERMARK_BLOCK = "", -1
 DIRTY = "\x01"
@@ -80,10 +82,19 @@ def runs(block: int, mask: int) -> list[tuple[int, int]]:
 def block_rows(room: str, block: int, bodies: list[tuple[int, str]]) -> list[IndexRow]:
     """The rows of a block from its (seq, body) pairs: per distinct term, the runs it occurs in."""
     masks: dict[str, int] = {}
+    add_terms(masks, block, bodies)
+    return rows_of(room, block, masks)
+
+
+def add_terms(masks: dict[str, int], block: int, bodies: list[tuple[int, str]]) -> None:
+    """Mark the runs of `bodies` (seq, body) in `masks` (term -> mask of the block's runs)."""
     for seq, body in bodies:
         bit = 1 << (seq - block * BLOCK_SEQS) // SUB_SEQS
         for term in index_terms(body):
             masks[term] = masks.get(term, 0) | bit
+
+
+def rows_of(room: str, block: int, masks: dict[str, int]) -> list[IndexRow]:
     return [(room, term, block, as_long(mask)) for term, mask in sorted(masks.items())]
 
 
@@ -138,6 +149,10 @@ class SearchIndex:
         self.schema = schema
         self.enabled = enabled
         self._running: dict[str, asyncio.Task] = {}  # room -> its merge task (one at a time per room)
+        # One block merged at a time per process: under an even load every room completes a block at about
+        # the same time, and 20 merges at once held the event loop (and every socket of the process) ~1 s.
+        self._one_block: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary())  # per event loop: a lock serves one loop
         self._again: set[str] = set()
         self.merged_blocks = 0  # by this process (benchmarks)
 
@@ -192,7 +207,8 @@ class SearchIndex:
                 by_block.setdefault(block_of(int(seq)), {})[int(seq)] = int(change)
         read = 0
         for block in sorted(set(range(0 if rebuild else mark, complete)) | set(by_block)):
-            read += await self._merge_block(room, block, by_block.get(block, {}))
+            async with self._one_block.setdefault(asyncio.get_running_loop(), asyncio.Lock()):
+                read += await self._merge_block(room, block, by_block.get(block, {}))
         return read
 
     async def _merge_block(self, room: str, block: int, dirty: dict[int, int]) -> int:
@@ -203,7 +219,11 @@ class SearchIndex:
             "AND (DELETED IS NULL OR DELETED = FALSE)",
             [room, block * BLOCK_SEQS, (block + 1) * BLOCK_SEQS],
         )
-        rows = block_rows(room, block, [(int(seq), body or "") for seq, body in bodies])
+        masks: dict[str, int] = {}
+        for start in range(0, len(bodies), MERGE_SLICE):  # the sockets of the process are served in between
+            add_terms(masks, block, [(int(seq), body or "") for seq, body in bodies[start:start + MERGE_SLICE]])
+            await asyncio.sleep(0)
+        rows = rows_of(room, block, masks)
 
         async def write(client):
             # The rows first, then the watermark (an ATOMIC cache: each put is applied when it returns), then

@@ -172,3 +172,53 @@ def test_with_the_merge_off_searches_scan_and_a_reindex_catches_up(live_settings
     assert mark == 1 and rows[("quasar", 0)] == bit(100)
     assert seqs(store.search([room], "quasar")) == [100]
     assert seqs(store.search([room], "firstofblock")) == [BLOCK_SEQS]
+
+
+def test_merges_started_together_run_one_block_at_a_time_and_let_the_loop_turn(live_settings):
+    """Under an even load every room completes a block at once: their merges queue, and each tokenizes its
+    block in slices, so the sockets of the process are served in between."""
+    from django.conf import settings
+
+    from ignite_store.backends.ignite import IgniteMessageStore
+    from ignite_store.backends.ignite_search_index import MERGE_SLICE, SearchIndex
+
+    config = settings.IGNITE_STORE["default"]
+    unmerged = IgniteMessageStore(config["NODES"], **{**config["OPTIONS"], "search_index": False})
+    rooms = [f"burst-{uuid.uuid4().hex[:8]}-{n}" for n in range(3)]
+
+    class Watched(SearchIndex):
+        running = most = 0
+
+        async def _merge_block(self, room, block, dirty):
+            Watched.running += 1
+            Watched.most = max(Watched.most, Watched.running)
+            try:
+                return await super()._merge_block(room, block, dirty)
+            finally:
+                Watched.running -= 1
+
+    async def scenario():
+        await asyncio.gather(*(append_until(unmerged, room, BLOCK_SEQS) for room in rooms))
+        index = Watched(unmerged._session, unmerged.schema)
+        turns, done = 0, False
+
+        async def ticker():
+            nonlocal turns
+            while not done:
+                turns += 1
+                await asyncio.sleep(0)
+
+        tick = asyncio.ensure_future(ticker())
+        try:
+            read = await asyncio.gather(*(index.merge(room) for room in rooms))
+        finally:
+            done = True
+            await tick
+        return read, turns
+
+    try:
+        read, turns = unmerged._sync(scenario())
+    finally:
+        unmerged.close()
+    assert read == [BLOCK_SEQS - 1] * 3 and Watched.most == 1
+    assert turns >= 3 * (BLOCK_SEQS - 1) // MERGE_SLICE
