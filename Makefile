@@ -71,8 +71,15 @@ po: venv gettext
 node:
 	@command -v node >/dev/null && command -v npm >/dev/null || $(APT_INSTALL) nodejs npm
 
+# Every figure of docs/performance.md: the scenarios and peers (it rewrites the page's generated section),
+# then each scenario of its own module at two sizes 10x apart (results in bench/results/). About 1.5 hours.
 bench: venv jars redis node
 	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench.rooms --rooms 50,500
+	$(PY) -m bench.api --limits 5,50 --bodies 10,100
+	$(PY) -m bench.changes --sizes 100,1000
+	$(PY) -m bench.search --sizes 100000,1000000 --heap 3g --region-mb 6144
+	$(PY) -m bench.tx_profile
 
 bench-quick: venv jars redis node
 	$(PY) -m bench --quick $(BENCH_ARGS)
