@@ -1,7 +1,8 @@
 """Writes of the Ignite backend: appends (group-committed) and imports; changes are in ignite_changes.
 
 Lock order, in every transaction (appends, imports and every change of ignite_changes): room counters
-first, one at a time in sorted order, then the rooms' idempotency keys, then messages (a reply's
+first, in sorted order (one at a time with pessimistic transactions: IgniteSession.read_in_tx), then the
+rooms' idempotency keys, then messages (a reply's
 original included), then <P>_VERSIONS, search-index (dirty seqs) and <P>_USER_MENTIONS rows. Ordered locking
 cannot deadlock, and appends and changes of one room queue on its counter. The search merge
 (ignite_search_index) takes no counter: the room's watermark row, then its term rows, then dirty rows.
@@ -64,7 +65,10 @@ async def commit_across_rooms(session: IgniteSession, batch: list, store: Callab
     groups = await session.by_primary(rooms_cache, rooms) if rooms_cache else [rooms]
     if len(groups) == 1:
         return await _commit_rooms(session, batch, rooms, store)
-    parts = [(group, [item for item in batch if item.room in set(group)]) for group in groups]
+    group_of = {room: n for n, group in enumerate(groups) for room in group}
+    parts: list[tuple[list[str], list]] = [(group, []) for group in groups]
+    for item in batch:
+        parts[group_of[item.room]][1].append(item)
     outcomes = await asyncio.gather(*(_commit_rooms(session, items, group, store) for group, items in parts),
                                     return_exceptions=True)
     results: dict[int, object] = {}
