@@ -85,7 +85,6 @@ class Batcher:
                 for item in queue:
                     settle(item, stopped)
 
-
     async def _wait_for_interval(self) -> None:
         """Sleep out the rest of min_interval since the last transaction started, unless a full batch waits."""
         loop = asyncio.get_running_loop()

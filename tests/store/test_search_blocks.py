@@ -187,15 +187,17 @@ def test_merges_started_together_run_one_block_at_a_time_and_let_the_loop_turn(l
     rooms = [f"burst-{uuid.uuid4().hex[:8]}-{n}" for n in range(3)]
 
     class Watched(SearchIndex):
+        """Counts the blocks being merged at once."""
+
         running = most = 0
 
         async def _merge_block(self, room, block, dirty):
-            Watched.running += 1
-            Watched.most = max(Watched.most, Watched.running)
+            self.running += 1
+            self.most = max(self.most, self.running)
             try:
                 return await super()._merge_block(room, block, dirty)
             finally:
-                Watched.running -= 1
+                self.running -= 1
 
     async def scenario():
         await asyncio.gather(*(append_until(unmerged, room, BLOCK_SEQS) for room in rooms))
@@ -214,11 +216,11 @@ def test_merges_started_together_run_one_block_at_a_time_and_let_the_loop_turn(l
         finally:
             done = True
             await tick
-        return read, turns
+        return read, turns, index.most
 
     try:
-        read, turns = unmerged._sync(scenario())
+        read, turns, most = unmerged._sync(scenario())
     finally:
         unmerged.close()
-    assert read == [BLOCK_SEQS - 1] * 3 and Watched.most == 1
+    assert read == [BLOCK_SEQS - 1] * 3 and most == 1
     assert turns >= 3 * (BLOCK_SEQS - 1) // MERGE_SLICE
