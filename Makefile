@@ -78,7 +78,8 @@ bench: venv jars redis node
 	$(PY) -m bench.rooms --rooms 50,500
 	$(PY) -m bench.api --limits 5,50 --bodies 10,100
 	$(PY) -m bench.changes --sizes 100,1000
-	$(PY) -m bench.search --sizes 100000,1000000 --heap 3g --region-mb 6144
+	$(PY) -m bench.search --sizes 100000,1000000 --heap 3g --region-mb 6144 \
+		--json bench/results/$$(date +%Y%m%d-%H%M%S)-search.json
 	$(PY) -m bench.tx_profile
 
 bench-quick: venv jars redis node
