@@ -439,13 +439,21 @@ async def aput_all_encoded(client, cache, encode, items: list, register: type) -
 # client's partition awareness: connections to every node and the partition map.
 
 
-def _affinity_refusal() -> str | None:
-    """Why transactions cannot be started on a chosen node with this pyignite, or None."""
+def _version_refusal() -> str | None:
+    """Why no internal of this pyignite may be used (another version, or an internal import missing), or None."""
     version = getattr(pyignite, "__version__", "?")
     if not version.startswith("0.6."):
         return f"pyignite {version} is not 0.6.x"
     if _IMPORT_ERROR is not None:
         return f"pyignite {version} lacks {_IMPORT_ERROR.name or _IMPORT_ERROR}"
+    return None
+
+
+def _affinity_refusal() -> str | None:
+    """Why transactions cannot be started on a chosen node with this pyignite, or None."""
+    if (reason := _version_refusal()) is not None:
+        return reason
+    version = pyignite.__version__
     needed = [(AioTransaction, "_AioTransaction__end_tx"), (AioTransaction, "close"), (tx_api, "tx_start_async"),
               (tx_api, "get_tx_connection"), (pyignite.AioClient, "get_best_node"),
               (pyignite.AioClient, "register_cache"), (pyignite.AioClient, "_caches_to_update_affinity"),
@@ -570,11 +578,9 @@ def _patches() -> list[tuple[type, str, object]]:
 
 def _refusal() -> str | None:
     """Why the seam cannot be installed on this pyignite, or None."""
-    version = getattr(pyignite, "__version__", "?")
-    if not version.startswith("0.6."):
-        return f"pyignite {version} is not 0.6.x"
-    if _IMPORT_ERROR is not None:
-        return f"pyignite {version} lacks {_IMPORT_ERROR.name or _IMPORT_ERROR}"
+    if (reason := _version_refusal()) is not None:
+        return reason
+    version = pyignite.__version__
     if (RHF_ERROR, RHF_TOPOLOGY_CHANGED) != (ignite_wire.RHF_ERROR, ignite_wire.RHF_TOPOLOGY_CHANGED):
         return f"pyignite {version} has other response header flags"
     needed = [(owner, name) for owner, name, _ in _patches()]
