@@ -169,7 +169,7 @@ IGNITE_STORE = {
             "partition_aware": env("IGNITE_PARTITION_AWARE", False, cast=bool),
             # Under load a process starts a transaction at most every this many ms (ignite_batch.py).
             "commit_interval": env("IGNITE_COMMIT_INTERVAL_MS", 10.0, cast=float) / 1000,
-            "search_index": env("IGNITE_SEARCH_INDEX", True, cast=bool),  # False: blocks are not merged into the index
+            "search_index": env("IGNITE_SEARCH_INDEX", True, cast=bool),  # False: runs are not merged into the index
         },
     }
 }

@@ -147,7 +147,7 @@ class IgniteMessageStore(BaseMessageStore):
                                       transactions=transactions)
         self._queries = Queries(self.schema, self.limits.room_pattern)
         self._reads = Reads(self._session, self._queries)
-        # search_index=False: completed blocks are not merged into the search index (bench/search.py measures
+        # search_index=False: completed runs are not merged into the search index (bench/search.py measures
         # what the merge costs); searches stay exact, scanning every message above the room's watermark.
         self._search_index = SearchIndex(self._session, self.schema, enabled=bool(search_index))
         self._writes = Writes(self._session, self.schema, self._search_index)
@@ -423,8 +423,8 @@ class IgniteMessageStore(BaseMessageStore):
             raise StoreUnavailable("the search took longer than the store's timeout") from e
 
     async def areindex_search(self, room: str | None = None) -> int:
-        """Rebuild the search index of `room` (None: every room) from block 0 (search_reindex); how many
-        messages were read. The newest, incomplete block is left to the search's scan."""
+        """Rebuild the search index of `room` (None: every room) from run 0 (search_reindex); how many
+        messages were read. The newest, incomplete run is left to the search's scan."""
         if room is not None:
             rooms = [validate_room(room, self.limits.room_pattern)]
         else:

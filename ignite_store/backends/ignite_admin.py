@@ -10,7 +10,7 @@ from ..errors import StoreError
 from ..types import Message, RoomInfo
 from .ignite_codec import message_from_row
 from .ignite_queries import CLUSTER_VIEWS, COLUMNS_SQL, INDEXES_SQL, TABLES_SQL, Queries
-from .ignite_search_index import DIRTY, WATERMARK_TERM, block_of
+from .ignite_search_index import DIRTY, run_of
 from .ignite_session import IgniteSession
 
 
@@ -108,14 +108,13 @@ class Admin:
                     [room, room, older_than],
                 )
             await self.session.sql(f"DELETE FROM {messages} WHERE ROOM = ? AND CREATED_AT < ?", [room, older_than])
-            # The search rows below the room's first remaining message: the term rows of the blocks now empty
-            # (a block partly pruned keeps its rows, which only cost a scan) and the dirty seqs; the watermark
+            # The search rows below the room's first remaining message: the filter rows of the runs now empty
+            # (a run partly pruned keeps its row, which only costs a scan) and the dirty seqs; the watermark
             # stays.
             first = (await self.session.sql(f"SELECT MIN(SEQ) FROM {messages} WHERE ROOM = ?", [room]))[0][0]
             first = int(first) if first is not None else 2**62
-            await self.session.sql(
-                f"DELETE FROM {self.schema.search_blocks_table} WHERE ROOM = ? AND TERM <> ? "
-                "AND BLOCK >= 0 AND BLOCK < ?", [room, WATERMARK_TERM, block_of(first)])
+            await self.session.sql(f"DELETE FROM {self.schema.search_runs_table} WHERE ROOM = ? AND RUN < ?",
+                                   [room, run_of(first)])
             await self.session.sql(
                 f"DELETE FROM {self.schema.search_dirty_table} WHERE ROOM = ? AND TERM = ? AND BLOCK < ?",
                 [room, DIRTY, first])

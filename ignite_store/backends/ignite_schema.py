@@ -5,14 +5,13 @@
 - <P>_ROOMS ROOM -> (LAST_SEQ, LAST_AT): the room's sequence counter.
 - <P>_IDEMPOTENCY (ROOM, CLIENT_ID) -> SEQ: one row per stored client id (edits and deletes too,
   under a prefixed client id, with the CHANGE_SEQ they were given).
-- <P>_SEARCH_BLOCKS (ROOM, TERM, BLOCK) -> MARK: the search index (ignite_search_index.py): one row per
-  distinct term of a block of 1,024 seqs of a room, and per room a watermark row (ROOM, '', -1) -> the
-  number of blocks indexed; merged off the append path, ATOMIC (no transaction writes it: a transaction's
-  per-entry work was most of the merge's cost). The value is a plain BIGINT (wrap_value=false): no binary
-  object to encode per row. Both its index trees inline 64 bytes of the key (SEARCH_INLINE_BYTES).
-  <P>_SEARCH_DIRTY (ROOM, '\x01', SEQ) -> change id: the seqs edited or imported since their block was
-  merged, written in the edit's (import's) transaction. The first version's <P>_SEARCH (ROOM, TERM, SEQ)
-  is no longer written or read; a deployment made before may drop it.
+- <P>_SEARCH_RUNS (ROOM, RUN) -> W0..W127: the search index (ignite_search_index.py): one row per run of 64
+  seqs of a room, a Bloom filter of its terms in 128 BIGINT columns that SQL tests with BITAND; merged off the
+  append path, ATOMIC (no transaction writes it). <P>_SEARCH_DIRTY (ROOM, '\x01', SEQ) -> change id: the seqs
+  edited or imported since their run was merged, written in the edit's (import's) transaction, and per room
+  the watermark (ROOM, '', -1) -> the number of runs indexed. Earlier versions' <P>_SEARCH (ROOM, TERM, SEQ)
+  and <P>_SEARCH_BLOCKS (ROOM, TERM, BLOCK) are no longer written or read; a deployment made before may
+  drop them.
 
 All three use the room as affinity key, so one room's counter, messages and idempotency
 keys sit in one partition and an append's transaction touches one primary node.
@@ -30,11 +29,11 @@ import re
 from dataclasses import dataclass
 
 TABLE_PREFIX = re.compile(r"^[A-Z][A-Z0-9_]{0,30}$")  # also checked by ignite_store.checks
-# Both trees of <P>_SEARCH_BLOCKS (the primary key and Ignite's AFFINITY_KEY index, which it adds to every table
-# with an affinity column and which repeats the key's columns) compare (ROOM, TERM, BLOCK) within the inlined
-# bytes; with Ignite's default of 29 a room id and a term rarely fit, and every comparison of an insert
-# read the row from its data page.
+# Both trees of <P>_SEARCH_RUNS (the primary key and Ignite's AFFINITY_KEY index, which it adds to every table
+# with an affinity column and which repeats the key's columns) compare (ROOM, RUN) within the inlined bytes;
+# with Ignite's default of 29 a long room id does not fit, and every comparison read the row from its page.
 SEARCH_INLINE_BYTES = 64
+SEARCH_FILTER_WORDS = 128  # the filter columns W0..W127 of <P>_SEARCH_RUNS (ignite_search_index)
 
 
 @dataclass(frozen=True)
@@ -63,12 +62,12 @@ class Schema:
         return f"{self.prefix}_IDEMPOTENCY"
 
     @property
-    def search_blocks_table(self) -> str:
-        return f"{self.prefix}_SEARCH_BLOCKS"
+    def search_runs_table(self) -> str:
+        return f"{self.prefix}_SEARCH_RUNS"
 
     @property
-    def search_blocks_cache(self) -> str:
-        return f"{self.prefix.lower()}_search_blocks"
+    def search_runs_cache(self) -> str:
+        return f"{self.prefix.lower()}_search_runs"
 
     @property
     def search_dirty_table(self) -> str:
@@ -127,11 +126,11 @@ class Schema:
                 "ROOM VARCHAR, CLIENT_ID VARCHAR, SEQ BIGINT, CHANGE_SEQ BIGINT, PRIMARY KEY (ROOM, CLIENT_ID)) "
                 f'WITH "{self._with(self.idempotency_cache, key_type="ChatIdempotencyKey", value_type="ChatIdempotency", affinity=True)}"'  # noqa: E501
             ),
-            self.search_blocks_table: (
-                f"CREATE TABLE IF NOT EXISTS {self.search_blocks_table} ("
-                "ROOM VARCHAR, TERM VARCHAR, BLOCK BIGINT, MARK BIGINT, PRIMARY KEY (ROOM, TERM, BLOCK)) "
-                f'WITH "{self._with(self.search_blocks_cache, key_type="ChatSearchBlockKey", value_type=None, affinity=True, atomic=True)},'  # noqa: E501
-                f'wrap_value=false,PK_INLINE_SIZE={SEARCH_INLINE_BYTES},AFFINITY_INDEX_INLINE_SIZE={SEARCH_INLINE_BYTES}"'
+            self.search_runs_table: (
+                f"CREATE TABLE IF NOT EXISTS {self.search_runs_table} (ROOM VARCHAR, RUN BIGINT, "
+                + "".join(f"W{i} BIGINT, " for i in range(SEARCH_FILTER_WORDS)) + "PRIMARY KEY (ROOM, RUN)) "
+                f'WITH "{self._with(self.search_runs_cache, key_type="ChatSearchRunKey", value_type="ChatSearchRun", affinity=True, atomic=True)},'  # noqa: E501
+                f'PK_INLINE_SIZE={SEARCH_INLINE_BYTES},AFFINITY_INDEX_INLINE_SIZE={SEARCH_INLINE_BYTES}"'
             ),
             self.search_dirty_table: (
                 f"CREATE TABLE IF NOT EXISTS {self.search_dirty_table} ("

@@ -1,19 +1,20 @@
-"""Full-text search: candidate blocks from the index, scanned with a SQL prefilter, verified here.
+"""Full-text search: candidate runs from the index, scanned with a SQL prefilter, verified here.
 
-ignite_store/search_text.py decides what matches; ignite_search_index.py keeps <P>_SEARCH_BLOCKS, which says in
-which runs of 16 seqs of each block of BLOCK_SEQS a term occurs, for every block of a room below its watermark.
+ignite_store/search_text.py decides what matches; ignite_search_index.py keeps <P>_SEARCH_RUNS, a Bloom
+filter of the terms of each run of RUN_SEQS seqs of a room, for every run below the room's watermark.
 
 Reading, per room, a stream of candidates newest first: the seqs above the watermark (the newest messages,
-not merged yet) are all scanned; below it, only the runs holding every one of the first MAX_JOIN_TERMS
-terms (one statement joins their rows on (ROOM, TERM, BLOCK) and ANDs their masks, newest blocks first,
-CANDIDATE_BLOCKS at a time), and the seqs edited or imported since their block was merged. Seqs are read
-as windows [low, high] of the messages' primary key, filtered in SQL by a prefilter that keeps every
-message that could match (`_prefilter`), so only likely matches come back, with their current row: they
-are verified here without another round trip. H2 under Ignite sorts a window's rows before its `LIMIT`
-(it does not stop early on the index): above the watermark WINDOW_FIRST seqs first, then as wide as the
-density the last window showed asks for (2 to WINDOW_GROWTH times, at most WINDOW_MAX); below it, whole
-runs, several in flight at once. The streams of the rooms are merged newest first by (created_at, room,
-seq); each room is asked for its share of the page.
+not merged yet: at most a run and what arrived since) are all scanned; below it, only the runs whose filter
+holds every term of the query (one statement per range of runs, newest first, RUN_SPAN_FIRST runs, then
+RUN_SPAN_GROWTH times wider, at most RUN_SPAN_MAX; adjacent runs joined up to JOIN_MAX_SEQS), and the seqs
+edited or imported since their run was merged. Seqs are read as windows [low, high] of the messages'
+primary key, filtered in SQL by a prefilter that keeps every message that could match (`_prefilter`), so
+only likely matches come back, with their current row: they are verified here without another round trip.
+H2 under Ignite sorts a window's rows before its `LIMIT` (it does not stop early on the index): above the
+watermark WINDOW_FIRST seqs first, then as wide as the density the last window showed asks for (2 to
+WINDOW_GROWTH times, at most WINDOW_MAX); below it, whole candidate segments, several in flight at once. The
+streams of the rooms are merged newest first by (created_at, room, seq); each room is asked for its share
+of the page.
 
 Bounds: a page examines at most CANDIDATE_BUDGET candidates and stops starting reads after its time
 limit; it then ends early with a cursor after the last candidate examined, so the next page goes on
@@ -33,15 +34,17 @@ from ..search_text import FOLDING_RANGES, SearchQuery, is_cjk
 from ..types import SearchHit, SearchPage
 from .ignite_codec import MESSAGE_COLUMNS, message_from_row
 from .ignite_schema import Schema
-from .ignite_search_index import BLOCK_SEQS, DIRTY, block_of, runs, watermarks
+from .ignite_search_index import DIRTY, RUN_SEQS, as_long, query_filter, run_of, watermarks
 from .ignite_session import IgniteSession
 
 WINDOW_FIRST = 64
 WINDOW_GROWTH = 8
-WINDOW_MAX = 8 * BLOCK_SEQS
+WINDOW_MAX = 8192
 PIECES_MAX = 8  # windows of one room read at once
-CANDIDATE_BLOCKS = 32
-MAX_JOIN_TERMS = 3  # the other terms are checked by the verification
+RUN_SPAN_FIRST, RUN_SPAN_GROWTH, RUN_SPAN_MAX = 256, 4, 4096  # runs whose filters one statement tests
+JOIN_MAX_SEQS = 1024  # adjacent candidate runs read as one window, up to this many seqs
+MAX_FILTER_WORDS = 8  # filter columns tested per run; the other terms are checked by the verification
+MAX_PREFILTER_TERMS = 3
 CANDIDATE_BUDGET = 2000
 FILL_PARALLEL = 32
 FILL_MIN = 4
@@ -65,9 +68,9 @@ class _Stream:
     """One room's candidates, newest first: a buffer of (created_at, seq, message row) and where to read next.
 
     Seqs from `indexed_end` up are scanned whole; below it, only candidate runs (`segments`, [low, high]
-    newest first: the runs of the candidate blocks fetched down to block `fetch_below`, and the dirty seqs
-    among them). `bound` is the newest created_at its unread candidates can have: the room's last activity
-    at first, then the candidate read last (created_at does not go back as seq grows).
+    newest first: the candidate runs fetched down to run `fetch_below`, and the dirty seqs among them).
+    `bound` is the newest created_at its unread candidates can have: the room's last activity at first, then
+    the candidate read last (created_at does not go back as seq grows).
     """
 
     room: str
@@ -77,6 +80,7 @@ class _Stream:
     indexed_end: int
     fetch_below: int
     window: int = WINDOW_FIRST
+    span: int = RUN_SPAN_FIRST
     segments: deque = field(default_factory=deque)
     dirty: list | None = None  # dirty seqs below indexed_end, newest first (read once, when first needed)
     fetched_all: bool = False
@@ -102,7 +106,7 @@ class _Stream:
 
 
 class Search:
-    """search(): candidate blocks from the index, windows of messages merged across rooms, verified."""
+    """search(): candidate runs from the index, windows of messages merged across rooms, verified."""
 
     def __init__(self, session: IgniteSession, schema: Schema):
         self.session = session
@@ -118,21 +122,13 @@ class Search:
             f"{author} AND ({_prefilter(terms)}) ORDER BY SEQ DESC LIMIT ?"
         )
 
-    @functools.lru_cache(maxsize=4)  # noqa: B019
-    def _blocks_sql(self, terms: int) -> str:
-        """args: the joined terms, room, first term, below, limit: candidate blocks newest first, each with the
-        runs where every term occurs (the AND of their masks)."""
-        table = self.schema.search_blocks_table
-        joins = "".join(
-            f" JOIN {table} t{i} ON t{i}.ROOM = t0.ROOM AND t{i}.TERM = ? AND t{i}.BLOCK = t0.BLOCK"
-            for i in range(1, terms)
-        )
-        mask = "t0.MARK"
-        for i in range(1, terms):
-            mask = f"BITAND({mask}, t{i}.MARK)"
-        both = f" AND {mask} <> 0" if terms > 1 else ""
-        return (f"SELECT t0.BLOCK, {mask} FROM {table} t0{joins} WHERE t0.ROOM = ? AND t0.TERM = ? "
-                f"AND t0.BLOCK >= 0 AND t0.BLOCK < ?{both} ORDER BY t0.BLOCK DESC LIMIT ?")
+    def _runs_sql(self, need: dict[int, int]) -> tuple[str, list[int]]:
+        """The statement and its trailing args finding candidate runs (args: room, low, below, then these):
+        the runs in [low, below) whose filter has every bit of `need` (column -> mask), newest first."""
+        tests = "".join(f" AND BITAND(W{word}, ?) = ?" for word in need)
+        args = [value for mask in need.values() for value in (as_long(mask), as_long(mask))]
+        return (f"SELECT RUN FROM {self.schema.search_runs_table} WHERE ROOM = ? AND RUN >= ? AND RUN < ?{tests} "
+                "ORDER BY RUN DESC"), args
 
     async def search(self, rooms: list[str], query: SearchQuery, *, limit: int, author: str | None,
                      since: int | None, until: int | None, cursor: tuple[int, str, int] | None,
@@ -140,7 +136,8 @@ class Search:
         """Up to `limit` hits in `rooms` (already authorized by the caller), newest first."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + time_limit
-        terms = list(query.terms[:MAX_JOIN_TERMS])
+        terms = list(query.terms[:MAX_PREFILTER_TERMS])
+        bits = dict(list(query_filter(query.terms).items())[:MAX_FILTER_WORDS])
         min_at = AT_MIN if since is None else since
         streams = await self._streams(rooms, cursor, AT_MAX if until is None else until - 1)
         hits: list[SearchHit] = []
@@ -155,7 +152,7 @@ class Search:
                 # while it could still be the newest is read again.
                 need = limit + 1 - len(hits)
                 share = min(need, max(FILL_MIN, -(-2 * need // len(streams))))
-                await asyncio.gather(*(self._fill(s, terms, min_at, author, share)
+                await asyncio.gather(*(self._fill(s, terms, bits, min_at, author, share)
                                        for s in blocking[:FILL_PARALLEL]))
             else:
                 batch = _take(streams, limit + 1 - len(hits))
@@ -197,10 +194,11 @@ class Search:
             if high >= 1:
                 mark = marks[room]
                 streams.append(_Stream(room, high, top, min(top, int(counter.LAST_AT or AT_MAX)),
-                                       indexed_end=mark * BLOCK_SEQS, fetch_below=min(mark, block_of(high) + 1)))
+                                       indexed_end=mark * RUN_SEQS, fetch_below=min(mark, run_of(high) + 1)))
         return streams
 
-    async def _fill(self, stream: _Stream, terms: list[str], min_at: int, author: str | None, need: int) -> None:
+    async def _fill(self, stream: _Stream, terms: list[str], bits: dict[int, int], min_at: int, author: str | None,
+                    need: int) -> None:
         """Read windows of the room until one yields candidates or the room is exhausted.
 
         A window that held fewer than `need` rows says how dense the match is there: the next one is sized
@@ -209,7 +207,7 @@ class Search:
         sql = self._window_sql(len(terms), author is not None)
         patterns = [_term_pattern(term) for term in terms]
         while not stream.buffer and not stream.done:
-            pieces = await self._pieces(stream, terms)
+            pieces = await self._pieces(stream, bits)
             if not pieces:
                 stream.high = 0
                 break
@@ -231,14 +229,14 @@ class Search:
                 factor = WINDOW_GROWTH if not found else -(-2 * need // found)
                 stream.window = min(WINDOW_MAX, stream.window * max(2, min(WINDOW_GROWTH, factor)))
 
-    async def _pieces(self, stream: _Stream, terms: list[str]) -> list[tuple[int, int]]:
+    async def _pieces(self, stream: _Stream, bits: dict[int, int]) -> list[tuple[int, int]]:
         """The next windows of the stream, newest first, about `stream.window` seqs in all: seqs above the
         watermark, then the candidate runs below it, each read whole."""
         pieces: list[tuple[int, int]] = []
         budget, high = stream.window, stream.high
         while budget > 0 and high >= 1 and len(pieces) < PIECES_MAX:
             if high < stream.indexed_end:
-                segment = await self._segment(stream, terms, high)
+                segment = await self._segment(stream, bits, high)
                 if segment is None:
                     break
                 low, high = segment
@@ -249,7 +247,7 @@ class Search:
             high = low - 1
         return pieces
 
-    async def _segment(self, stream: _Stream, terms: list[str], high: int) -> tuple[int, int] | None:
+    async def _segment(self, stream: _Stream, bits: dict[int, int], high: int) -> tuple[int, int] | None:
         """The newest candidate run (or dirty seq) not above `high`, clipped to it; None when none is left."""
         while True:
             while stream.segments and stream.segments[0][0] > high:
@@ -259,26 +257,38 @@ class Search:
                 return low, min(top, high)
             if stream.fetched_all:
                 return None
-            await self._fetch_segments(stream, terms)
+            await self._fetch_segments(stream, bits)
 
-    async def _fetch_segments(self, stream: _Stream, terms: list[str]) -> None:
-        """The next CANDIDATE_BLOCKS candidate blocks' runs, and the dirty seqs down to them, newest first."""
+    async def _fetch_segments(self, stream: _Stream, bits: dict[int, int]) -> None:
+        """The candidate runs of the next range of runs, and the dirty seqs down to them, newest first."""
         if stream.dirty is None:
             rows = await self.session.sql(
                 f"SELECT BLOCK FROM {self.schema.search_dirty_table} WHERE ROOM = ? AND TERM = ? AND BLOCK < ?",
                 [stream.room, DIRTY, stream.indexed_end])
             stream.dirty = sorted((int(row[0]) for row in rows), reverse=True)
-        args = [*terms[1:], stream.room, terms[0], stream.fetch_below, CANDIDATE_BLOCKS]
-        found = [(int(block), int(mask)) for block, mask in await self.session.sql(self._blocks_sql(len(terms)), args)]
-        stream.fetched_all = len(found) < CANDIDATE_BLOCKS
-        stream.fetch_below = 0 if stream.fetched_all else found[-1][0]
-        lowest = stream.fetch_below * BLOCK_SEQS
-        segments = [run for block, mask in found for run in runs(block, mask)]
-        while stream.dirty and stream.dirty[0] >= lowest:
+        low = max(0, stream.fetch_below - stream.span)
+        sql, tests = self._runs_sql(bits)
+        found = [int(row[0]) for row in await self.session.sql(sql, [stream.room, low, stream.fetch_below, *tests])]
+        stream.fetch_below, stream.fetched_all = low, low == 0
+        stream.span = min(RUN_SPAN_MAX, stream.span * RUN_SPAN_GROWTH)
+        segments = _joined(found)
+        while stream.dirty and stream.dirty[0] >= low * RUN_SEQS:
             seq = stream.dirty.pop(0)
-            if not any(low <= seq <= high for low, high in segments):
+            if not any(first <= seq <= last for first, last in segments):
                 segments.append((seq, seq))
         stream.segments.extend(sorted(segments, reverse=True))
+
+
+def _joined(runs: list[int]) -> list[tuple[int, int]]:
+    """[low, high] seq ranges of runs given newest first, adjacent runs joined up to JOIN_MAX_SEQS seqs."""
+    segments: list[tuple[int, int]] = []
+    for run in runs:
+        low, high = run * RUN_SEQS, run * RUN_SEQS + RUN_SEQS - 1
+        if segments and segments[-1][0] == high + 1 and segments[-1][1] - low < JOIN_MAX_SEQS:
+            segments[-1] = (low, segments[-1][1])
+        else:
+            segments.append((low, high))
+    return segments
 
 
 def _prefilter(terms: int) -> str:

@@ -1,60 +1,68 @@
-"""The search index: which parts of a room's history hold a term, built off the append path.
+"""The search index: which runs of a room's history may hold a term, built off the append path.
 
-`<P>_SEARCH_BLOCKS (ROOM, TERM, BLOCK) -> MARK`: a row says in which of the 64 runs of SUB_SEQS seqs of the
-block [BLOCK * BLOCK_SEQS, BLOCK * BLOCK_SEQS + BLOCK_SEQS) the term occurs (bit i of MARK: run i); the
-terms are ignite_store/search_text.py's. Two kinds of rows besides (no index term is empty or holds a
-control character):
-- (ROOM, "", -1) -> the room's **watermark**: every block below MARK is indexed. The messages above it are
-  searched by scanning them (ignite_search), so a search is exact whatever the index holds;
-- in <P>_SEARCH_DIRTY, (ROOM, DIRTY, seq) -> a change id: a message **edited or imported** since its block
-  was indexed. A search reads these seqs besides the candidate runs, until the next merge of the room
-  indexes them again.
+`<P>_SEARCH_RUNS (ROOM, RUN) -> W0 .. W127`: one row per run of RUN_SEQS (64) seqs, [RUN * 64, RUN * 64 + 63],
+holding a Bloom filter of the run's index terms (ignite_store/search_text.py) in FILTER_WORDS BIGINT columns.
+A term sets TERM_BITS bits of one column (`term_filter`), so SQL tests it with one `BITAND(Wi, mask) = mask`,
+and a query asks for the runs where every term's test passes (ignite_search). A filter never misses a term
+it was built with; a run that passes without holding the term (~0.1–0.5 % of runs for one term on
+bench/search_corpus.py, ~500 distinct terms a run) costs a read of its 64 messages, verified and dropped.
+One row per 64 messages is what keeps the index's cost off the append (docs/architecture.md, "Search").
+
+Its state, in `<P>_SEARCH_DIRTY (ROOM, TERM, BLOCK) -> MARK` (no index term is empty or holds a control
+character):
+- (ROOM, "", -1) -> the room's **watermark**: every run below MARK is indexed. The messages above it (at most
+  a run and what arrived since) are searched by scanning them, so a search is exact whatever the index holds;
+- (ROOM, DIRTY, seq) -> a change id: a message **edited or imported** since its run was indexed. A search
+  reads these seqs besides the candidate runs, until a merge indexes them again.
 
 Who writes what:
-- the merge (`SearchIndex.merge`): for each completed block above the watermark, and each block with dirty
-  seqs, it reads the dirty rows, then the block's current bodies, then writes the block's rows (one per
-  distinct term: ~3 per message at 1,024 seqs, against ~11 per message for a row per term and message),
-  then moves the watermark up, then removes the dirty rows it saw (only if unchanged since). The table is
-  ATOMIC: the order of the writes, not a transaction, keeps the watermark from claiming rows not written. An append
-  writes nothing: when a batch completes a block, the merge of that room is started in the background
-  (`appended`), so its cost is paid in bulk (docs/performance.md, "Search");
+- the merge (`SearchIndex.merge`): for the completed runs above the watermark (and, every DIRTY_PASS_RUNS runs
+  or on a rebuild, the runs with dirty seqs) it reads the dirty rows, then the runs' current bodies, then
+  writes their rows, then moves the watermark up, then removes the dirty rows it saw (only if unchanged
+  since). <P>_SEARCH_RUNS is ATOMIC: the order of the writes, not a transaction, keeps the watermark from
+  claiming rows not written. An append writes nothing: when a batch completes a run, the merge of that room
+  is started in the background (`appended`), so its cost is paid in bulk;
 - an edit writes its seq's dirty row in the edit's transaction, an import in its transaction. A merge racing
   an edit either read the new body, or left the edit's dirty row in place (it removes only what it read).
-Nothing removes term rows but `chat_prune` (those of blocks it emptied): a deleted or replaced body's bits
-stay and cost only a scan of their run.
+Nothing removes run rows but `chat_prune` (those of runs it emptied): a deleted or replaced body's bits stay
+and cost only a scan of their run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import weakref
 
 from ..search_text import index_terms
 from . import ignite_wire, pyignite_seam
 from .ignite_client import Pairs, SearchBlockKey
-from .ignite_schema import Schema
+from .ignite_schema import SEARCH_FILTER_WORDS, Schema
 from .ignite_session import IgniteSession
 
 logger = logging.getLogger(__name__)
 
-BLOCK_SEQS = 1024
-MERGE_SLICE = 32  # bodies tokenized between two turns of the event loop
-SUB_SEQS = BLOCK_SEQS // 64  # one bit of MARK
+RUN_SEQS = 64
+FILTER_WORDS = SEARCH_FILTER_WORDS  # columns W0..W127: 8,192 bits a run
+TERM_BITS = 5
+MERGE_RUNS = 16  # runs read and written by one statement each (1,024 messages)
+DIRTY_PASS_RUNS = 16  # the runs with dirty seqs are merged again each time the watermark passes a multiple
 WATERMARK_TERM, WATERMARK_BLOCK = "", -1
 DIRTY = "\x01"
 
-IndexRow = tuple[str, str, int, int]  # room, term, block (a seq for DIRTY rows), mark
+IndexRow = tuple[str, str, int, int]  # room, term, seq (or -1 for the watermark), mark: a <P>_SEARCH_DIRTY row
+FILTER_COLUMNS = [f"W{i}" for i in range(FILTER_WORDS)]
 
 
-def block_of(seq: int) -> int:
-    return seq // BLOCK_SEQS
+def run_of(seq: int) -> int:
+    return seq // RUN_SEQS
 
 
-def complete_blocks(last_seq: int) -> int:
-    """How many blocks of a room whose last seq is `last_seq` are complete (seq 0 is never used)."""
-    return (last_seq + 1) // BLOCK_SEQS
+def complete_runs(last_seq: int) -> int:
+    """How many runs of a room whose last seq is `last_seq` are complete (seq 0 is never used)."""
+    return (last_seq + 1) // RUN_SEQS
 
 
 def as_long(mask: int) -> int:
@@ -62,40 +70,36 @@ def as_long(mask: int) -> int:
     return mask - (1 << 64) if mask >= 1 << 63 else mask
 
 
-def runs(block: int, mask: int) -> list[tuple[int, int]]:
-    """The [low, high] seq ranges of the bits set in a block's mask, newest first (adjacent bits joined)."""
-    mask &= (1 << 64) - 1
-    found: list[tuple[int, int]] = []
-    bit = 63
-    while bit >= 0:
-        if mask >> bit & 1:
-            top = bit
-            while bit >= 0 and mask >> bit & 1:
-                bit -= 1
-            base = block * BLOCK_SEQS
-            found.append((base + (bit + 1) * SUB_SEQS, base + (top + 1) * SUB_SEQS - 1))
-        else:
-            bit -= 1
-    return found
+@functools.lru_cache(maxsize=1 << 16)
+def term_filter(term: str) -> tuple[int, int]:
+    """(column, mask): the TERM_BITS bits a term sets in one column of a run's filter. A keyed-free,
+    stable hash: every process and every version must agree on it (Python's hash() is salted per process)."""
+    digest = int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "little")
+    word, rest = digest % FILTER_WORDS, digest // FILTER_WORDS
+    mask = 0
+    for _ in range(TERM_BITS):
+        mask |= 1 << (rest & 63)
+        rest >>= 6
+    return word, mask
 
 
-def block_rows(room: str, block: int, bodies: list[tuple[int, str]]) -> list[IndexRow]:
-    """The rows of a block from its (seq, body) pairs: per distinct term, the runs it occurs in."""
-    masks: dict[str, int] = {}
-    add_terms(masks, block, bodies)
-    return rows_of(room, block, masks)
+def query_filter(terms: list[str] | tuple[str, ...]) -> dict[int, int]:
+    """column -> the bits every run holding all of `terms` has set in it."""
+    need: dict[int, int] = {}
+    for term in terms:
+        word, mask = term_filter(term)
+        need[word] = need.get(word, 0) | mask
+    return need
 
 
-def add_terms(masks: dict[str, int], block: int, bodies: list[tuple[int, str]]) -> None:
-    """Mark the runs of `bodies` (seq, body) in `masks` (term -> mask of the block's runs)."""
-    for seq, body in bodies:
-        bit = 1 << (seq - block * BLOCK_SEQS) // SUB_SEQS
+def run_filter(bodies: list[str]) -> list[int]:
+    """The filter of one run from its bodies, as FILTER_WORDS signed longs."""
+    words = [0] * FILTER_WORDS
+    for body in bodies:
         for term in index_terms(body):
-            masks[term] = masks.get(term, 0) | bit
-
-
-def rows_of(room: str, block: int, masks: dict[str, int]) -> list[IndexRow]:
-    return [(room, term, block, as_long(mask)) for term, mask in sorted(masks.items())]
+            word, mask = term_filter(term)
+            words[word] |= mask
+    return [as_long(word) for word in words]
 
 
 def dirty_row(room: str, seq: int, change: int) -> IndexRow:
@@ -113,8 +117,8 @@ def _encode_row(row: IndexRow, compact_footer: bool) -> bytes:
 
 
 async def put_rows(session: IgniteSession, client, cache_name: str, rows: list[IndexRow]) -> None:
-    """Write index (or dirty) rows with one put_all, in the caller's transaction if any (built with `struct`
-    when the pyignite seam is on: through pyignite's objects a row costs ~40 µs of client CPU)."""
+    """Write dirty rows with one put_all, in the caller's transaction if any (built with `struct` when the
+    pyignite seam is on: through pyignite's objects a row costs ~40 µs of client CPU)."""
     if not rows:
         return
     cache = await client.get_cache(cache_name)
@@ -130,8 +134,8 @@ def watermark_key(room: str) -> SearchBlockKey:
 
 
 async def watermarks(client, schema: Schema, rooms: list[str]) -> dict[str, int]:
-    """The indexed block count of each room (0 when none was indexed yet)."""
-    cache = await client.get_cache(schema.search_blocks_cache)
+    """The indexed run count of each room (0 when none was indexed yet)."""
+    cache = await client.get_cache(schema.search_dirty_cache)
     found = await cache.get_all([watermark_key(room) for room in rooms])
     marks = dict.fromkeys(rooms, 0)
     for raw_key, value in found.items():
@@ -140,8 +144,19 @@ async def watermarks(client, schema: Schema, rooms: list[str]) -> dict[str, int]
     return marks
 
 
+def _spans(runs: list[int]) -> list[list[int]]:
+    """Sorted runs cut into spans of consecutive runs, at most MERGE_RUNS each."""
+    spans: list[list[int]] = []
+    for run in runs:
+        if spans and run == spans[-1][-1] + 1 and len(spans[-1]) < MERGE_RUNS:
+            spans[-1].append(run)
+        else:
+            spans.append([run])
+    return spans
+
+
 class SearchIndex:
-    """The merge of completed blocks into presence rows, started by appends (when `enabled`) or run by
+    """The merge of completed runs into filter rows, started by appends (when `enabled`) or run by
     search_reindex."""
 
     def __init__(self, session: IgniteSession, schema: Schema, *, enabled: bool = True):
@@ -149,20 +164,20 @@ class SearchIndex:
         self.schema = schema
         self.enabled = enabled
         self._running: dict[str, asyncio.Task] = {}  # room -> its merge task (one at a time per room)
-        # One block merged at a time per process: under an even load every room completes a block at about
-        # the same time, and 20 merges at once held the event loop (and every socket of the process) ~1 s.
-        self._one_block: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+        # One span merged at a time per process: under an even load every room completes a run at about the
+        # same time, and 20 block merges at once held the event loop (and every socket of the process) ~1 s.
+        self._one_span: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary())  # per event loop: a lock serves one loop
         self._again: set[str] = set()
-        self.merged_blocks = 0  # by this process (benchmarks)
+        self.merged_runs = 0  # by this process (benchmarks)
 
     # ---------------------------------------------------------------- started by appends
     def appended(self, room: str, last_before: int, last_after: int) -> None:
-        """After an append batch committed: merge the room's blocks if the batch completed one."""
-        if not self.enabled or complete_blocks(last_after) == complete_blocks(last_before):
+        """After an append batch committed: merge the room's runs if the batch completed one."""
+        if not self.enabled or complete_runs(last_after) == complete_runs(last_before):
             return
         if room in self._running:
-            self._again.add(room)  # the running merge read the counter before this block was complete
+            self._again.add(room)  # the running merge read the counter before this run was complete
             return
         task = asyncio.get_running_loop().create_task(self._merge_in_background(room))
         self._running[room] = task
@@ -173,7 +188,7 @@ class SearchIndex:
                 self._again.discard(room)
                 try:
                     await self.merge(room)
-                except Exception:  # a search scans the blocks left unmerged; the next completed block retries
+                except Exception:  # a search scans the runs left unmerged; the next completed run retries
                     logger.warning("Search merge of room %s failed", room, exc_info=True)
                     return
                 if room not in self._again:
@@ -187,11 +202,10 @@ class SearchIndex:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
 
     # ---------------------------------------------------------------- the merge
-    async def merge(self, room: str, *, rebuild: bool = False) -> int:
-        """Index the completed blocks of `room` above its watermark (from block 0 when `rebuild`) and the
-        blocks with dirty seqs; how many messages were read."""
-        dirty = await self.session.sql(
-            f"SELECT BLOCK, MARK FROM {self.schema.search_dirty_table} WHERE ROOM = ? AND TERM = ?", [room, DIRTY])
+    async def merge(self, room: str, *, rebuild: bool = False, with_dirty: bool = False) -> int:
+        """Index the completed runs of `room` above its watermark (from run 0 when `rebuild`), and the runs
+        with dirty seqs when asked or when the watermark passes a multiple of DIRTY_PASS_RUNS (searches read
+        dirty seqs meanwhile); how many messages were read."""
 
         async def state(client):
             counters = await client.get_cache(self.schema.rooms_cache)
@@ -200,53 +214,76 @@ class SearchIndex:
             return (int(counter.LAST_SEQ or 0) if counter is not None else 0), marks[room]
 
         last_seq, mark = await self.session.run(state, retry=True)
-        complete = complete_blocks(last_seq)
-        by_block: dict[int, dict[int, int]] = {}
-        for seq, change in dirty:
-            if block_of(int(seq)) < complete:  # the newest block's are scanned anyway, merged when it completes
-                by_block.setdefault(block_of(int(seq)), {})[int(seq)] = int(change)
+        complete = complete_runs(last_seq)
+        by_run: dict[int, dict[int, int]] = {}
+        if rebuild or with_dirty or complete // DIRTY_PASS_RUNS > mark // DIRTY_PASS_RUNS:
+            dirty = await self.session.sql(
+                f"SELECT BLOCK, MARK FROM {self.schema.search_dirty_table} WHERE ROOM = ? AND TERM = ?",
+                [room, DIRTY])
+            for seq, change in dirty:
+                if run_of(int(seq)) < complete:  # the newest run's are scanned anyway, merged when it completes
+                    by_run.setdefault(run_of(int(seq)), {})[int(seq)] = int(change)
         read = 0
-        for block in sorted(set(range(0 if rebuild else mark, complete)) | set(by_block)):
-            async with self._one_block.setdefault(asyncio.get_running_loop(), asyncio.Lock()):
-                read += await self._merge_block(room, block, by_block.get(block, {}))
+        for span in _spans(sorted(set(range(0 if rebuild else mark, complete)) | set(by_run))):
+            async with self._one_span.setdefault(asyncio.get_running_loop(), asyncio.Lock()):
+                dirty_seen = {seq: change for run in span for seq, change in by_run.get(run, {}).items()}
+                read, mark = read + await self._merge_span(room, span, dirty_seen, mark), max(mark, span[-1] + 1)
         return read
 
-    async def _merge_block(self, room: str, block: int, dirty: dict[int, int]) -> int:
-        """One block: read its current bodies (after its dirty rows), then in one transaction its rows, the
-        dirty rows it saw removed when unchanged, and the watermark."""
-        bodies = await self.session.rows(  # decoded by the pyignite seam when it is on: ~1,000 rows
+    async def _merge_span(self, room: str, span: list[int], dirty: dict[int, int], mark: int) -> int:
+        """Consecutive runs: read their current bodies (after their dirty rows), then write their rows, the
+        watermark (up only; `mark` is the one last seen) and remove the dirty rows seen when unchanged."""
+        low, high = span[0] * RUN_SEQS, (span[-1] + 1) * RUN_SEQS
+        bodies = await self.session.rows(  # decoded by the pyignite seam when it is on
             f"SELECT SEQ, BODY FROM {self.schema.messages_table} WHERE ROOM = ? AND SEQ >= ? AND SEQ < ? "
-            "AND (DELETED IS NULL OR DELETED = FALSE)",
-            [room, block * BLOCK_SEQS, (block + 1) * BLOCK_SEQS],
-        )
-        masks: dict[str, int] = {}
-        for start in range(0, len(bodies), MERGE_SLICE):  # the sockets of the process are served in between
-            add_terms(masks, block, [(int(seq), body or "") for seq, body in bodies[start:start + MERGE_SLICE]])
-            await asyncio.sleep(0)
-        rows = rows_of(room, block, masks)
+            "AND (DELETED IS NULL OR DELETED = FALSE)", [room, low, high])
+        by_run: dict[int, list[str]] = {}
+        for seq, body in bodies:
+            by_run.setdefault(run_of(int(seq)), []).append(body or "")
+        rows = []
+        for run in span:
+            if run in by_run:
+                rows.append((run, run_filter(by_run[run])))
+                await asyncio.sleep(0)  # the sockets of the process are served between two runs
+        if rows:
+            await self.session.sql(self._merge_sql(len(rows)),
+                                   [value for run, words in rows for value in (room, run, *words)])
+        await self._raise_watermark(room, span[-1] + 1, mark)
+        if dirty:
+            await self._remove_dirty(room, dirty)
+        self.merged_runs += len(span)
+        return len(bodies)
+
+    @functools.lru_cache(maxsize=MERGE_RUNS)  # noqa: B019 - one SearchIndex per store, MERGE_RUNS statements
+    def _merge_sql(self, count: int) -> str:
+        row = "(" + ", ".join(["?"] * (2 + FILTER_WORDS)) + ")"
+        return (f"MERGE INTO {self.schema.search_runs_table} (ROOM, RUN, {', '.join(FILTER_COLUMNS)}) "
+                f"VALUES {', '.join([row] * count)}")
+
+    async def _raise_watermark(self, room: str, to: int, seen: int) -> None:
+        """Move the room's watermark up to `to`, whatever another process merging the room wrote meanwhile."""
 
         async def write(client):
-            # The rows first, then the watermark (an ATOMIC cache: each put is applied when it returns), then
-            # the dirty rows read, only if unchanged (a transaction on <P>_SEARCH_DIRTY).
-            await put_rows(self.session, client, self.schema.search_blocks_cache, rows)
-            cache = await client.get_cache(self.schema.search_blocks_cache)
-            key = watermark_key(room)
-            while True:  # up only, whatever another process merging the room wrote meanwhile
-                current = await cache.get(key)
-                if current is not None and int(current) >= block + 1:
-                    break
-                done = (await cache.put_if_absent(key, block + 1) if current is None
-                        else await cache.replace_if_equals(key, current, block + 1))
+            cache = await client.get_cache(self.schema.search_dirty_cache)
+            key, current = watermark_key(room), seen
+            while current < to:
+                done = (await cache.put_if_absent(key, to) if current == 0
+                        else await cache.replace_if_equals(key, current, to))
                 if done:
-                    break
-            if dirty:
-                marks = await client.get_cache(self.schema.search_dirty_cache)
-                async with self.session.tx(client) as tx:
-                    for seq, change in sorted(dirty.items()):
-                        await marks.remove_if_equals(SearchBlockKey(ROOM=room, TERM=DIRTY, BLOCK=seq), change)
-                    await tx.commit()
+                    return
+                value = await cache.get(key)
+                current = int(value or 0)
 
-        # Safe to retry: rows are rewritten whole, dirty rows go only if unchanged, the watermark only moves up.
+        await self.session.run(write, retry=True)
+
+    async def _remove_dirty(self, room: str, dirty: dict[int, int]) -> None:
+        """Remove the dirty rows read, each only if no edit rewrote it since (one transaction)."""
+
+        async def write(client):
+            marks = await client.get_cache(self.schema.search_dirty_cache)
+            async with self.session.tx(client) as tx:
+                for seq, change in sorted(dirty.items()):
+                    await marks.remove_if_equals(SearchBlockKey(ROOM=room, TERM=DIRTY, BLOCK=seq), change)
+                await tx.commit()
+
         await self.session.run(write, retry=True, time_limit=max(self.session.timeout, 30.0))
-        self.merged_blocks += 1
-        return len(bodies)

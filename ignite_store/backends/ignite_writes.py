@@ -5,7 +5,7 @@ first, in sorted order (one at a time with pessimistic transactions: IgniteSessi
 rooms' idempotency keys, then messages (a reply's
 original included), then <P>_VERSIONS, search-index (dirty seqs) and <P>_USER_MENTIONS rows. Ordered locking
 cannot deadlock, and appends and changes of one room queue on its counter. The search merge
-(ignite_search_index) takes no counter: the room's watermark row, then its term rows, then dirty rows.
+(ignite_search_index) takes no counter: its filter rows (ATOMIC), then the watermark, then dirty rows.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class Writes:
     def __init__(self, session: IgniteSession, schema: Schema, search_index: SearchIndex):
         self.session = session
         self.schema = schema
-        self.search_index = search_index  # told of completed blocks; an append writes no index row
+        self.search_index = search_index  # told of completed runs; an append writes no index row
 
     # ---------------------------------------------------------------- append
     async def commit_batch(self, batch: list[PendingAppend]) -> list[AppendResult | StoreError]:
@@ -222,7 +222,7 @@ class Writes:
                         CREATED_AT=created_at, DELETED=bool(message.deleted), DELETED_BY=None, CHANGE_SEQ=None,
                         EDITED_AT=message.edited_at, REPLY_TO=message.reply_to, REACTIONS=None, MENTIONS=None,
                     ))
-                    if not message.deleted:  # its block may be indexed already: searches read it until merged
+                    if not message.deleted:  # its run may be indexed already: searches read it until merged
                         await put_rows(self.session, client, self.schema.search_dirty_cache,
                                        [dirty_row(room, seq, -1)])
                 # Done even for an existing message, so a re-run repairs a counter left behind.

@@ -51,27 +51,30 @@ def test_prune_without_retention_or_days_is_an_error(live_settings):
 
 
 @pytest.mark.django_db
-def test_prune_deletes_the_search_rows_of_the_blocks_it_empties(live_settings):
-    from ignite_store.backends.ignite_search_index import BLOCK_SEQS
+def test_prune_deletes_the_search_rows_of_the_runs_it_empties(live_settings):
+    from ignite_store.backends.ignite_search_index import DIRTY, RUN_SEQS
 
     store = get_store()
     room = f"p-{uuid.uuid4().hex[:10]}"
     now = int(time.time() * 1000)
+    later = 2 * RUN_SEQS + 1
     for seq, at, body in [(1, now - 40 * DAY_MS, "ancient lore"), (2, now - 40 * DAY_MS, "ancient myth"),
-                          (BLOCK_SEQS + 1, now, "recent lore")]:
+                          (later, now, "recent lore")]:
         store.import_message(Message(id=uuid.uuid4().hex, room=room, seq=seq, author="ana", body=body,
                                      client_id=f"c-{seq}", created_at=at))
+
     def rows():
-        return store._sql(f"SELECT TERM, BLOCK FROM {store.schema.search_blocks_table} WHERE ROOM = ? AND TERM <> '' "
-                          "ORDER BY TERM, BLOCK", [room])
+        return store._sql(f"SELECT RUN FROM {store.schema.search_runs_table} WHERE ROOM = ? ORDER BY RUN", [room])
 
     def dirty():
-        return store._sql(f"SELECT BLOCK FROM {store.schema.search_dirty_table} WHERE ROOM = ? ORDER BY BLOCK", [room])
+        return store._sql(f"SELECT BLOCK FROM {store.schema.search_dirty_table} WHERE ROOM = ? AND TERM = ? "
+                          "ORDER BY BLOCK", [room, DIRTY])
 
-    # imports mark their seqs dirty; the merge indexes the complete block 0 and clears its dirty seqs
-    assert rows() == [] and dirty() == [[1], [2], [BLOCK_SEQS + 1]]
+    # imports mark their seqs dirty; the merge indexes the complete runs 0 and 1 (1 is empty: no row) and
+    # clears their dirty seqs
+    assert rows() == [] and dirty() == [[1], [2], [later]]
     store.reindex_search(room)
-    assert rows() == [["ancient", 0], ["lore", 0], ["myth", 0]] and dirty() == [[BLOCK_SEQS + 1]]
+    assert rows() == [[0]] and dirty() == [[later]]
     prune("--older-than", "30")
-    assert rows() == [] and dirty() == [[BLOCK_SEQS + 1]]  # block 0 is empty now: its rows went with it
-    assert [h.message.seq for h in store.search([room], "lore").hits] == [BLOCK_SEQS + 1]
+    assert rows() == [] and dirty() == [[later]]  # run 0 is empty now: its row went with it
+    assert [h.message.seq for h in store.search([room], "lore").hits] == [later]

@@ -1,4 +1,5 @@
-"""The search index's fast write path (pyignite_seam.key_encoder, aput_all_encoded) against pyignite's own."""
+"""The search index's fast write path (pyignite_seam.key_encoder, aput_all_encoded) against pyignite's own, and
+its run filters (pure)."""
 
 import uuid
 
@@ -6,7 +7,16 @@ import pytest
 
 from ignite_store.backends import pyignite_seam
 from ignite_store.backends.ignite_client import Pairs, SearchBlockKey
-from ignite_store.backends.ignite_search_index import BLOCK_SEQS, SUB_SEQS, block_rows, put_rows, runs
+from ignite_store.backends.ignite_search_index import (
+    FILTER_WORDS,
+    TERM_BITS,
+    as_long,
+    put_rows,
+    query_filter,
+    run_filter,
+    term_filter,
+)
+from ignite_store.search_text import index_terms
 
 VALUES = [("r-1", "회의", 12345678901), ("x" * 64, "y" * 32, 1), ("a", "b\x00c", -5), ("r" * 200, "t", 2**62),
           ("é", "ǆ", 0), ("r", "", -1)]
@@ -49,13 +59,28 @@ def test_fast_rows_are_the_rows_pyignite_writes(live_settings):
 
 
 @pytest.mark.unit
-def test_block_rows_mark_the_runs_of_each_term_and_runs_reads_them_back():
-    base = 3 * BLOCK_SEQS
-    rows = block_rows("r", 3, [(base, "Alpha beta"), (base + SUB_SEQS - 1, "alpha"), (base + SUB_SEQS, "alpha"),
-                               (base + BLOCK_SEQS - 1, "beta 회의")])
-    masks = {term: mark for _, term, _, mark in rows}
-    assert masks == {"alpha": 0b11, "beta": 1 - 2**63, "회의": -2**63}  # bit 63 set: a negative long
-    assert runs(3, masks["alpha"]) == [(base, base + 2 * SUB_SEQS - 1)]
-    assert runs(3, masks["beta"]) == [(base + BLOCK_SEQS - SUB_SEQS, base + BLOCK_SEQS - 1),
-                                      (base, base + SUB_SEQS - 1)]
-    assert runs(0, 0) == [] and runs(1, -1) == [(BLOCK_SEQS, 2 * BLOCK_SEQS - 1)]
+def test_a_term_sets_a_few_bits_of_one_column_the_same_in_every_process():
+    # Stored filters depend on this hash: a change would make every index miss terms until search_reindex.
+    assert term_filter("update") == (21, 71468257902602) and term_filter("회의") == (2, 4507997690658848)
+    for term in ["a1", "zephyrine", "회의", "x" * 32, "ǆ"]:
+        word, mask = term_filter(term)
+        assert 0 <= word < FILTER_WORDS and 1 <= bin(mask).count("1") <= TERM_BITS and mask < 2**64
+
+
+@pytest.mark.unit
+def test_a_run_filter_holds_every_term_of_its_bodies_and_a_query_asks_for_all_of_them():
+    bodies = ["Alpha beta", "회의록을 공유합니다", "gamma_delta"]
+    words = [w % 2**64 for w in run_filter(bodies)]
+    assert len(words) == FILTER_WORDS and all(-2**63 <= w < 2**63 for w in run_filter(bodies))
+    terms = set().union(*(index_terms(body) for body in bodies))
+    assert {"alpha", "beta", "회의", "의록", "gamma", "delta"} <= terms
+    for term in terms:
+        word, mask = term_filter(term)
+        assert words[word] & mask == mask
+    need = query_filter(["alpha", "회의"])
+    assert all(words[word] & mask == mask for word, mask in need.items())
+    assert sum(bin(mask).count("1") for mask in need.values()) <= 2 * TERM_BITS
+    assert not any(words[word] & mask != mask for word, mask in query_filter(sorted(terms)).items())
+    missing = query_filter(["zanzibar"])
+    assert any(words[word] & mask != mask for word, mask in missing.items())
+    assert run_filter([]) == [0] * FILTER_WORDS and as_long(2**63) == -2**63 and as_long(5) == 5

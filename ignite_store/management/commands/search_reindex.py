@@ -1,5 +1,5 @@
-"""Rebuild the search index (<P>_SEARCH_BLOCKS) from the stored messages: after upgrading from the first
-index (<P>_SEARCH), after running with IGNITE_SEARCH_INDEX=0 for a long while, or to drop nothing but
+"""Rebuild the search index (<P>_SEARCH_RUNS) from the stored messages: after upgrading from an earlier
+index (<P>_SEARCH, <P>_SEARCH_BLOCKS), after running with IGNITE_SEARCH_INDEX=0 for a long while, or to drop nothing but
 refresh everything. Searches are exact without it (they scan what is not indexed); it makes them fast.
 Idempotent and safe while the chat runs: rows are written again unchanged and the watermark only moves up."""
 
