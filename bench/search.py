@@ -9,11 +9,12 @@ Starts its own Ignite node (free loopback ports, a temporary directory). For eac
 N messages and 200 rooms of N/200, then times first pages of 20 through `store.asearch`, one query at
 a time: a rare and a common word and Hangul words in the big room, and the same words by a user of 20
 of the 200 rooms (a different 20 each time). The append A/B runs fresh child processes alternating
-`search_index` off and on (IGNITE_STORE option: whether completed blocks are merged into the index) and
+`search_index` off and on (IGNITE_STORE option: whether completed runs are merged into the index) and
 reports client CPU and the Ignite node's CPU per 1,000 appends and the append rate side by side. Each child
-appends `--appends` messages over 20 rooms (by default 1,024 per room: every room completes a block, so
-the merge's cost is in the figures; the rooms are first filled to staggered points of their blocks, so they
-complete them one after another) and waits for the merges it started before it stops its clock.
+appends `--appends` messages over 20 rooms (by default 1,024 per room: every room completes 16 runs, or a
+block in a tree before the run index, so the merge's cost is in the figures; the rooms are first filled to
+staggered points of their runs, so they complete them one after another) and waits for the merges it started
+before it stops its clock.
 `--baseline-tree DIR` adds a third variant: the same child run from another checkout (e.g. the commit
 before, with its own index on). The machine is shared: read ratios and orders of magnitude.
 """
@@ -129,9 +130,9 @@ async def _appends(store, appends: int, loops: int, rooms: int, ignite_pid: int 
     from bench.search_corpus import Corpus
 
     try:
-        from ignite_store.backends.ignite_search_index import BLOCK_SEQS
-    except ImportError:  # a baseline tree before the block index
-        BLOCK_SEQS = 1024  # noqa: N806
+        from ignite_store.backends.ignite_search_index import RUN_SEQS as UNIT  # noqa: N811
+    except ImportError:  # a baseline tree before the run index: its blocks of 1,024 seqs
+        UNIT = 1024  # noqa: N806
     corpus, tag = Corpus(seed=7), uuid.uuid4().hex[:8]
     names = [f"app-{tag}-{i}" for i in range(rooms)]
 
@@ -149,9 +150,9 @@ async def _appends(store, appends: int, loops: int, rooms: int, ignite_pid: int 
         await asyncio.gather(*(loop(k) for k in range(loops)))
 
     await run(200)  # warm-up
-    # Rooms staggered through their blocks (room k starts k/rooms of a block further on), so that in the
-    # timed run they complete their blocks one after another, as a steady load would, not all at once.
-    step = BLOCK_SEQS // rooms
+    # Rooms staggered through their units of merge (room k starts k/rooms of a unit further on), so that in
+    # the timed run they complete them one after another, as a steady load would, not all at once.
+    step = max(1, UNIT // rooms)
 
     async def stagger(k: int) -> None:
         for n in range(k * step):
@@ -170,7 +171,7 @@ async def _appends(store, appends: int, loops: int, rooms: int, ignite_pid: int 
     ignite = cpu_seconds(ignite_pid) - ignite0 if ignite_pid else None
     await store.aclose()
     return {"cpu_per_1000": round(cpu * 1000 / appends, 4), "rate": round(appends / wall, 1),
-            "merged_blocks": getattr(index, "merged_blocks", None),
+            "merged": getattr(index, "merged_runs", getattr(index, "merged_blocks", None)),
             "ignite_timed_per_1000": None if ignite is None else round(ignite * 1000 / appends, 3)}
 
 

@@ -28,6 +28,7 @@ from pyignite.exceptions import (
 )
 
 from ..errors import SchemaError, StoreError, StoreUnavailable
+from .ignite_schema import SEARCH_FILTER_WORDS
 from .pyignite_seam import FastObjectMeta, aio_client_class
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,19 @@ class SearchBlockKey(
     schema=OrderedDict([("ROOM", String), ("TERM", String), ("BLOCK", LongObject)]),
 ):
     pass
+
+
+class SearchRunKey(
+    metaclass=FastObjectMeta,
+    type_name="ChatSearchRunKey",
+    schema=OrderedDict([("ROOM", String), ("RUN", LongObject)]),
+):
+    pass
+
+
+# A run's filter: the columns W0..W127 of <P>_SEARCH_RUNS (ignite_search_index).
+SearchRun = FastObjectMeta("SearchRun", (), {}, type_name="ChatSearchRun",
+                           schema=OrderedDict((f"W{i}", LongObject) for i in range(SEARCH_FILTER_WORDS)))
 
 
 class Pairs(list):

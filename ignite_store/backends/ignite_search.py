@@ -38,6 +38,7 @@ from .ignite_search_index import DIRTY, RUN_SEQS, as_long, query_filter, run_of,
 from .ignite_session import IgniteSession
 
 WINDOW_FIRST = 64
+WINDOW_TAIL_MAX = 512
 WINDOW_GROWTH = 8
 WINDOW_MAX = 8192
 PIECES_MAX = 8  # windows of one room read at once
@@ -82,7 +83,7 @@ class _Stream:
     window: int = WINDOW_FIRST
     span: int = RUN_SPAN_FIRST
     segments: deque = field(default_factory=deque)
-    dirty: list | None = None  # dirty seqs below indexed_end, newest first (read once, when first needed)
+    dirty: list = field(default_factory=list)  # dirty seqs below indexed_end, newest first
     fetched_all: bool = False
     buffer: deque = field(default_factory=deque)
 
@@ -172,7 +173,7 @@ class Search:
                 return SearchPage(hits, last)
 
     async def _streams(self, rooms: list[str], cursor: tuple[int, str, int] | None, max_at: int) -> list[_Stream]:
-        """One stream per room that has messages, starting below the cursor."""
+        """One stream per room that has messages, starting below the cursor, with its dirty seqs."""
 
         async def operation(client):
             counters = await client.get_cache(self.schema.rooms_cache)
@@ -193,9 +194,28 @@ class Search:
                     top = min(top, at if room < cursor_room else at - 1)
             if high >= 1:
                 mark = marks[room]
-                streams.append(_Stream(room, high, top, min(top, int(counter.LAST_AT or AT_MAX)),
-                                       indexed_end=mark * RUN_SEQS, fetch_below=min(mark, run_of(high) + 1)))
+                stream = _Stream(room, high, top, min(top, int(counter.LAST_AT or AT_MAX)),
+                                 indexed_end=mark * RUN_SEQS, fetch_below=min(mark, run_of(high) + 1))
+                # the first window reads the whole unmerged tail (a few runs): one statement, not three
+                stream.window = max(WINDOW_FIRST, min(WINDOW_TAIL_MAX, high - stream.indexed_end + 1))
+                streams.append(stream)
+        await self._read_dirty([s for s in streams if s.indexed_end > 0])
         return streams
+
+    async def _read_dirty(self, streams: list[_Stream]) -> None:
+        """The dirty seqs below each stream's watermark, for every room in one statement."""
+        if not streams:
+            return
+        by_room = {s.room: s for s in streams}
+        rows = await self.session.sql(
+            f"SELECT ROOM, BLOCK FROM {self.schema.search_dirty_table} WHERE TERM = ? "
+            f"AND ROOM IN ({', '.join(['?'] * len(by_room))})", [DIRTY, *by_room])
+        for room, seq in rows:
+            stream = by_room[room]
+            if int(seq) < stream.indexed_end:
+                stream.dirty.append(int(seq))
+        for stream in streams:
+            stream.dirty.sort(reverse=True)
 
     async def _fill(self, stream: _Stream, terms: list[str], bits: dict[int, int], min_at: int, author: str | None,
                     need: int) -> None:
@@ -261,11 +281,6 @@ class Search:
 
     async def _fetch_segments(self, stream: _Stream, bits: dict[int, int]) -> None:
         """The candidate runs of the next range of runs, and the dirty seqs down to them, newest first."""
-        if stream.dirty is None:
-            rows = await self.session.sql(
-                f"SELECT BLOCK FROM {self.schema.search_dirty_table} WHERE ROOM = ? AND TERM = ? AND BLOCK < ?",
-                [stream.room, DIRTY, stream.indexed_end])
-            stream.dirty = sorted((int(row[0]) for row in rows), reverse=True)
         low = max(0, stream.fetch_below - stream.span)
         sql, tests = self._runs_sql(bits)
         found = [int(row[0]) for row in await self.session.sql(sql, [stream.room, low, stream.fetch_below, *tests])]
