@@ -123,13 +123,11 @@ class Search:
             f"{author} AND ({_prefilter(terms)}) ORDER BY SEQ DESC LIMIT ?"
         )
 
-    def _runs_sql(self, need: dict[int, int]) -> tuple[str, list[int]]:
-        """The statement and its trailing args finding candidate runs (args: room, low, below, then these):
-        the runs in [low, below) whose filter has every bit of `need` (column -> mask), newest first."""
+    @staticmethod
+    def _runs_tests(need: dict[int, int]) -> tuple[str, list[int]]:
+        """The conditions keeping the runs whose filter has every bit of `need` (column -> mask), and their args."""
         tests = "".join(f" AND BITAND(W{word}, ?) = ?" for word in need)
-        args = [value for mask in need.values() for value in (as_long(mask), as_long(mask))]
-        return (f"SELECT RUN FROM {self.schema.search_runs_table} WHERE ROOM = ? AND RUN >= ? AND RUN < ?{tests} "
-                "ORDER BY RUN DESC"), args
+        return tests, [value for mask in need.values() for value in (as_long(mask), as_long(mask))]
 
     async def search(self, rooms: list[str], query: SearchQuery, *, limit: int, author: str | None,
                      since: int | None, until: int | None, cursor: tuple[int, str, int] | None,
@@ -140,7 +138,7 @@ class Search:
         terms = list(query.terms[:MAX_PREFILTER_TERMS])
         bits = dict(list(query_filter(query.terms).items())[:MAX_FILTER_WORDS])
         min_at = AT_MIN if since is None else since
-        streams = await self._streams(rooms, cursor, AT_MAX if until is None else until - 1)
+        streams = await self._streams(rooms, cursor, AT_MAX if until is None else until - 1, bits)
         hits: list[SearchHit] = []
         positions: list[tuple[int, str, int]] = []
         examined, last = 0, None
@@ -172,8 +170,10 @@ class Search:
                     raise StoreUnavailable("the search took too long; add words or pick a room")
                 return SearchPage(hits, last)
 
-    async def _streams(self, rooms: list[str], cursor: tuple[int, str, int] | None, max_at: int) -> list[_Stream]:
-        """One stream per room that has messages, starting below the cursor, with its dirty seqs."""
+    async def _streams(self, rooms: list[str], cursor: tuple[int, str, int] | None, max_at: int,
+                       bits: dict[int, int]) -> list[_Stream]:
+        """One stream per room that has messages, starting below the cursor, with its dirty seqs, and the
+        candidate runs of the rooms of at most RUN_SPAN_FIRST runs (a user's rooms, mostly)."""
 
         async def operation(client):
             counters = await client.get_cache(self.schema.rooms_cache)
@@ -199,15 +199,34 @@ class Search:
                 # the first window reads the whole unmerged tail (a few runs): one statement, not three
                 stream.window = max(WINDOW_FIRST, min(WINDOW_TAIL_MAX, high - stream.indexed_end + 1))
                 streams.append(stream)
-        await self._read_dirty([s for s in streams if s.indexed_end > 0])
+        small = [s for s in streams if 0 < s.fetch_below <= RUN_SPAN_FIRST]
+        _, found = await asyncio.gather(self._read_dirty([s for s in streams if s.indexed_end > 0]),
+                                        self._small_rooms_runs(small, bits))
+        for stream in small:
+            _add_segments(stream, found.get(stream.room, []), 0)
         return streams
+
+    async def _small_rooms_runs(self, streams: list[_Stream], bits: dict[int, int]) -> dict[str, list[int]]:
+        """The candidate runs of every stream given, below its `fetch_below`, newest first: one statement."""
+        if not streams:
+            return {}
+        below = {s.room: s.fetch_below for s in streams}
+        tests, args = self._runs_tests(bits)
+        rows = await self.session.rows(
+            f"SELECT ROOM, RUN FROM {self.schema.search_runs_table} WHERE ROOM IN ({', '.join(['?'] * len(below))}) "
+            f"AND RUN >= 0 AND RUN < ?{tests} ORDER BY ROOM, RUN DESC", [*below, max(below.values()), *args])
+        found: dict[str, list[int]] = {}
+        for room, run in rows:
+            if int(run) < below[room]:
+                found.setdefault(room, []).append(int(run))
+        return found
 
     async def _read_dirty(self, streams: list[_Stream]) -> None:
         """The dirty seqs below each stream's watermark, for every room in one statement."""
         if not streams:
             return
         by_room = {s.room: s for s in streams}
-        rows = await self.session.sql(
+        rows = await self.session.rows(
             f"SELECT ROOM, BLOCK FROM {self.schema.search_dirty_table} WHERE TERM = ? "
             f"AND ROOM IN ({', '.join(['?'] * len(by_room))})", [DIRTY, *by_room])
         for room, seq in rows:
@@ -251,7 +270,7 @@ class Search:
 
     async def _pieces(self, stream: _Stream, bits: dict[int, int]) -> list[tuple[int, int]]:
         """The next windows of the stream, newest first, about `stream.window` seqs in all: seqs above the
-        watermark, then the candidate runs below it, each read whole."""
+        watermark, then the candidate runs below it."""
         pieces: list[tuple[int, int]] = []
         budget, high = stream.window, stream.high
         while budget > 0 and high >= 1 and len(pieces) < PIECES_MAX:
@@ -260,6 +279,7 @@ class Search:
                 if segment is None:
                     break
                 low, high = segment
+                low = max(low, high - max(budget, RUN_SEQS) + 1)  # a common word's joined runs: about the window
             else:
                 low = max(stream.indexed_end, high - budget + 1, 1)
             pieces.append((low, high))
@@ -282,16 +302,23 @@ class Search:
     async def _fetch_segments(self, stream: _Stream, bits: dict[int, int]) -> None:
         """The candidate runs of the next range of runs, and the dirty seqs down to them, newest first."""
         low = max(0, stream.fetch_below - stream.span)
-        sql, tests = self._runs_sql(bits)
-        found = [int(row[0]) for row in await self.session.sql(sql, [stream.room, low, stream.fetch_below, *tests])]
-        stream.fetch_below, stream.fetched_all = low, low == 0
+        tests, args = self._runs_tests(bits)
+        rows = await self.session.rows(
+            f"SELECT RUN FROM {self.schema.search_runs_table} WHERE ROOM = ? AND RUN >= ? AND RUN < ?{tests} "
+            "ORDER BY RUN DESC", [stream.room, low, stream.fetch_below, *args])
         stream.span = min(RUN_SPAN_MAX, stream.span * RUN_SPAN_GROWTH)
-        segments = _joined(found)
-        while stream.dirty and stream.dirty[0] >= low * RUN_SEQS:
-            seq = stream.dirty.pop(0)
-            if not any(first <= seq <= last for first, last in segments):
-                segments.append((seq, seq))
-        stream.segments.extend(sorted(segments, reverse=True))
+        _add_segments(stream, [int(row[0]) for row in rows], low)
+
+
+def _add_segments(stream: _Stream, runs: list[int], low: int) -> None:
+    """The candidate runs (newest first) found down to run `low`, and the dirty seqs down to it."""
+    stream.fetch_below, stream.fetched_all = low, low == 0
+    segments = _joined(runs)
+    while stream.dirty and stream.dirty[0] >= low * RUN_SEQS:
+        seq = stream.dirty.pop(0)
+        if not any(first <= seq <= last for first, last in segments):
+            segments.append((seq, seq))
+    stream.segments.extend(sorted(segments, reverse=True))
 
 
 def _joined(runs: list[int]) -> list[tuple[int, int]]:
