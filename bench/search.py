@@ -6,8 +6,9 @@
 
 Starts its own Ignite node (free loopback ports, a temporary directory). For each size N it loads
 (bench/search_corpus.py, big put_all batches straight into Ignite, index rows included) one room of
-N messages and 200 rooms of N/200, then times first pages of 20 through `store.asearch`, one query at
-a time: a rare and a common word and Hangul words in the big room, and the same words by a user of 20
+N messages and 200 rooms of N/200, appends to each room through the store what leaves it an unmerged
+tail as steady appends would (0 to 511 messages above its last merge), then times first pages of 20
+through `store.asearch`, one query at a time: a rare and a common word and Hangul words in the big room, and the same words by a user of 20
 of the 200 rooms (a different 20 each time). The append A/B runs fresh child processes alternating
 `search_index` off and on (IGNITE_STORE option: whether completed runs are merged into the index) and
 reports client CPU and the Ignite node's CPU per 1,000 appends and the append rate side by side. Each child
@@ -106,6 +107,7 @@ async def _sizes(store, sizes: list[int], repeats: int, log) -> dict:
         await load(loader, {one: size}, corpus, start_at=start_at, on_progress=_Progress(log, 2 * size, step))
         await load(loader, {room: size // 200 for room in many}, corpus, start_at=start_at,
                    on_progress=_Progress(log, 2 * size, step, offset=size))
+        await _append_tails(store, [one, *many], corpus)
         loaded = time.perf_counter() - t0
         log(f"size {size}: loaded {2 * size} messages (+ index rows) in {loaded:.0f} s, "
             f"load average {os.getloadavg()[0]:.1f}")
@@ -121,6 +123,22 @@ async def _sizes(store, sizes: list[int], repeats: int, log) -> dict:
         results[size] = row
     await loader.aclose()
     return results
+
+
+async def _append_tails(store, rooms: list[str], corpus) -> None:
+    """Append to each room, through the store, what leaves it an unmerged tail as steady appends would (the
+    loader merged every complete run): 0 to one merge interval more, spread over the rooms; then wait for
+    the merges those appends started."""
+    from ignite_store.backends.ignite_search_index import MERGE_EVERY_RUNS, RUN_SEQS
+
+    interval = MERGE_EVERY_RUNS * RUN_SEQS
+
+    async def tail(k: int, room: str) -> None:
+        for n in range(k * 97 % interval):
+            await store.aappend(room, f"u{n % 50:02d}", corpus.body(10_000_000 + k * interval + n), f"tail-{k}-{n}")
+
+    await asyncio.gather(*(tail(k, room) for k, room in enumerate(rooms)))
+    await store._search_index.drain()
 
 
 # ---------------------------------------------------------------- append cost (child processes)

@@ -38,7 +38,7 @@ from .ignite_search_index import DIRTY, RUN_SEQS, as_long, query_filter, run_of,
 from .ignite_session import IgniteSession
 
 WINDOW_FIRST = 64
-WINDOW_TAIL_MAX = 512
+WINDOW_TAIL_MAX = 640  # the unmerged tail: up to MERGE_EVERY_RUNS runs and the one being filled
 WINDOW_GROWTH = 8
 WINDOW_MAX = 8192
 PIECES_MAX = 8  # windows of one room read at once

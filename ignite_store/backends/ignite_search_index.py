@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 RUN_SEQS = 64
 FILTER_WORDS = SEARCH_FILTER_WORDS  # columns W0..W127: 8,192 bits a run
 TERM_BITS = 5
-MERGE_EVERY_RUNS = 4  # an append batch starts its room's merge when it completes a multiple of these runs
+MERGE_EVERY_RUNS = 8  # an append batch starts its room's merge when it completes a multiple of these runs
 MERGE_RUNS = 16  # runs read and written by one statement each (1,024 messages)
 DIRTY_PASS_RUNS = 16  # the runs with dirty seqs are merged again each time the watermark passes a multiple
 WATERMARK_TERM, WATERMARK_BLOCK = "", -1
@@ -177,7 +177,7 @@ class SearchIndex:
     # ---------------------------------------------------------------- started by appends
     def appended(self, room: str, last_before: int, last_after: int) -> None:
         """After an append batch committed: merge the room's runs if it completed MERGE_EVERY_RUNS more (a merge
-        costs Ignite a few statements whatever it reads: one per 256 messages, not per 64, is what keeps its
+        costs Ignite a few statements whatever it reads: one per 512 messages, not per 64, is what keeps its
         cost off an append; the search scans the runs not merged yet)."""
         if not self.enabled or (complete_runs(last_after) // MERGE_EVERY_RUNS
                                 == complete_runs(last_before) // MERGE_EVERY_RUNS):
