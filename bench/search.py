@@ -8,14 +8,16 @@ Starts its own Ignite node (free loopback ports, a temporary directory). For eac
 (bench/search_corpus.py, big put_all batches straight into Ignite, index rows included) one room of
 N messages and 200 rooms of N/200, appends to each room through the store what leaves it an unmerged
 tail as steady appends would (0 to 511 messages above its last merge), then times first pages of 20
-through `store.asearch`, one query at a time: a rare and a common word and Hangul words in the big room, and the same words by a user of 20
-of the 200 rooms (a different 20 each time). The append A/B runs fresh child processes alternating
+through `store.asearch`, one query at a time: a rare and a common word and Hangul words in the big room, and
+the same words by a user of 20 of the 200 rooms (a different 20 each time). The append A/B runs fresh child
+processes alternating
 `search_index` off and on (IGNITE_STORE option: whether completed runs are merged into the index) and
 reports client CPU and the Ignite node's CPU per 1,000 appends and the append rate side by side. Each child
 appends `--appends` messages over 20 rooms (by default 1,024 per room: every room completes 16 runs, or a
 block in a tree before the run index, so the merge's cost is in the figures; the rooms are first filled to
 staggered points of their runs, so they complete them one after another) and waits for the merges it started
-before it stops its clock.
+before it stops its clock. A first round of every variant warms the node up and is not counted (the first
+children ran 2–4x slower than the rest).
 `--baseline-tree DIR` adds a third variant: the same child run from another checkout (e.g. the commit
 before, with its own index on). The machine is shared: read ratios and orders of magnitude.
 """
@@ -204,7 +206,7 @@ def _append_ab(nodes: str, ignite_pid: int, rounds: int, appends: int, log, base
 
     variants = ("off", "on", "base") if baseline else ("off", "on")
     results: dict = {}
-    for rnd in range(rounds):
+    for rnd in range(-1, rounds):  # round -1: the node's warm-up, not counted
         for mode in ("c200", "c20"):
             order = variants[rnd % len(variants):] + variants[:rnd % len(variants)]  # rotated each round
             for index in order:
@@ -224,8 +226,9 @@ def _append_ab(nodes: str, ignite_pid: int, rounds: int, appends: int, log, base
                 # a baseline tree's child does not measure it: then over the whole child (200 warm-up appends)
                 whole = round((cpu_seconds(ignite_pid) - ignite_cpu) * 1000 / count, 3)
                 r["ignite_per_1000"] = r.get("ignite_timed_per_1000") or whole
-                results.setdefault((mode, index), []).append(r)
-                log(f"round {rnd + 1} {mode} index {index}: {r['cpu_per_1000']} CPU-s/1k, Ignite "
+                if rnd >= 0:
+                    results.setdefault((mode, index), []).append(r)
+                log(f"round {rnd + 1 or 'warm-up'} {mode} index {index}: {r['cpu_per_1000']} CPU-s/1k, Ignite "
                     f"{r['ignite_per_1000']} CPU-s/1k, {r['rate']} appends/s, load {os.getloadavg()[0]:.1f}")
     summary = {}
     for mode in ("c200", "c20"):
