@@ -37,6 +37,7 @@ import functools
 import hashlib
 import logging
 import weakref
+from collections import OrderedDict
 
 from ..search_text import index_terms
 from . import ignite_wire, pyignite_seam
@@ -51,6 +52,7 @@ FILTER_WORDS = SEARCH_FILTER_WORDS  # columns W0..W127: 8,192 bits a run
 TERM_BITS = 5
 MERGE_EVERY_RUNS = 8  # an append batch starts its room's merge when it completes a multiple of these runs
 MERGE_RUNS = 16  # runs read and written by one statement each (1,024 messages)
+RECENT_BODIES_MAX = 50_000  # bodies this process appended and has not merged yet, kept to merge them unread
 DIRTY_PASS_RUNS = 16  # the runs with dirty seqs are merged again each time the watermark passes a multiple
 WATERMARK_TERM, WATERMARK_BLOCK = "", -1
 DIRTY = "\x01"
@@ -172,15 +174,25 @@ class SearchIndex:
         self._one_span: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary())  # per event loop: a lock serves one loop
         self._again: set[str] = set()
+        # room -> {seq: body} this process appended since its last merge of the room, the least recently
+        # appended room first: a merge of runs whose every body is here reads none from Ignite (reading them
+        # back was most of a merge's cost there). Up to RECENT_BODIES_MAX bodies; past that, whole rooms are
+        # forgotten, and their merges read Ignite.
+        self._recent: OrderedDict[str, dict[int, str]] = OrderedDict()
+        self._recent_count = 0
         self.merged_runs = 0  # by this process (benchmarks)
+        self.runs_read = 0  # of those, the runs whose bodies were read from Ignite
 
     # ---------------------------------------------------------------- started by appends
-    def appended(self, room: str, last_before: int, last_after: int) -> None:
-        """After an append batch committed: merge the room's runs if it completed MERGE_EVERY_RUNS more (a merge
-        costs Ignite a few statements whatever it reads: one per 512 messages, not per 64, is what keeps its
-        cost off an append; the search scans the runs not merged yet)."""
-        if not self.enabled or (complete_runs(last_after) // MERGE_EVERY_RUNS
-                                == complete_runs(last_before) // MERGE_EVERY_RUNS):
+    def appended(self, room: str, last_before: int, last_after: int, bodies: list[tuple[int, str]]) -> None:
+        """After an append batch committed (`bodies`: the (seq, body) it stored in `room`): merge the room's runs
+        if it completed MERGE_EVERY_RUNS more (a merge costs Ignite a few statements whatever it reads: one per
+        512 messages, not per 64, is what keeps its cost off an append; the search scans the runs not merged
+        yet)."""
+        if not self.enabled:
+            return
+        self._remember(room, bodies)
+        if complete_runs(last_after) // MERGE_EVERY_RUNS == complete_runs(last_before) // MERGE_EVERY_RUNS:
             return
         if room in self._running:
             self._again.add(room)  # the running merge read the counter before this run was complete
@@ -201,6 +213,36 @@ class SearchIndex:
                     return
         finally:
             self._running.pop(room, None)
+
+    def _remember(self, room: str, bodies: list[tuple[int, str]]) -> None:
+        if not bodies:
+            return
+        kept = self._recent.setdefault(room, {})
+        self._recent.move_to_end(room)
+        before = len(kept)
+        kept.update(bodies)
+        self._recent_count += len(kept) - before
+        while self._recent_count > RECENT_BODIES_MAX and len(self._recent) > 1:
+            _, forgotten = self._recent.popitem(last=False)
+            self._recent_count -= len(forgotten)
+
+    def _recent_bodies(self, room: str, low: int, high: int) -> list[tuple[int, str]] | None:
+        """Every (seq, body) of [max(low, 1), high) this process appended, or None when one is missing."""
+        kept = self._recent.get(room)
+        seqs = range(max(low, 1), high)
+        if kept is None or any(seq not in kept for seq in seqs):
+            return None
+        return [(seq, kept[seq]) for seq in seqs]
+
+    def _forget(self, room: str, below: int) -> None:
+        kept = self._recent.get(room)
+        if kept is None:
+            return
+        for seq in [seq for seq in kept if seq < below]:
+            del kept[seq]
+            self._recent_count -= 1
+        if not kept:
+            del self._recent[room]
 
     async def drain(self) -> None:
         """Wait for the merges running now (benchmarks and tests: their cost is counted, their rows are in)."""
@@ -233,19 +275,27 @@ class SearchIndex:
         for span in _spans(sorted(set(range(0 if rebuild else mark, complete)) | set(by_run))):
             async with self._one_span.setdefault(asyncio.get_running_loop(), asyncio.Lock()):
                 dirty_seen = {seq: change for run in span for seq, change in by_run.get(run, {}).items()}
-                read, mark = read + await self._merge_span(room, span, dirty_seen, mark), max(mark, span[-1] + 1)
+                merged = await self._merge_span(room, span, dirty_seen, mark, reread=rebuild)
+                read, mark = read + merged, max(mark, span[-1] + 1)
         return read
 
-    async def _merge_span(self, room: str, span: list[int], dirty: dict[int, int], mark: int) -> int:
+    async def _merge_span(self, room: str, span: list[int], dirty: dict[int, int], mark: int, *,
+                          reread: bool = False) -> int:
         """Consecutive runs: read their current bodies (after their dirty rows), then write their rows, the
         watermark (up only; `mark` is the one last seen) and remove the dirty rows seen when unchanged."""
         low, high = span[0] * RUN_SEQS, (span[-1] + 1) * RUN_SEQS
-        bodies = await self.session.rows(  # decoded by the pyignite seam when it is on
-            f"SELECT SEQ, BODY FROM {self.schema.messages_table} WHERE ROOM = ? AND SEQ >= ? AND SEQ < ? "
-            "AND (DELETED IS NULL OR DELETED = FALSE)", [room, low, high])
+        # As appended, when this process appended them all and none is dirty: a later edit's dirty row stays
+        # until a merge that reads Ignite (one with dirty seqs), and a deleted body's terms only cost a read.
+        bodies = None if dirty or reread else self._recent_bodies(room, low, high)
+        if bodies is None:
+            self.runs_read += len(span)
+            stored = await self.session.rows(  # decoded by the pyignite seam when it is on
+                f"SELECT SEQ, BODY FROM {self.schema.messages_table} WHERE ROOM = ? AND SEQ >= ? AND SEQ < ? "
+                "AND (DELETED IS NULL OR DELETED = FALSE)", [room, low, high])
+            bodies = [(int(seq), body or "") for seq, body in stored]
         by_run: dict[int, list[str]] = {}
         for seq, body in bodies:
-            by_run.setdefault(run_of(int(seq)), []).append(body or "")
+            by_run.setdefault(run_of(seq), []).append(body)
         rows = []
         for run in span:
             if run in by_run:
@@ -254,6 +304,7 @@ class SearchIndex:
         if rows:
             await self._put_runs(room, rows)
         await self._raise_watermark(room, span[-1] + 1, mark)
+        self._forget(room, high)
         if dirty:
             await self._remove_dirty(room, dirty)
         self.merged_runs += len(span)

@@ -186,8 +186,11 @@ class Writes:
                     for room in sorted(written)
                 })
             await tx.commit()
+        bodies: dict[str, list[tuple[int, str]]] = {}
+        for key, value in new_messages:
+            bodies.setdefault(key.ROOM, []).append((key.SEQ, value.BODY or ""))
         for room in rooms:
-            self.search_index.appended(room, first_last[room], last[room])
+            self.search_index.appended(room, first_last[room], last[room], bodies.get(room, []))
         return _answers(batch, results)
 
     @staticmethod

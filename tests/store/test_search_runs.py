@@ -202,11 +202,11 @@ def test_merges_started_together_run_one_span_at_a_time_and_let_the_loop_turn(li
 
         running = most = 0
 
-        async def _merge_span(self, room, span, dirty, mark):
+        async def _merge_span(self, room, span, dirty, mark, **options):
             self.running += 1
             self.most = max(self.most, self.running)
             try:
-                return await super()._merge_span(room, span, dirty, mark)
+                return await super()._merge_span(room, span, dirty, mark, **options)
             finally:
                 self.running -= 1
 
@@ -235,3 +235,39 @@ def test_merges_started_together_run_one_span_at_a_time_and_let_the_loop_turn(li
         unmerged.close()
     assert read == [SPAN - 1] * 3 and most == 1
     assert turns >= 3 * (SPAN // RUN_SEQS - 1)
+
+
+def test_a_merge_of_what_this_process_appended_reads_no_body_and_builds_the_filters_a_reread_would(store, room):
+    index = store._search_index
+    read_before = index.runs_read
+    store._sync(append_until(store, room, SPAN + 2))
+    store._sync(index.drain())
+    mark, merged, _ = index_state(store, room)
+    assert mark == SPAN // RUN_SEQS and index.runs_read == read_before  # every body came from the appends
+    assert store.reindex_search(room) == SPAN - 1  # read back from Ignite: the same rows
+    assert index_state(store, room)[1] == merged
+
+
+def test_an_edit_before_its_run_is_merged_from_appended_bodies_stays_findable(store, room):
+    """The merge builds a run from the bodies as appended; the edit's dirty seq keeps the new text found until a
+    merge with dirty seqs reads the run from Ignite."""
+    store._sync(append_until(store, room, 1100))  # 17 runs complete: merged at the 8th and the 16th
+    store._sync(store._search_index.drain())
+    mark = index_state(store, room)[0]
+    assert 16 <= mark <= 17
+    edited = mark * RUN_SEQS + 10  # in the first run not merged yet
+    store.edit(room, edited, "rewritten about zanzibar", "e-tail", author="ana")
+    tag = uuid.uuid4().hex[:8]
+    async def more() -> None:
+        await asyncio.gather(*(store.aappend(room, "ana", body_of(0), f"m{tag}-{i}") for i in range(500)))
+
+    store._sync(more())
+    store._sync(store._search_index.drain())
+    mark, rows, dirty = index_state(store, room)
+    # merged at the 24th run, no dirty pass (those come with every 16th run): the run as appended
+    assert mark >= 24 and not holds(rows[run(edited)], "zanzibar") and dirty == [edited]
+    assert seqs(store.search([room], "zanzibar")) == [edited]
+    store._sync(store._search_index.merge(room, with_dirty=True))
+    mark, rows, dirty = index_state(store, room)
+    assert holds(rows[run(edited)], "zanzibar") and dirty == []
+    assert seqs(store.search([room], "zanzibar")) == [edited]
