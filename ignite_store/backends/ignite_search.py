@@ -4,15 +4,17 @@ ignite_store/search_text.py decides what matches; ignite_search_index.py keeps <
 filter of the terms of each run of RUN_SEQS seqs of a room, for every run below the room's watermark.
 
 Reading, per room, a stream of candidates newest first: the seqs above the watermark (the newest messages,
-not merged yet: at most a run and what arrived since) are all scanned; below it, only the runs whose filter
+not merged yet: up to MERGE_EVERY_RUNS runs and what arrived since) are all scanned; below it, only the runs whose filter
 holds every term of the query (one statement per range of runs, newest first, RUN_SPAN_FIRST runs, then
 RUN_SPAN_GROWTH times wider, at most RUN_SPAN_MAX; adjacent runs joined up to JOIN_MAX_SEQS), and the seqs
 edited or imported since their run was merged. Seqs are read as windows [low, high] of the messages'
 primary key, filtered in SQL by a prefilter that keeps every message that could match (`_prefilter`), so
 only likely matches come back, with their current row: they are verified here without another round trip.
-H2 under Ignite sorts a window's rows before its `LIMIT` (it does not stop early on the index): above the
-watermark WINDOW_FIRST seqs first, then as wide as the density the last window showed asks for (2 to
-WINDOW_GROWTH times, at most WINDOW_MAX); below it, whole candidate segments, several in flight at once. The
+H2 under Ignite sorts a window's rows before its `LIMIT` (it does not stop early on the index): the tail
+above the watermark in one window (at most WINDOW_TAIL_MAX seqs), then windows as wide as the density the
+last one showed asks for (2 to WINDOW_GROWTH times, at most WINDOW_MAX), candidate runs joined up to that,
+several in flight at once. Every room's dirty seqs, and the candidate runs of the rooms of at most
+RUN_SPAN_FIRST runs, are read with one statement each for all rooms (any statement costs Ignite ~1 ms). The
 streams of the rooms are merged newest first by (created_at, room, seq); each room is asked for its share
 of the page.
 

@@ -18,12 +18,13 @@ character):
 
 Who writes what:
 - the merge (`SearchIndex.merge`), each time MERGE_EVERY_RUNS more runs of a room are complete: for the
-  completed runs above the watermark (and, every DIRTY_PASS_RUNS runs
-  or on a rebuild, the runs with dirty seqs) it reads the dirty rows, then the runs' current bodies, then
-  writes their rows, then moves the watermark up, then removes the dirty rows it saw (only if unchanged
-  since). <P>_SEARCH_RUNS is ATOMIC: the order of the writes, not a transaction, keeps the watermark from
-  claiming rows not written. An append writes nothing: when a batch completes the MERGE_EVERY_RUNS-th run, the
-  merge of that room is started in the background (`appended`), so its cost is paid in bulk;
+  completed runs above the watermark (and, every DIRTY_PASS_RUNS runs or on a rebuild, the runs with dirty
+  seqs) it reads the dirty rows, then the runs' current bodies (none when this process appended every one of
+  them and none is dirty: it keeps what it appended since its last merge of the room), then writes their rows,
+  then moves the watermark up, then removes the dirty rows it saw (only if unchanged since). <P>_SEARCH_RUNS is
+  ATOMIC: the order of the writes, not a transaction, keeps the watermark from claiming rows not written. An
+  append writes nothing: when a batch completes the MERGE_EVERY_RUNS-th run, the merge of that room is started
+  in the background (`appended`), so its cost is paid in bulk;
 - an edit writes its seq's dirty row in the edit's transaction, an import in its transaction. A merge racing
   an edit either read the new body, or left the edit's dirty row in place (it removes only what it read).
 Nothing removes run rows but `chat_prune` (those of runs it emptied): a deleted or replaced body's bits stay
