@@ -39,8 +39,8 @@ async def one_run(env: Env, tree: Path, is_this_tree: bool, label: str, rates: l
     try:
         env.site.init_store(cluster.nodes_env(), tree=tree)
         names = [f"ab-r{i:02d}" for i in range(rooms)]
-        if is_this_tree:
-            await create_rooms(env, cluster, names)  # older checkouts have no rooms to create: any name joins
+        if is_this_tree or (tree / "ignite_store" / "backends" / "ignite_rooms.py").exists():
+            await create_rooms(env, cluster, names)  # checkouts before rooms have none to create: any name joins
         daphne = servers.start_daphne(env.site, cluster.nodes_env(), label, tree=tree, **extra_env)
         swarm = Swarm(chat_target([daphne]), names, clients, env.cookies)
         await swarm.connect()

@@ -4,8 +4,8 @@ ignite_store/search_text.py decides what matches; ignite_search_index.py keeps <
 filter of the terms of each run of RUN_SEQS seqs of a room, for every run below the room's watermark.
 
 Reading, per room, a stream of candidates newest first: the seqs above the watermark (the newest messages,
-not merged yet: up to MERGE_EVERY_RUNS runs and what arrived since) are all scanned; below it, only the runs whose filter
-holds every term of the query (one statement per range of runs, newest first, RUN_SPAN_FIRST runs, then
+not merged yet: up to MERGE_EVERY_RUNS runs and what arrived since) are all scanned; below it, only the runs
+whose filter holds every term of the query (one statement per range of runs, newest first, RUN_SPAN_FIRST runs, then
 RUN_SPAN_GROWTH times wider, at most RUN_SPAN_MAX; adjacent runs joined up to JOIN_MAX_SEQS), and the seqs
 edited or imported since their run was merged. Seqs are read as windows [low, high] of the messages'
 primary key, filtered in SQL by a prefilter that keeps every message that could match (`_prefilter`), so
