@@ -165,7 +165,8 @@ class SearchIndex:
     """The merge of completed runs into filter rows, started by appends (when `enabled`) or run by
     search_reindex."""
 
-    def __init__(self, session: IgniteSession, schema: Schema, *, enabled: bool = True):
+    def __init__(self, session: IgniteSession, schema: Schema, *, enabled: bool = True,
+                 recent_max: int = RECENT_BODIES_MAX):
         self.session = session
         self.schema = schema
         self.enabled = enabled
@@ -177,10 +178,10 @@ class SearchIndex:
         self._again: set[str] = set()
         # room -> {seq: body} this process appended since its last merge of the room, the least recently
         # appended room first: a merge of runs whose every body is here reads none from Ignite (reading them
-        # back was most of a merge's cost there). Up to RECENT_BODIES_MAX bodies; past that, whole rooms are
+        # back was most of a merge's cost there). Up to `recent_max` bodies; past that, whole rooms are
         # forgotten, and their merges read Ignite.
         self._recent: OrderedDict[str, dict[int, str]] = OrderedDict()
-        self._recent_count = 0
+        self._recent_count, self._recent_max = 0, recent_max
         self.merged_runs = 0  # by this process (benchmarks)
         self.runs_read = 0  # of those, the runs whose bodies were read from Ignite
 
@@ -223,7 +224,7 @@ class SearchIndex:
         before = len(kept)
         kept.update(bodies)
         self._recent_count += len(kept) - before
-        while self._recent_count > RECENT_BODIES_MAX and len(self._recent) > 1:
+        while self._recent_count > self._recent_max and len(self._recent) > 1:
             _, forgotten = self._recent.popitem(last=False)
             self._recent_count -= len(forgotten)
 

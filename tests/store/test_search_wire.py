@@ -84,3 +84,17 @@ def test_a_run_filter_holds_every_term_of_its_bodies_and_a_query_asks_for_all_of
     missing = query_filter(["zanzibar"])
     assert any(words[word] & mask != mask for word, mask in missing.items())
     assert run_filter([]) == [0] * FILTER_WORDS and as_long(2**63) == -2**63 and as_long(5) == 5
+
+
+@pytest.mark.unit
+def test_the_bodies_kept_to_merge_are_bounded_and_forgotten_when_merged():
+    from ignite_store.backends.ignite_search_index import SearchIndex
+
+    index = SearchIndex(None, None, recent_max=100)  # type: ignore[arg-type]  # no I/O below
+    index._remember("a", [(seq, f"a{seq}") for seq in range(1, 65)])
+    assert index._recent_bodies("a", 0, 64) == [(seq, f"a{seq}") for seq in range(1, 64)]
+    assert index._recent_bodies("a", 64, 128) is None  # seqs 65..127 were not appended here
+    index._remember("b", [(seq, "b") for seq in range(1, 60)])  # 123 > 100: "a", the oldest room, goes
+    assert index._recent_bodies("a", 0, 64) is None and index._recent_count == 59
+    index._forget("b", 30)
+    assert index._recent_count == 30 and index._recent_bodies("b", 30, 60) is not None
