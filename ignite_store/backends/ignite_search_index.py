@@ -117,6 +117,17 @@ def _key_encoder():
     return pyignite_seam.key_encoder(SearchBlockKey)
 
 
+@functools.cache
+def _run_encoders():
+    return pyignite_seam.key_encoder(SearchRunKey), pyignite_seam.key_encoder(SearchRun)
+
+
+def _encode_run(row: tuple[str, int, list[int]], compact_footer: bool) -> bytes:
+    room, run, words = row
+    key, value = _run_encoders()
+    return key((room, run), compact_footer) + value(tuple(words), compact_footer)
+
+
 def _encode_row(row: IndexRow, compact_footer: bool) -> bytes:
     room, term, block, mark = row
     return _key_encoder()((room, term, block), compact_footer) + ignite_wire.long_value(mark)
@@ -313,13 +324,19 @@ class SearchIndex:
         return len(bodies)
 
     async def _put_runs(self, room: str, rows: list[tuple[int, list[int]]]) -> None:
-        """Write run rows with one put_all (a SQL MERGE of a row of 130 columns cost Ignite ~1 ms, measured)."""
-        pairs = Pairs((SearchRunKey(ROOM=room, RUN=run), SearchRun(**dict(zip(FILTER_COLUMNS, words, strict=True))))
-                      for run, words in rows)
+        """Write run rows with one put_all (a SQL MERGE of a row of 130 columns cost Ignite ~1 ms, measured),
+        built with `struct` when the pyignite seam is on (through pyignite's objects a row costs ~0.6 ms)."""
 
         async def write(client):
             cache = await client.get_cache(self.schema.search_runs_cache)
-            await cache.put_all(pairs)
+            if self.session.fast_codec:
+                await pyignite_seam.aput_all_encoded(client, cache, _encode_run,
+                                                     [(room, run, words) for run, words in rows],
+                                                     (SearchRunKey, SearchRun))
+            else:
+                await cache.put_all(Pairs(
+                    (SearchRunKey(ROOM=room, RUN=run), SearchRun(**dict(zip(FILTER_COLUMNS, words, strict=True))))
+                    for run, words in rows))
 
         await self.session.run(write, retry=True)
 

@@ -401,22 +401,24 @@ async def asql_rows(client, query: str, args, *, page_size: int = 1024, query_ti
 _registered: dict[type, Any] = {}
 
 
-async def aput_all_encoded(client, cache, encode, items: list, register: type) -> None:
+async def aput_all_encoded(client, cache, encode, items: list, register: type | tuple[type, ...]) -> None:
     """Put `items` with one OP_CACHE_PUT_ALL whose pairs `encode(item, compact_footer)` writes as bytes, through
     pyignite's connection (the transaction's one inside a transaction, with its id), as cache.put_all would.
 
-    `register` (the key's binary type) is registered with the cluster once per client, as pyignite does
-    before it first writes a type. A server error is raised as pyignite's CacheError, as put_all raises it.
+    `register` (the binary types written: the key's, and the value's when it is one) is registered with the
+    cluster once per client, as pyignite does before it first writes a type. A server error is raised as
+    pyignite's CacheError, as put_all raises it.
     """
     import weakref
 
     from pyignite.api.tx_api import get_tx_id
     from pyignite.exceptions import SQLError
 
-    seen = _registered.setdefault(register, weakref.WeakSet())
-    if client not in seen:
-        await client.register_binary_type(register)
-        seen.add(client)
+    for data_class in register if isinstance(register, tuple) else (register,):
+        seen = _registered.setdefault(data_class, weakref.WeakSet())
+        if client not in seen:
+            await client.register_binary_type(data_class)
+            seen.add(client)
     conn = await cache._get_best_node()
     compact = client.compact_footer
     entries = b"".join(encode(item, compact) for item in items)

@@ -98,3 +98,15 @@ def test_the_bodies_kept_to_merge_are_bounded_and_forgotten_when_merged():
     assert index._recent_bodies("a", 0, 64) is None and index._recent_count == 59
     index._forget("b", 30)
     assert index._recent_count == 30 and index._recent_bodies("b", 30, 60) is not None
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("compact", [True, False])
+def test_run_rows_are_encoded_as_pyignite_encodes_them(compact):
+    from ignite_store.backends.ignite_client import SearchRun, SearchRunKey
+    from ignite_store.backends.ignite_search_index import FILTER_COLUMNS, _encode_run
+
+    words = run_filter(["Alpha beta", "회의록을 공유합니다"])
+    key = pyignite_seam.binary_object_bytes(SearchRunKey(ROOM="r-1", RUN=12), compact)[0]
+    value = pyignite_seam.binary_object_bytes(SearchRun(**dict(zip(FILTER_COLUMNS, words, strict=True))), compact)[0]
+    assert _encode_run(("r-1", 12, words), compact) == key + value
