@@ -39,20 +39,19 @@ VARIANTS = {"any": {"partition_aware": False}, "primary": {"partition_aware": Tr
 
 
 def node_metrics(addresses: list[tuple[str, int]]) -> dict[str, int]:
-    """The summed communication counters of every node (SYS views are node-local: one client per node)."""
-    from pyignite import Client
+    """The summed communication counters of every node (SYS views are node-local: one store per node, each
+    connected to that node only)."""
+    from ignite_store.backends.ignite import IgniteMessageStore
 
     total: dict[str, int] = {}
     for address in addresses:
-        client = Client(partition_aware=False)
-        client.connect([address])
+        store = IgniteMessageStore([address], partition_aware=False, timeout=10.0)
         try:
-            with client.sql("SELECT NAME, VALUE FROM SYS.METRICS WHERE NAME LIKE 'communication.tcp.%'") as cursor:
-                for name, value in cursor:
-                    if value and str(value).lstrip("-").isdigit():
-                        total[name] = total.get(name, 0) + int(value)
+            for name, value in store._sql("SELECT NAME, VALUE FROM SYS.METRICS WHERE NAME LIKE 'communication.tcp.%'"):
+                if value and str(value).lstrip("-").isdigit():
+                    total[name] = total.get(name, 0) + int(value)
         finally:
-            client.close()
+            store.close()
     return total
 
 
