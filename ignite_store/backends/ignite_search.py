@@ -125,12 +125,6 @@ class Search:
             f"{author} AND ({_prefilter(terms)}) ORDER BY SEQ DESC LIMIT ?"
         )
 
-    @staticmethod
-    def _runs_tests(need: dict[int, int]) -> tuple[str, list[int]]:
-        """The conditions keeping the runs whose filter has every bit of `need` (column -> mask), and their args."""
-        tests = "".join(f" AND BITAND(W{word}, ?) = ?" for word in need)
-        return tests, [value for mask in need.values() for value in (as_long(mask), as_long(mask))]
-
     async def search(self, rooms: list[str], query: SearchQuery, *, limit: int, author: str | None,
                      since: int | None, until: int | None, cursor: tuple[int, str, int] | None,
                      time_limit: float) -> SearchPage:
@@ -201,22 +195,23 @@ class Search:
                 # the first window reads the whole unmerged tail (a few runs): one statement, not three
                 stream.window = max(WINDOW_FIRST, min(WINDOW_TAIL_MAX, high - stream.indexed_end + 1))
                 streams.append(stream)
-        small = [s for s in streams if 0 < s.fetch_below <= RUN_SPAN_FIRST]
+        small = {s.room: s.fetch_below for s in streams if 0 < s.fetch_below <= RUN_SPAN_FIRST}
         _, found = await asyncio.gather(self._read_dirty([s for s in streams if s.indexed_end > 0]),
-                                        self._small_rooms_runs(small, bits))
-        for stream in small:
+                                        self._candidate_runs(small, 0, bits))
+        for stream in (s for s in streams if s.room in small):
             _add_segments(stream, found.get(stream.room, []), 0)
         return streams
 
-    async def _small_rooms_runs(self, streams: list[_Stream], bits: dict[int, int]) -> dict[str, list[int]]:
-        """The candidate runs of every stream given, below its `fetch_below`, newest first: one statement."""
-        if not streams:
+    async def _candidate_runs(self, below: dict[str, int], low: int, bits: dict[int, int]) -> dict[str, list[int]]:
+        """room -> its runs in [low, below[room]) whose filter has every bit of `bits` (column -> mask), newest
+        first: one statement for all the rooms given."""
+        if not below:
             return {}
-        below = {s.room: s.fetch_below for s in streams}
-        tests, args = self._runs_tests(bits)
+        tests = "".join(f" AND BITAND(W{word}, ?) = ?" for word in bits)
         rows = await self.session.rows(
-            f"SELECT ROOM, RUN FROM {self.schema.search_runs_table} WHERE ROOM IN ({', '.join(['?'] * len(below))}) "
-            f"AND RUN >= 0 AND RUN < ?{tests} ORDER BY ROOM, RUN DESC", [*below, max(below.values()), *args])
+            f"SELECT ROOM, RUN FROM {self.schema.search_runs_table} WHERE ROOM IN ({_marks(len(below))}) "
+            f"AND RUN >= ? AND RUN < ?{tests} ORDER BY ROOM, RUN DESC",
+            [*below, low, max(below.values()), *(as_long(mask) for mask in bits.values() for _ in range(2))])
         found: dict[str, list[int]] = {}
         for room, run in rows:
             if int(run) < below[room]:
@@ -230,7 +225,7 @@ class Search:
         by_room = {s.room: s for s in streams}
         rows = await self.session.rows(
             f"SELECT ROOM, BLOCK FROM {self.schema.search_dirty_table} WHERE TERM = ? "
-            f"AND ROOM IN ({', '.join(['?'] * len(by_room))})", [DIRTY, *by_room])
+            f"AND ROOM IN ({_marks(len(by_room))})", [DIRTY, *by_room])
         for room, seq in rows:
             stream = by_room[room]
             if int(seq) < stream.indexed_end:
@@ -304,12 +299,14 @@ class Search:
     async def _fetch_segments(self, stream: _Stream, bits: dict[int, int]) -> None:
         """The candidate runs of the next range of runs, and the dirty seqs down to them, newest first."""
         low = max(0, stream.fetch_below - stream.span)
-        tests, args = self._runs_tests(bits)
-        rows = await self.session.rows(
-            f"SELECT RUN FROM {self.schema.search_runs_table} WHERE ROOM = ? AND RUN >= ? AND RUN < ?{tests} "
-            "ORDER BY RUN DESC", [stream.room, low, stream.fetch_below, *args])
+        found = await self._candidate_runs({stream.room: stream.fetch_below}, low, bits)
         stream.span = min(RUN_SPAN_MAX, stream.span * RUN_SPAN_GROWTH)
-        _add_segments(stream, [int(row[0]) for row in rows], low)
+        _add_segments(stream, found.get(stream.room, []), low)
+
+
+def _marks(count: int) -> str:
+    """The placeholders of an IN list of `count` values."""
+    return ", ".join(["?"] * count)
 
 
 def _add_segments(stream: _Stream, runs: list[int], low: int) -> None:
