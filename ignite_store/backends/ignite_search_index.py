@@ -39,6 +39,7 @@ import hashlib
 import logging
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from ..search_text import index_terms
 from . import ignite_wire, pyignite_seam
@@ -89,8 +90,8 @@ def term_filter(term: str) -> tuple[int, int]:
     return word, mask
 
 
-def query_filter(terms: list[str] | tuple[str, ...]) -> dict[int, int]:
-    """column -> the bits every run holding all of `terms` has set in it."""
+def query_filter(terms: Iterable[str]) -> dict[int, int]:
+    """column -> the bits `terms` set in it: those every run holding all of them has set."""
     need: dict[int, int] = {}
     for term in terms:
         word, mask = term_filter(term)
@@ -101,11 +102,9 @@ def query_filter(terms: list[str] | tuple[str, ...]) -> dict[int, int]:
 def run_filter(bodies: list[str]) -> list[int]:
     """The filter of one run from its bodies, as FILTER_WORDS signed longs."""
     words = [0] * FILTER_WORDS
-    for body in bodies:
-        for term in index_terms(body):
-            word, mask = term_filter(term)
-            words[word] |= mask
-    return [as_long(word) for word in words]
+    for word, mask in query_filter(term for body in bodies for term in index_terms(body)).items():
+        words[word] = as_long(mask)
+    return words
 
 
 def dirty_row(room: str, seq: int, change: int) -> IndexRow:
